@@ -1,0 +1,405 @@
+/**
+ * The core stack's configuration (namespace `dragonfly-cce:`): parsing, validation, defaults.
+ *
+ * `parseCoreConfig` takes the plain values of the config keys (as `pulumi.Config.getObject`
+ * returns them) and either returns a fully defaulted {@link CoreConfig} or throws a
+ * {@link ConfigError} naming the key, the value and what is allowed. It is pure: no engine.
+ */
+import {
+    expectObject,
+    expectString,
+    fail,
+    failSecret,
+    isCidr,
+    isDnsLabel,
+    isHost,
+    isIPv6,
+    isLabelKey,
+    isLabelValue,
+    isPlainObject,
+    optArray,
+    optBool,
+    optEnum,
+    optInt,
+    optObject,
+    optString,
+    PlainObject,
+} from "./validate";
+
+export { ConfigError } from "./validate";
+
+/** Label CCE puts on every node of a node pool; its value is the pool's name. */
+export const DEFAULT_NODE_POOL_LABEL_KEY = "cce.cloud.com/cce-nodepool";
+/** Namespace of the release (the seed document's). */
+export const DEFAULT_NAMESPACE = "dragonfly-system";
+/** Helm release name. Set explicitly: every object name of the chart derives from it. */
+export const DEFAULT_RELEASE_NAME = "dragonfly";
+/** The pinned chart. Moving the pin: see README "Upgrading". */
+export const DEFAULT_CHART_VERSION = "1.7.4";
+export const DEFAULT_CHART_REPO = "https://dragonflyoss.github.io/helm-charts/";
+export const CHART_NAME = "dragonfly";
+/** EVS disks; use `csi-disk-topology` on multi-AZ clusters. */
+export const DEFAULT_STORAGE_CLASS = "csi-disk";
+/** The Dragonfly client's HTTP proxy port (chart `client.config.proxy.server.port`). */
+export const DEFAULT_PROXY_PORT = 4001;
+/** The manager's REST/console port (chart `manager.restPort`). */
+export const CONSOLE_PORT = 8080;
+/** Shared ELB unless told otherwise. */
+export const DEFAULT_ELB_CLASS = "union";
+/** A private (inner) ELB: the proxy has no authentication and must not face the internet. */
+export const DEFAULT_ELB_AUTOCREATE: Readonly<PlainObject> = Object.freeze({ type: "inner" });
+/** Keeps client source IPs and sends traffic only to nodes that run a client pod. */
+export const DEFAULT_EXTERNAL_TRAFFIC_POLICY = "Local";
+/** How long `pulumi up` waits for the release's workloads to become ready. */
+export const DEFAULT_RELEASE_TIMEOUT_SECONDS = 900;
+
+export const ELB_CLASSES = ["union", "performance"] as const;
+export const TRAFFIC_POLICIES = ["Local", "Cluster"] as const;
+export const TOLERATION_OPERATORS = ["Exists", "Equal"] as const;
+export const TOLERATION_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"] as const;
+
+/** A Kubernetes toleration, as in a pod spec. */
+export interface Toleration {
+    key?: string;
+    operator?: (typeof TOLERATION_OPERATORS)[number];
+    value?: string;
+    effect?: (typeof TOLERATION_EFFECTS)[number];
+    tolerationSeconds?: number;
+}
+
+export interface ChartConfig {
+    /** Chart version (semver). Ignored for the source when `path` is set, but still reported. */
+    version: string;
+    /** Helm repository URL. */
+    repo: string;
+    /** A local chart directory or `.tgz` (the seed document's downloaded chart); wins over repo. */
+    path?: string;
+}
+
+export interface LoadBalancerConfig {
+    /** An existing ELB (`kubernetes.io/elb.id`); excludes `autocreate`. */
+    elbId?: string;
+    /** `kubernetes.io/elb.class`: `union` (shared) or `performance` (dedicated). */
+    elbClass: (typeof ELB_CLASSES)[number];
+    /** `kubernetes.io/elb.autocreate` as an object; undefined when `elbId` is used. */
+    autocreate?: PlainObject;
+    /** Extra Service annotations, merged last. */
+    annotations: Record<string, string>;
+    /** `spec.loadBalancerSourceRanges`: CIDRs allowed to reach the proxy. */
+    sourceRanges: string[];
+    externalTrafficPolicy: (typeof TRAFFIC_POLICIES)[number];
+}
+
+export interface ProxyConfig {
+    port: number;
+    /** A fixed address (IP or host) reported instead of the load balancer's ingress. */
+    address?: string;
+    /** Protect the client proxy with HTTP basic auth (random password). */
+    basicAuth: boolean;
+    loadBalancer: LoadBalancerConfig;
+}
+
+export interface ConsoleConfig {
+    /** Fixed node port (30000-32767); Kubernetes picks one when unset. */
+    nodePort?: number;
+    /** The node IP used in `consoleUrl`. */
+    nodeAddress?: string;
+    /** Replace the console's default root password (`dragonfly`) with a random one. */
+    rotatePassword: boolean;
+}
+
+export interface CoreConfig {
+    nodePool: string;
+    nodePoolLabelKey: string;
+    nodePoolTolerations: Toleration[];
+    namespace: string;
+    releaseName: string;
+    chart: ChartConfig;
+    storageClass: string;
+    imageRegistry?: string;
+    imagePullSecrets: string[];
+    /** Deep-merged over the generated values, last. */
+    helmValues: PlainObject;
+    /** Delete the MySQL/Redis volumes when their StatefulSets are deleted (uninstall, rollback). */
+    deleteVolumesOnUninstall: boolean;
+    /** Seconds Helm waits for the workloads (`--wait --timeout`). */
+    releaseTimeoutSeconds: number;
+    proxy: ProxyConfig;
+    console: ConsoleConfig;
+    /** Kubeconfig contents (secret); the ambient kubeconfig when unset. */
+    kubeconfig?: string;
+    kubeContext?: string;
+}
+
+/** The keys `parseCoreConfig` reads; `index.ts` reads exactly these from Pulumi config. */
+export const CORE_CONFIG_KEYS = [
+    "nodePool",
+    "nodePoolLabelKey",
+    "nodePoolTolerations",
+    "namespace",
+    "releaseName",
+    "chart",
+    "storageClass",
+    "imageRegistry",
+    "imagePullSecrets",
+    "helmValues",
+    "deleteVolumesOnUninstall",
+    "releaseTimeoutSeconds",
+    "proxy",
+    "console",
+    "kubeconfig",
+    "kubeContext",
+] as const;
+
+/** Config keys whose values are secrets: never shown in errors. */
+export const SECRET_CONFIG_KEYS = ["kubeconfig"] as const;
+
+const SEMVER =
+    /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
+
+function parseToleration(key: string, v: unknown): Toleration {
+    const o = expectObject(key, v, ["key", "operator", "value", "effect", "tolerationSeconds"]);
+    const t: Toleration = {};
+    const k = optString(`${key}.key`, o.key, "a taint key (a Kubernetes label key)");
+    if (k !== undefined) {
+        if (!isLabelKey(k)) {
+            fail(`${key}.key`, k, "a taint key (a Kubernetes label key, e.g. dedicated or example.com/pool)");
+        }
+        t.key = k;
+    }
+    const operator = optEnum(`${key}.operator`, o.operator, TOLERATION_OPERATORS);
+    if (operator) {
+        t.operator = operator;
+    }
+    if (o.value !== undefined && o.value !== null) {
+        if (typeof o.value !== "string" || !isLabelValue(o.value)) {
+            fail(`${key}.value`, o.value, "a taint value (a Kubernetes label value)");
+        }
+        if (operator === "Exists") {
+            fail(`${key}.value`, o.value, 'no value when operator is "Exists"');
+        }
+        t.value = o.value;
+    }
+    if (t.key === undefined && operator !== "Exists") {
+        fail(`${key}.operator`, o.operator, '"Exists" when no key is given (tolerate every taint)');
+    }
+    const effect = optEnum(`${key}.effect`, o.effect, TOLERATION_EFFECTS);
+    if (effect) {
+        t.effect = effect;
+    }
+    const seconds = optInt(`${key}.tolerationSeconds`, o.tolerationSeconds, 0, 2 ** 31 - 1);
+    if (seconds !== undefined) {
+        if (effect !== "NoExecute") {
+            fail(`${key}.tolerationSeconds`, seconds, 'only with effect "NoExecute"');
+        }
+        t.tolerationSeconds = seconds;
+    }
+    return t;
+}
+
+function parseChart(value: unknown): ChartConfig {
+    const o = optObject("chart", value, ["version", "repo", "path"]);
+    const path = optString("chart.path", o.path, "a local chart directory or .tgz file");
+    const version = optString("chart.version", o.version, "a chart version") ?? DEFAULT_CHART_VERSION;
+    if (!SEMVER.test(version) && path === undefined) {
+        fail("chart.version", version, "a semantic version such as 1.7.4 (or set chart.path to a local chart)");
+    }
+    const repo = optString("chart.repo", o.repo, "an http(s) or oci:// chart repository URL") ?? DEFAULT_CHART_REPO;
+    if (!/^(https?|oci):\/\/[^\s/]+/.test(repo)) {
+        fail("chart.repo", repo, "an http(s) or oci:// chart repository URL");
+    }
+    return path === undefined ? { version, repo } : { version, repo, path };
+}
+
+function parseLoadBalancer(value: unknown): LoadBalancerConfig {
+    const key = "proxy.loadBalancer";
+    const o = optObject(key, value, [
+        "elbId",
+        "elbClass",
+        "autocreate",
+        "annotations",
+        "sourceRanges",
+        "externalTrafficPolicy",
+    ]);
+    const elbId = optString(`${key}.elbId`, o.elbId, "the id of an existing ELB (a UUID)");
+    if (elbId !== undefined && !/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(elbId)) {
+        fail(`${key}.elbId`, elbId, "the id of an existing ELB (a UUID such as 5083f225-9bf8-48fa-9c8b-67bd9693c4c0)");
+    }
+    if (elbId !== undefined && o.autocreate !== undefined && o.autocreate !== null) {
+        fail(
+            `${key}.autocreate`,
+            o.autocreate,
+            "not together with elbId (CCE would treat the named ELB as auto-created and may delete it with the Service); set one of them",
+        );
+    }
+    let autocreate: PlainObject | undefined;
+    if (elbId === undefined) {
+        if (o.autocreate === undefined || o.autocreate === null) {
+            autocreate = { ...DEFAULT_ELB_AUTOCREATE };
+        } else {
+            if (!isPlainObject(o.autocreate)) {
+                fail(`${key}.autocreate`, o.autocreate, 'an object such as {"type": "inner"} (kubernetes.io/elb.autocreate)');
+            }
+            const type = o.autocreate.type;
+            if (type !== "inner" && type !== "public") {
+                fail(`${key}.autocreate.type`, type, '"inner" (private ELB) or "public"');
+            }
+            autocreate = o.autocreate;
+        }
+    }
+    const elbClass = optEnum(`${key}.elbClass`, o.elbClass, ELB_CLASSES) ?? DEFAULT_ELB_CLASS;
+    const annotations: Record<string, string> = {};
+    for (const [k, v] of Object.entries(optObjectAny(`${key}.annotations`, o.annotations))) {
+        if (!isLabelKey(k)) {
+            fail(`${key}.annotations`, k, "annotation names that are valid Kubernetes keys");
+        }
+        if (typeof v !== "string") {
+            fail(`${key}.annotations.${k}`, v, "a string");
+        }
+        annotations[k] = v;
+    }
+    const sourceRanges = optArray(`${key}.sourceRanges`, o.sourceRanges, (k, v) => {
+        if (typeof v !== "string" || !isCidr(v)) {
+            fail(k, v, "a CIDR block such as 192.168.0.0/16 or 10.0.1.5/32");
+        }
+        return v;
+    });
+    const externalTrafficPolicy =
+        optEnum(`${key}.externalTrafficPolicy`, o.externalTrafficPolicy, TRAFFIC_POLICIES) ??
+        DEFAULT_EXTERNAL_TRAFFIC_POLICY;
+    const lb: LoadBalancerConfig = { elbClass, annotations, sourceRanges, externalTrafficPolicy };
+    if (elbId !== undefined) {
+        lb.elbId = elbId;
+    }
+    if (autocreate !== undefined) {
+        lb.autocreate = autocreate;
+    }
+    return lb;
+}
+
+/** An object whose keys are free-form (annotations, helmValues). */
+function optObjectAny(key: string, value: unknown): PlainObject {
+    if (value === undefined || value === null) {
+        return {};
+    }
+    if (!isPlainObject(value)) {
+        fail(key, value, "an object");
+    }
+    return value;
+}
+
+function parseProxy(value: unknown): ProxyConfig {
+    const o = optObject("proxy", value, ["port", "address", "basicAuth", "loadBalancer"]);
+    const port = optInt("proxy.port", o.port, 1, 65535) ?? DEFAULT_PROXY_PORT;
+    const address = optString("proxy.address", o.address, "an IP address or host name");
+    if (address !== undefined && !isHost(address)) {
+        fail("proxy.address", address, "an IP address or host name, without scheme or port");
+    }
+    const basicAuth = optBool("proxy.basicAuth", o.basicAuth) ?? false;
+    const proxy: ProxyConfig = { port, basicAuth, loadBalancer: parseLoadBalancer(o.loadBalancer) };
+    if (address !== undefined) {
+        proxy.address = address;
+    }
+    return proxy;
+}
+
+function parseConsole(value: unknown): ConsoleConfig {
+    const o = optObject("console", value, ["nodePort", "nodeAddress", "rotatePassword"]);
+    const nodePort = optInt("console.nodePort", o.nodePort, 30000, 32767);
+    const nodeAddress = optString("console.nodeAddress", o.nodeAddress, "a node IP address or host name");
+    if (nodeAddress !== undefined && !isHost(nodeAddress)) {
+        fail("console.nodeAddress", nodeAddress, "a node IP address or host name, without scheme or port");
+    }
+    const c: ConsoleConfig = { rotatePassword: optBool("console.rotatePassword", o.rotatePassword) ?? true };
+    if (nodePort !== undefined) {
+        c.nodePort = nodePort;
+    }
+    if (nodeAddress !== undefined) {
+        c.nodeAddress = nodeAddress;
+    }
+    return c;
+}
+
+/** Parses and validates the core keys; see the module comment. */
+export function parseCoreConfig(raw: Partial<Record<(typeof CORE_CONFIG_KEYS)[number], unknown>>): CoreConfig {
+    const nodePool = expectString("nodePool", raw.nodePool, "the name of the Dragonfly node pool (a Kubernetes label value)");
+    if (!isLabelValue(nodePool)) {
+        fail("nodePool", nodePool, "a Kubernetes label value: at most 63 characters, letters, digits, '-', '_', '.', alphanumeric at both ends");
+    }
+    const nodePoolLabelKey = optString("nodePoolLabelKey", raw.nodePoolLabelKey) ?? DEFAULT_NODE_POOL_LABEL_KEY;
+    if (!isLabelKey(nodePoolLabelKey)) {
+        fail("nodePoolLabelKey", nodePoolLabelKey, "a Kubernetes label key such as cce.cloud.com/cce-nodepool");
+    }
+    const nodePoolTolerations = optArray("nodePoolTolerations", raw.nodePoolTolerations, parseToleration);
+
+    const namespace = optString("namespace", raw.namespace) ?? DEFAULT_NAMESPACE;
+    if (!isDnsLabel(namespace)) {
+        fail("namespace", namespace, "a Kubernetes namespace name: lower-case letters, digits and '-', at most 63 characters");
+    }
+    const releaseName = optString("releaseName", raw.releaseName) ?? DEFAULT_RELEASE_NAME;
+    if (!isDnsLabel(releaseName) || releaseName.length > 53) {
+        fail("releaseName", releaseName, "a Helm release name: lower-case letters, digits and '-', at most 53 characters");
+    }
+    const storageClass = optString("storageClass", raw.storageClass) ?? DEFAULT_STORAGE_CLASS;
+    if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(storageClass)) {
+        fail("storageClass", storageClass, "a StorageClass name such as csi-disk or csi-disk-topology");
+    }
+    const imageRegistry = optString("imageRegistry", raw.imageRegistry, "a registry host, optionally with a path");
+    if (imageRegistry !== undefined && !/^[A-Za-z0-9.-]+(:\d{1,5})?(\/[a-z0-9._-]+)*$/.test(imageRegistry)) {
+        fail("imageRegistry", imageRegistry, "a registry host with optional port and path, no scheme (e.g. swr.cn-north-4.myhuaweicloud.com/dragonfly)");
+    }
+    const imagePullSecrets = optArray("imagePullSecrets", raw.imagePullSecrets, (k, v) => {
+        if (typeof v !== "string" || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(v)) {
+            fail(k, v, "the name of a Secret in the release namespace");
+        }
+        return v;
+    });
+    const helmValues = optObjectAny("helmValues", raw.helmValues);
+    const deleteVolumesOnUninstall = optBool("deleteVolumesOnUninstall", raw.deleteVolumesOnUninstall) ?? true;
+    const releaseTimeoutSeconds =
+        optInt("releaseTimeoutSeconds", raw.releaseTimeoutSeconds, 60, 7200) ?? DEFAULT_RELEASE_TIMEOUT_SECONDS;
+
+    let kubeconfig: string | undefined;
+    if (raw.kubeconfig !== undefined && raw.kubeconfig !== null) {
+        if (typeof raw.kubeconfig === "string" && raw.kubeconfig.trim() !== "") {
+            kubeconfig = raw.kubeconfig;
+        } else if (isPlainObject(raw.kubeconfig)) {
+            kubeconfig = JSON.stringify(raw.kubeconfig);
+        } else {
+            failSecret("kubeconfig", "kubeconfig contents (YAML or JSON), set with `pulumi config set --secret`");
+        }
+    }
+    const kubeContext = optString("kubeContext", raw.kubeContext, "a context name of the kubeconfig");
+
+    const cfg: CoreConfig = {
+        nodePool,
+        nodePoolLabelKey,
+        nodePoolTolerations,
+        namespace,
+        releaseName,
+        chart: parseChart(raw.chart),
+        storageClass,
+        imagePullSecrets,
+        helmValues,
+        deleteVolumesOnUninstall,
+        releaseTimeoutSeconds,
+        proxy: parseProxy(raw.proxy),
+        console: parseConsole(raw.console),
+    };
+    if (imageRegistry !== undefined) {
+        cfg.imageRegistry = imageRegistry;
+    }
+    if (kubeconfig !== undefined) {
+        cfg.kubeconfig = kubeconfig;
+    }
+    if (kubeContext !== undefined) {
+        cfg.kubeContext = kubeContext;
+    }
+    return cfg;
+}
+
+/** `IP:port` or `[IPv6]:port`. */
+export function hostPort(host: string, port: number): string {
+    return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
