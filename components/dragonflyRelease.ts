@@ -1,0 +1,110 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+
+import { CHART_NAME, CoreConfig } from "../lib/config";
+import { buildHelmValues, PROXY_BASIC_AUTH_USERNAME, ReleaseSecrets } from "../lib/helmValues";
+
+/** Length of the generated MySQL and Redis passwords (letters and digits only). */
+export const DATABASE_PASSWORD_LENGTH = 32;
+/** Length of the generated JWT signing key of the manager. */
+export const JWT_KEY_LENGTH = 48;
+/** Length of the generated proxy basic-auth password. */
+export const PROXY_PASSWORD_LENGTH = 24;
+/** Helm keeps this many revisions of the release (rollback targets). */
+export const MAX_HISTORY = 10;
+
+export interface DragonflyReleaseArgs {
+    /** The parsed core configuration (namespace, release name, chart pin, placement, storage). */
+    config: CoreConfig;
+}
+
+/**
+ * The namespace, the generated secrets and the Dragonfly Helm release.
+ *
+ * The release is a real Helm release (`helm list` shows it) installed with `atomic` and
+ * `cleanupOnFail`: a failed install is rolled back instead of left half-applied. The namespace
+ * belongs to the stack, so `pulumi destroy` removes it and every PVC in it, and the next install
+ * starts clean (the seed document's "delete the PVCs before reinstalling" step).
+ */
+export class DragonflyRelease extends pulumi.ComponentResource {
+    public readonly namespace: pulumi.Output<string>;
+    public readonly releaseName: pulumi.Output<string>;
+    public readonly chartVersion: pulumi.Output<string>;
+    public readonly status: pulumi.Output<string>;
+    /** `user:password` of the client proxy's basic auth (secret), when `proxy.basicAuth` is on. */
+    public readonly proxyCredentials?: pulumi.Output<string>;
+    public readonly release: k8s.helm.v3.Release;
+
+    constructor(name: string, args: DragonflyReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("dragonfly:index:DragonflyRelease", name, {}, opts);
+        const cfg = args.config;
+
+        const ns = new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            {
+                metadata: {
+                    name: cfg.namespace,
+                    labels: { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "dragonfly" },
+                },
+            },
+            { parent: this },
+        );
+
+        const password = (suffix: string, length: number) =>
+            new random.RandomPassword(`${name}-${suffix}`, { length, special: false }, { parent: this });
+        const mysqlRoot = password("mysql-root-password", DATABASE_PASSWORD_LENGTH);
+        const mysqlUser = password("mysql-password", DATABASE_PASSWORD_LENGTH);
+        const redis = password("redis-password", DATABASE_PASSWORD_LENGTH);
+        const jwt = password("jwt-key", JWT_KEY_LENGTH);
+        // `result` is secret in state already; wrapping keeps it secret through every transformation
+        // (the rendered values, the proxy credentials) whatever the provider reports.
+        const secrets: ReleaseSecrets<pulumi.Output<string>> = {
+            mysqlRootPassword: pulumi.secret(mysqlRoot.result),
+            mysqlPassword: pulumi.secret(mysqlUser.result),
+            redisPassword: pulumi.secret(redis.result),
+            jwtKey: pulumi.secret(jwt.result),
+        };
+        const generated: pulumi.Resource[] = [mysqlRoot, mysqlUser, redis, jwt];
+        if (cfg.proxy.basicAuth) {
+            const proxy = password("proxy-password", PROXY_PASSWORD_LENGTH);
+            secrets.proxyPassword = pulumi.secret(proxy.result);
+            generated.push(proxy);
+            this.proxyCredentials = pulumi.secret(pulumi.interpolate`${PROXY_BASIC_AUTH_USERNAME}:${secrets.proxyPassword}`);
+        }
+
+        const chart = cfg.chart.path
+            ? { chart: cfg.chart.path }
+            : { chart: CHART_NAME, version: cfg.chart.version, repositoryOpts: { repo: cfg.chart.repo } };
+
+        this.release = new k8s.helm.v3.Release(
+            `${name}-release`,
+            {
+                name: cfg.releaseName,
+                namespace: ns.metadata.name,
+                createNamespace: false,
+                ...chart,
+                values: buildHelmValues(cfg, secrets),
+                atomic: true,
+                cleanupOnFail: true,
+                waitForJobs: true,
+                timeout: cfg.releaseTimeoutSeconds,
+                maxHistory: MAX_HISTORY,
+            },
+            // The rendered values hold every secret above: keep the whole property secret in state.
+            { parent: this, dependsOn: [ns, ...generated], additionalSecretOutputs: ["values"] },
+        );
+
+        this.namespace = ns.metadata.name;
+        this.releaseName = this.release.status.name;
+        this.chartVersion = this.release.status.version;
+        this.status = this.release.status.status;
+        this.registerOutputs({
+            namespace: this.namespace,
+            releaseName: this.releaseName,
+            chartVersion: this.chartVersion,
+            status: this.status,
+            proxyCredentials: this.proxyCredentials,
+        });
+    }
+}

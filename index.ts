@@ -1,0 +1,14 @@
+// Reads the stack config, builds the stack, exports its outputs. Nothing else lives here.
+import { DragonflyCce } from "./components/dragonflyCce";
+import { loadStackConfig } from "./lib/stackConfig";
+
+const stack = new DragonflyCce("dragonfly", loadStackConfig());
+
+export const namespace = stack.namespace;
+export const releaseName = stack.releaseName;
+export const chartVersion = stack.chartVersion;
+export const releaseStatus = stack.releaseStatus;
+export const proxyAddress = stack.proxyAddress;
+export const proxyUrl = stack.proxyUrl;
+export const consoleNodePort = stack.consoleNodePort;
+export const consoleUrl = stack.consoleUrl;

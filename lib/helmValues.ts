@@ -1,0 +1,170 @@
+/**
+ * The Dragonfly chart's values, generated from the stack config (pure; no engine).
+ *
+ * Generic over the secret type: the stack passes `pulumi.Output<string>` secrets, the render
+ * script and the contract test pass plain strings. Every value path set here is checked against
+ * the pinned chart's values.yaml by tests/chartContract.test.ts.
+ */
+import { CoreConfig } from "./config";
+import { fail } from "./validate";
+
+/** The chart's component names (`<component>.name`), used in object names and pod labels. */
+export const COMPONENTS = {
+    manager: "manager",
+    scheduler: "scheduler",
+    seedClient: "seed-client",
+    client: "client",
+} as const;
+
+/** Username of the client proxy's basic auth, when `proxy.basicAuth` is on. */
+export const PROXY_BASIC_AUTH_USERNAME = "dragonfly";
+
+/** Bitnami StatefulSet PVC policy: volumes go with the StatefulSet (uninstall, failed install). */
+export const DELETE_WITH_STATEFULSET = {
+    enabled: true,
+    whenDeleted: "Delete",
+    whenScaled: "Retain",
+} as const;
+
+/** The secrets the chart needs instead of its public defaults. */
+export interface ReleaseSecrets<S> {
+    mysqlRootPassword: S;
+    mysqlPassword: S;
+    redisPassword: S;
+    /** The manager's JWT signing key (console tokens). */
+    jwtKey: S;
+    /** Proxy basic-auth password; only used when `proxy.basicAuth` is on. */
+    proxyPassword?: S;
+}
+
+/** A value tree that may hold secret leaves of type S. */
+export type Values<S> = { [key: string]: Values<S> | Values<S>[] | S | string | number | boolean | null };
+
+/**
+ * `helm.sh/chart` fullname, as the chart's `dragonfly.fullname` helper computes it: the release
+ * name when it contains the chart name, else `<release>-dragonfly`, cut at 63 characters.
+ */
+export function chartFullname(releaseName: string): string {
+    const name = releaseName.includes("dragonfly") ? releaseName : `${releaseName}-dragonfly`;
+    return name.slice(0, 63).replace(/-+$/, "");
+}
+
+/** Names of the chart's objects for a release. */
+export function chartObjectNames(releaseName: string): {
+    fullname: string;
+    client: string;
+    seedClient: string;
+    manager: string;
+    scheduler: string;
+} {
+    const full = chartFullname(releaseName);
+    return {
+        fullname: full,
+        client: `${full}-${COMPONENTS.client}`,
+        seedClient: `${full}-${COMPONENTS.seedClient}`,
+        manager: `${full}-${COMPONENTS.manager}`,
+        scheduler: `${full}-${COMPONENTS.scheduler}`,
+    };
+}
+
+/** Pod labels of a component (the chart sets only these two on pods). */
+export function podSelector(releaseName: string, component: keyof typeof COMPONENTS): Record<string, string> {
+    return { app: chartFullname(releaseName), component: COMPONENTS[component] };
+}
+
+/** helmValues keys that would rename the chart's objects or labels behind the stack's back. */
+const FORBIDDEN_OVERRIDES: ReadonlyArray<{ path: string[]; allowed: string }> = [
+    { path: ["nameOverride"], allowed: "not set: object names derive from releaseName" },
+    { path: ["fullnameOverride"], allowed: "not set: object names derive from releaseName" },
+    ...(["manager", "scheduler", "seedClient", "client"] as const).flatMap((c) => [
+        { path: [c, "name"], allowed: `not set: the Services select component=${COMPONENTS[c]}` },
+        { path: [c, "fullnameOverride"], allowed: "not set: object names derive from releaseName" },
+        { path: [c, "nameOverride"], allowed: "not set: object names derive from releaseName" },
+    ]),
+    { path: ["global", "nodeSelector"], allowed: "not set: placement comes from nodePool (the chart applies global.nodeSelector unevenly)" },
+];
+
+/** True for `{}` literals (not Pulumi Outputs, arrays or class instances). */
+function isPlainData(v: unknown): v is Record<string, unknown> {
+    if (typeof v !== "object" || v === null || Array.isArray(v)) {
+        return false;
+    }
+    const proto = Object.getPrototypeOf(v);
+    return proto === Object.prototype || proto === null;
+}
+
+/** Deep merge: objects merge key by key, everything else (lists included) is replaced. */
+export function deepMerge<T>(base: T, over: unknown): T {
+    if (!isPlainData(base) || !isPlainData(over)) {
+        return over as T;
+    }
+    const out: Record<string, unknown> = { ...base };
+    for (const [k, v] of Object.entries(over)) {
+        out[k] = k in out ? deepMerge(out[k], v) : v;
+    }
+    return out as T;
+}
+
+function checkOverrides(helmValues: Record<string, unknown>): void {
+    for (const { path, allowed } of FORBIDDEN_OVERRIDES) {
+        let node: unknown = helmValues;
+        for (const p of path) {
+            node = isPlainData(node) ? node[p] : undefined;
+        }
+        if (node !== undefined) {
+            fail(`helmValues.${path.join(".")}`, node, allowed);
+        }
+    }
+}
+
+/** The chart values for the stack config; `helmValues` is merged over them last. */
+export function buildHelmValues<S>(cfg: CoreConfig, secrets: ReleaseSecrets<S>): Values<S> {
+    checkOverrides(cfg.helmValues);
+    const nodeSelector = { [cfg.nodePoolLabelKey]: cfg.nodePool };
+    const tolerations = cfg.nodePoolTolerations.map((t) => ({ ...t }));
+    const placement = (): Values<S> => ({ nodeSelector: { ...nodeSelector }, tolerations: tolerations.map((t) => ({ ...t })) });
+
+    const global: Values<S> = { storageClass: cfg.storageClass };
+    if (cfg.imageRegistry !== undefined) {
+        global.imageRegistry = cfg.imageRegistry;
+    }
+    if (cfg.imagePullSecrets.length > 0) {
+        global.imagePullSecrets = cfg.imagePullSecrets.map((name) => ({ name }));
+    }
+
+    const proxyServer: Values<S> = { port: cfg.proxy.port };
+    if (cfg.proxy.basicAuth) {
+        if (secrets.proxyPassword === undefined) {
+            throw new Error("buildHelmValues: proxy.basicAuth is on but no proxy password was given");
+        }
+        proxyServer.basicAuth = { username: PROXY_BASIC_AUTH_USERNAME, password: secrets.proxyPassword };
+    }
+
+    const retention = (): Values<S> =>
+        cfg.deleteVolumesOnUninstall ? { persistentVolumeClaimRetentionPolicy: { ...DELETE_WITH_STATEFULSET } } : {};
+
+    const values: Values<S> = {
+        global,
+        // Chart 1.7.5+ turns these off by default: set them so moving the pin keeps them.
+        manager: {
+            enable: true,
+            ...placement(),
+            config: { auth: { jwt: { key: secrets.jwtKey } } },
+        },
+        scheduler: { enable: true, ...placement() },
+        seedClient: { enable: true, ...placement(), persistence: { enable: true } },
+        client: { enable: true, ...placement(), config: { proxy: { server: proxyServer } } },
+        mysql: {
+            enable: true,
+            auth: { rootPassword: secrets.mysqlRootPassword, password: secrets.mysqlPassword },
+            primary: { ...placement(), ...retention() },
+        },
+        redis: {
+            enable: true,
+            auth: { enabled: true, password: secrets.redisPassword },
+            master: { ...placement(), ...retention() },
+            replica: { ...placement(), ...retention() },
+        },
+    };
+    return deepMerge(values, cfg.helmValues);
+}

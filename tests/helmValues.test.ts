@@ -1,0 +1,168 @@
+import { parseCoreConfig } from "../lib/config";
+import { buildHelmValues, chartFullname, chartObjectNames, deepMerge, podSelector, ReleaseSecrets } from "../lib/helmValues";
+import { ConfigError } from "../lib/validate";
+
+const secrets: ReleaseSecrets<string> = {
+    mysqlRootPassword: "S-root",
+    mysqlPassword: "S-user",
+    redisPassword: "S-redis",
+    jwtKey: "S-jwt",
+    proxyPassword: "S-proxy",
+};
+
+function values(raw: Record<string, unknown> = {}): any {
+    return buildHelmValues(parseCoreConfig({ nodePool: "test-dragonfly-nodepool", ...raw }), secrets);
+}
+
+/** Every [path, value] leaf of a value tree. */
+function leaves(v: any, path: string[] = []): Array<[string, unknown]> {
+    if (v !== null && typeof v === "object" && !Array.isArray(v)) {
+        return Object.entries(v).flatMap(([k, c]) => leaves(c, [...path, k]));
+    }
+    return [[path.join("."), v]];
+}
+
+const SELECTOR = { "cce.cloud.com/cce-nodepool": "test-dragonfly-nodepool" };
+
+describe("buildHelmValues", () => {
+    test("every workload is placed on the node pool by its label, bitnami subcharts included", () => {
+        const v = values();
+        const placed = [v.manager, v.scheduler, v.seedClient, v.client, v.mysql.primary, v.redis.master, v.redis.replica];
+        for (const w of placed) {
+            expect(w.nodeSelector).toEqual(SELECTOR);
+            expect(w.tolerations).toEqual([]);
+        }
+        // The trap: global.nodeSelector is applied unevenly by the chart; it is never set.
+        expect(v.global.nodeSelector).toBeUndefined();
+    });
+
+    test("a custom label key and tolerations reach every workload", () => {
+        const tol = [{ key: "dedicated", operator: "Equal", value: "dragonfly", effect: "NoSchedule" }];
+        const v = values({ nodePoolLabelKey: "pool.example.com/name", nodePoolTolerations: tol });
+        for (const w of [v.manager, v.scheduler, v.seedClient, v.client, v.mysql.primary, v.redis.master, v.redis.replica]) {
+            expect(w.nodeSelector).toEqual({ "pool.example.com/name": "test-dragonfly-nodepool" });
+            expect(w.tolerations).toEqual(tol);
+        }
+    });
+
+    test("persistent volumes use the configured storage class", () => {
+        expect(values().global.storageClass).toBe("csi-disk");
+        expect(values({ storageClass: "csi-disk-topology" }).global.storageClass).toBe("csi-disk-topology");
+        expect(values().seedClient.persistence.enable).toBe(true);
+    });
+
+    test("every public default secret is replaced", () => {
+        const v = values();
+        expect(v.mysql.auth.rootPassword).toBe("S-root");
+        expect(v.mysql.auth.password).toBe("S-user");
+        expect(v.redis.auth.password).toBe("S-redis");
+        expect(v.redis.auth.enabled).toBe(true);
+        expect(v.manager.config.auth.jwt.key).toBe("S-jwt");
+        const all = leaves(v).map(([, x]) => x);
+        for (const publicDefault of ["dragonfly", "dragonfly-root", "ZHJhZ29uZmx5Cg=="]) {
+            expect(all).not.toContain(publicDefault);
+        }
+    });
+
+    test("components are enabled explicitly (chart 1.7.5+ turns manager, mysql, redis off)", () => {
+        const v = values();
+        for (const c of [v.manager, v.scheduler, v.seedClient, v.client, v.mysql, v.redis]) {
+            expect(c.enable).toBe(true);
+        }
+    });
+
+    test("proxy port and optional basic auth go to the client's proxy server", () => {
+        expect(values().client.config.proxy.server).toEqual({ port: 4001 });
+        expect(values({ proxy: { port: 4011, basicAuth: true } }).client.config.proxy.server).toEqual({
+            port: 4011,
+            basicAuth: { username: "dragonfly", password: "S-proxy" },
+        });
+    });
+
+    test("image registry and pull secrets go to global", () => {
+        const v = values({ imageRegistry: "swr.cn-north-4.myhuaweicloud.com/dragonfly", imagePullSecrets: ["default-secret"] });
+        expect(v.global.imageRegistry).toBe("swr.cn-north-4.myhuaweicloud.com/dragonfly");
+        expect(v.global.imagePullSecrets).toEqual([{ name: "default-secret" }]);
+        expect(values().global.imageRegistry).toBeUndefined();
+        expect(values().global.imagePullSecrets).toBeUndefined();
+    });
+
+    test("MySQL and Redis volumes go with their StatefulSets unless told otherwise", () => {
+        const policy = { enabled: true, whenDeleted: "Delete", whenScaled: "Retain" };
+        const v = values();
+        expect(v.mysql.primary.persistentVolumeClaimRetentionPolicy).toEqual(policy);
+        expect(v.redis.master.persistentVolumeClaimRetentionPolicy).toEqual(policy);
+        expect(v.redis.replica.persistentVolumeClaimRetentionPolicy).toEqual(policy);
+        const kept = values({ deleteVolumesOnUninstall: false });
+        expect(kept.mysql.primary.persistentVolumeClaimRetentionPolicy).toBeUndefined();
+    });
+
+    test("helmValues is deep-merged last: it can override and add, lists are replaced", () => {
+        const v = values({
+            helmValues: {
+                manager: { replicas: 1, nodeSelector: { zone: "a" } },
+                redis: { architecture: "standalone" },
+                client: { tolerations: [{ operator: "Exists" }] },
+            },
+        });
+        expect(v.manager.replicas).toBe(1);
+        expect(v.manager.nodeSelector).toEqual({ ...SELECTOR, zone: "a" });
+        expect(v.manager.config.auth.jwt.key).toBe("S-jwt");
+        expect(v.redis.architecture).toBe("standalone");
+        expect(v.redis.auth.password).toBe("S-redis");
+        expect(v.client.tolerations).toEqual([{ operator: "Exists" }]);
+    });
+
+    test("helmValues may not rename objects or labels the stack selects", () => {
+        for (const [hv, key] of [
+            [{ fullnameOverride: "df" }, "helmValues.fullnameOverride"],
+            [{ nameOverride: "df" }, "helmValues.nameOverride"],
+            [{ client: { name: "peer" } }, "helmValues.client.name"],
+            [{ manager: { fullnameOverride: "m" } }, "helmValues.manager.fullnameOverride"],
+            [{ global: { nodeSelector: { a: "b" } } }, "helmValues.global.nodeSelector"],
+        ] as const) {
+            expect(() => values({ helmValues: hv })).toThrow(ConfigError);
+            expect(() => values({ helmValues: hv })).toThrow(`dragonfly-cce:${key}`);
+        }
+    });
+
+    test("the same config always gives identical values (no preview churn)", () => {
+        const raw = { proxy: { basicAuth: true }, helmValues: { manager: { replicas: 2 } } };
+        expect(JSON.stringify(values(raw))).toBe(JSON.stringify(values(raw)));
+    });
+
+    test("basic auth without a password is a programming error, not silently open", () => {
+        const cfg = parseCoreConfig({ nodePool: "p", proxy: { basicAuth: true } });
+        expect(() => buildHelmValues(cfg, { ...secrets, proxyPassword: undefined })).toThrow(/no proxy password/);
+    });
+});
+
+describe("chart object names", () => {
+    test("follow the chart's fullname rule", () => {
+        expect(chartFullname("dragonfly")).toBe("dragonfly");
+        expect(chartFullname("my-dragonfly")).toBe("my-dragonfly");
+        expect(chartFullname("p2p")).toBe("p2p-dragonfly");
+        expect(chartObjectNames("dragonfly")).toEqual({
+            fullname: "dragonfly",
+            client: "dragonfly-client",
+            seedClient: "dragonfly-seed-client",
+            manager: "dragonfly-manager",
+            scheduler: "dragonfly-scheduler",
+        });
+        expect(podSelector("dragonfly", "client")).toEqual({ app: "dragonfly", component: "client" });
+        expect(podSelector("p2p", "manager")).toEqual({ app: "p2p-dragonfly", component: "manager" });
+    });
+});
+
+describe("deepMerge", () => {
+    test("keeps non-plain objects (e.g. Pulumi Outputs) as leaves", () => {
+        class Box {
+            constructor(public v: number) {}
+        }
+        const b = new Box(1);
+        const merged = deepMerge({ a: { b } }, { a: { c: 2 } }) as any;
+        expect(merged.a.b).toBe(b);
+        expect(merged.a.c).toBe(2);
+        expect(deepMerge({ a: [1, 2] }, { a: [3] })).toEqual({ a: [3] });
+    });
+});
