@@ -8,4 +8,5 @@ module.exports = {
     "^.+\\.ts$": ["ts-jest", { tsconfig: "tsconfig.jest.json", diagnostics: false }],
   },
   testTimeout: 30000,
+  reporters: ["default", "<rootDir>/tests/helpers/summaryReporter.js"],
 };

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Prepares a machine to run the test suite: the Debian packages the node-side tests run for real
+# (containerd, runc, the OCI registry, sshd, shellcheck, ...) and the npm dependencies.
+# Run as root on Debian/Ubuntu; elsewhere it installs the npm dependencies only and says what
+# the privileged suites will skip.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+
+if [[ $(id -u) -eq 0 ]] && command -v apt-get >/dev/null 2>&1; then
+  mapfile -t packages < <(grep -v '^#' scripts/debian-packages.txt)
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}" >/dev/null \
+    || { apt-get update >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${packages[@]}" >/dev/null; }
+  echo "setup: Debian packages installed: ${packages[*]}"
+else
+  echo "setup: not root on a Debian machine: Debian packages not installed; suites that need them will be skipped (and fail under CI=true)." >&2
+fi
+
+npm ci --no-audit --no-fund
