@@ -1,0 +1,318 @@
+/**
+ * Stack configuration for node runtime configuration over SSH (`nodes`, `ssh`, `runtimeMode`,
+ * `registries`, `allRegistries`, `noProxy`, `clusterCidrs`, `mirrorEndpoint`, `rollout`).
+ *
+ * {@link parseNodeConfig} validates the plain config values and fails with a ConfigError that
+ * names the key; SSH private keys and passwords become Pulumi secrets and never appear in errors.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import {
+    expectObject,
+    expectString,
+    fail,
+    failSecret,
+    isCidr,
+    isHost,
+    isIPv4,
+    isIPv6,
+    isDnsName,
+    isPlainObject,
+    optArray,
+    optBool,
+    optEnum,
+    optInt,
+    optObject,
+    optString,
+} from "./validate";
+
+export type NodeRuntimeKind = "containerd" | "docker";
+export type RuntimeMode = "proxy" | "mirror";
+export type MirrorEndpoint = "loadBalancer" | "local";
+
+/** The config keys read by {@link parseNodeConfig}. */
+export const NODE_CONFIG_KEYS = [
+    "nodes",
+    "ssh",
+    "runtimeMode",
+    "registries",
+    "allRegistries",
+    "noProxy",
+    "clusterCidrs",
+    "mirrorEndpoint",
+    "rollout",
+] as const;
+
+/** SSH user when neither `ssh.user` nor the node's `user` is set (Huawei Cloud nodes log in as root). */
+export const DEFAULT_SSH_USER = "root";
+/** SSH port of nodes and bastion. */
+export const DEFAULT_SSH_PORT = 22;
+/** Runtime of a node without `runtime`. */
+export const DEFAULT_NODE_RUNTIME: NodeRuntimeKind = "containerd";
+/** The seed document's HTTP_PROXY method. */
+export const DEFAULT_RUNTIME_MODE: RuntimeMode = "proxy";
+/** Pull through the proxy LoadBalancer's address. */
+export const DEFAULT_MIRROR_ENDPOINT: MirrorEndpoint = "loadBalancer";
+/** The Dragonfly client on the node itself (hostNetwork, port 4001): `mirrorEndpoint: local`. */
+export const LOCAL_ENDPOINT = "http://127.0.0.1:4001";
+/**
+ * Runtimes restarted at the same time by default: small enough that a bad change never takes
+ * more than a handful of nodes' runtimes down, large enough that 100 nodes take 20 rounds.
+ */
+export const DEFAULT_MAX_PARALLEL = 5;
+/** Upper bound of `rollout.maxParallel`. */
+export const MAX_MAX_PARALLEL = 1000;
+/** Always in NO_PROXY: local traffic and in-cluster names never go through the proxy. */
+export const DEFAULT_NO_PROXY: readonly string[] = ["localhost", "127.0.0.1", "127.0.0.0/8", ".cluster.local", ".svc"];
+
+export interface NodeEntry {
+    /** Resource name part and output name; defaults to the host. */
+    name: string;
+    host: string;
+    port: number;
+    user: string;
+    runtime: NodeRuntimeKind;
+}
+
+export interface BastionConfig {
+    host: string;
+    port: number;
+    user: string;
+    privateKey?: pulumi.Output<string>;
+}
+
+export interface SshConfig {
+    user: string;
+    privateKey?: pulumi.Output<string>;
+    password?: pulumi.Output<string>;
+    bastion?: BastionConfig;
+}
+
+export interface NodeConfig {
+    nodes: NodeEntry[];
+    ssh: SshConfig;
+    runtimeMode: RuntimeMode;
+    registries: string[];
+    allRegistries: boolean;
+    /** The extra entries of `noProxy` (see {@link buildNoProxy} for the full list). */
+    noProxy: string[];
+    clusterCidrs: string[];
+    mirrorEndpoint: MirrorEndpoint;
+    rollout: { maxParallel: number };
+}
+
+const USER = /^[a-z_][a-z0-9_.-]{0,31}$/i;
+const NODE_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+
+function checkUser(key: string, value: unknown): string | undefined {
+    const user = optString(key, value);
+    if (user !== undefined && !USER.test(user)) {
+        fail(key, value, "a Unix user name (letters, digits, _ . -; at most 32 characters)");
+    }
+    return user;
+}
+
+function checkHost(key: string, value: unknown): string {
+    const host = expectString(key, value, "a host name or IP address");
+    if (!isHost(host)) {
+        fail(key, value, "a host name or IP address");
+    }
+    return host;
+}
+
+function secretString(key: string, value: unknown, allowed: string): pulumi.Output<string> | undefined {
+    if (value === undefined || value === null) {
+        return undefined;
+    }
+    if (typeof value !== "string" || value.trim() === "") {
+        failSecret(key, allowed);
+    }
+    return pulumi.secret(value);
+}
+
+const PRIVATE_KEY = "an SSH private key in PEM/OpenSSH form (-----BEGIN ... PRIVATE KEY-----), set with --secret";
+
+function privateKey(key: string, value: unknown): pulumi.Output<string> | undefined {
+    if (value !== undefined && value !== null && (typeof value !== "string" || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(value))) {
+        failSecret(key, PRIVATE_KEY);
+    }
+    return secretString(key, value, PRIVATE_KEY);
+}
+
+/** A registry host as images name it: DNS name or IP, with `:port` when the port is not 443. */
+export function isRegistryHost(s: string): boolean {
+    const m = /^(\[[0-9a-fA-F:.]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(s);
+    if (!m) {
+        return false;
+    }
+    const host = m[1].startsWith("[") ? m[1].slice(1, -1) : m[1];
+    if (!(isIPv4(host) || (m[1].startsWith("[") && isIPv6(host)) || isDnsName(host))) {
+        return false;
+    }
+    if (m[2] !== undefined) {
+        const port = Number(m[2]);
+        return port >= 1 && port <= 65535 && port !== 443 && String(port) === m[2];
+    }
+    return true;
+}
+
+/** A NO_PROXY entry: host, IP, CIDR, `.domain` suffix, `*.domain` or `*`. */
+function isNoProxyEntry(s: string): boolean {
+    if (s === "*" || isCidr(s) || isHost(s)) {
+        return true;
+    }
+    const suffix = s.startsWith("*.") ? s.slice(2) : s.startsWith(".") ? s.slice(1) : undefined;
+    if (suffix !== undefined) {
+        return isDnsName(suffix);
+    }
+    const hp = /^(.+):(\d{1,5})$/.exec(s);
+    return hp !== null && isHost(hp[1]) && Number(hp[2]) >= 1 && Number(hp[2]) <= 65535;
+}
+
+function uniqueList(key: string, list: string[], what: string): string[] {
+    list.forEach((v, i) => {
+        if (list.indexOf(v) !== i) {
+            fail(`${key}[${i}]`, v, `${what} listed once (it is already ${key}[${list.indexOf(v)}])`);
+        }
+    });
+    return list;
+}
+
+/**
+ * Validates the node configuration. `raw` holds the plain values of {@link NODE_CONFIG_KEYS} as
+ * `new pulumi.Config().getObject(key)` returns them (undefined when unset).
+ */
+export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
+    for (const k of Object.keys(raw)) {
+        if (!(NODE_CONFIG_KEYS as readonly string[]).includes(k)) {
+            fail(k, raw[k], `not a node configuration key; the keys are ${NODE_CONFIG_KEYS.join(", ")}`);
+        }
+    }
+    const sshRaw = optObject("ssh", raw.ssh, ["user", "privateKey", "password", "bastion"]);
+    const sshUser = checkUser("ssh.user", sshRaw.user) ?? DEFAULT_SSH_USER;
+    const ssh: SshConfig = {
+        user: sshUser,
+        privateKey: privateKey("ssh.privateKey", sshRaw.privateKey),
+        password: secretString("ssh.password", sshRaw.password, "a non-empty password, set with --secret"),
+    };
+    if (sshRaw.bastion !== undefined && sshRaw.bastion !== null) {
+        const b = expectObject("ssh.bastion", sshRaw.bastion, ["host", "port", "user", "privateKey"]);
+        ssh.bastion = {
+            host: checkHost("ssh.bastion.host", b.host),
+            port: optInt("ssh.bastion.port", b.port, 1, 65535) ?? DEFAULT_SSH_PORT,
+            user: checkUser("ssh.bastion.user", b.user) ?? sshUser,
+            privateKey: privateKey("ssh.bastion.privateKey", b.privateKey) ?? ssh.privateKey,
+        };
+    }
+
+    const runtimeMode = optEnum("runtimeMode", raw.runtimeMode, ["proxy", "mirror"] as const) ?? DEFAULT_RUNTIME_MODE;
+
+    const nodes = optArray("nodes", raw.nodes, (key, value): NodeEntry => {
+        if (typeof value === "string") {
+            fail(key, value, `an object such as {"host": ${JSON.stringify(value)}}`);
+        }
+        const n = expectObject(key, value, ["host", "name", "port", "user", "runtime"]);
+        const host = checkHost(`${key}.host`, n.host);
+        const name = optString(`${key}.name`, n.name) ?? host;
+        if (!NODE_NAME.test(name)) {
+            fail(`${key}.name`, n.name ?? host, "letters, digits, . _ - (at most 63 characters, alphanumeric at both ends)");
+        }
+        const runtime = optEnum(`${key}.runtime`, n.runtime, ["containerd", "docker"] as const) ?? DEFAULT_NODE_RUNTIME;
+        if (runtime === "docker" && runtimeMode === "mirror") {
+            fail(`${key}.runtime`, runtime, `"containerd" when runtimeMode is "mirror" (Docker nodes only support runtimeMode "proxy")`);
+        }
+        return {
+            name,
+            host,
+            port: optInt(`${key}.port`, n.port, 1, 65535) ?? DEFAULT_SSH_PORT,
+            user: checkUser(`${key}.user`, n.user) ?? sshUser,
+            runtime,
+        };
+    });
+    nodes.forEach((n, i) => {
+        const sameName = nodes.findIndex((o) => o.name === n.name);
+        if (sameName !== i) {
+            fail(`nodes[${i}].name`, n.name, `a name used once (nodes[${sameName}] has it; set name to tell them apart)`);
+        }
+        const sameHost = nodes.findIndex((o) => o.host.toLowerCase() === n.host.toLowerCase() && o.port === n.port);
+        if (sameHost !== i) {
+            fail(`nodes[${i}].host`, n.host, `a node listed once (nodes[${sameHost}] is the same host and port)`);
+        }
+    });
+    if (nodes.length > 0 && ssh.privateKey === undefined && ssh.password === undefined) {
+        fail("ssh", raw.ssh === undefined ? undefined : "{...}", "ssh.privateKey or ssh.password (secrets) when nodes are listed");
+    }
+
+    const registries = uniqueList(
+        "registries",
+        optArray("registries", raw.registries, (key, value) => {
+            const s = expectString(key, value, "a registry host");
+            if (!isRegistryHost(s)) {
+                fail(key, value, "a registry host as in image names, e.g. swr.cn-north-4.myhuaweicloud.com or registry.local:5000 (no scheme or path; no :443)");
+            }
+            return s;
+        }),
+        "a registry",
+    );
+    const allRegistries = optBool("allRegistries", raw.allRegistries) ?? false;
+    if (allRegistries && runtimeMode !== "mirror") {
+        fail("allRegistries", raw.allRegistries, `false unless runtimeMode is "mirror" (proxy mode routes the listed registries only)`);
+    }
+    if (nodes.length > 0 && registries.length === 0 && !allRegistries) {
+        fail("registries", raw.registries, "at least one registry host when nodes are listed (or allRegistries: true in mirror mode)");
+    }
+
+    const noProxy = uniqueList(
+        "noProxy",
+        optArray("noProxy", raw.noProxy, (key, value) => {
+            const s = expectString(key, value, "a NO_PROXY entry");
+            if (!isNoProxyEntry(s)) {
+                fail(key, value, "a host, IP address, CIDR, .domain suffix or * (one entry per list item, no commas or spaces)");
+            }
+            return s;
+        }),
+        "an entry",
+    );
+    const clusterCidrs = uniqueList(
+        "clusterCidrs",
+        optArray("clusterCidrs", raw.clusterCidrs, (key, value) => {
+            const s = expectString(key, value, "a CIDR block");
+            if (!isCidr(s)) {
+                fail(key, value, "a CIDR block such as 10.247.0.0/16 (the cluster's service or pod range)");
+            }
+            return s;
+        }),
+        "a CIDR block",
+    );
+
+    const mirrorEndpoint = optEnum("mirrorEndpoint", raw.mirrorEndpoint, ["loadBalancer", "local"] as const) ?? DEFAULT_MIRROR_ENDPOINT;
+    if (mirrorEndpoint === "local" && runtimeMode !== "mirror") {
+        fail("mirrorEndpoint", raw.mirrorEndpoint, `"loadBalancer" unless runtimeMode is "mirror" (proxy mode uses the proxy LoadBalancer)`);
+    }
+
+    const rolloutRaw = isPlainObject(raw.rollout) || raw.rollout === undefined || raw.rollout === null ? raw.rollout : fail("rollout", raw.rollout, "an object {maxParallel}");
+    const rollout = optObject("rollout", rolloutRaw, ["maxParallel"]);
+    const maxParallel = optInt("rollout.maxParallel", rollout.maxParallel, 1, MAX_MAX_PARALLEL) ?? DEFAULT_MAX_PARALLEL;
+
+    return {
+        nodes,
+        ssh,
+        runtimeMode,
+        registries,
+        allRegistries,
+        noProxy,
+        clusterCidrs,
+        mirrorEndpoint,
+        rollout: { maxParallel },
+    };
+}
+
+/** The final NO_PROXY list: defaults, then clusterCidrs, then noProxy; de-duplicated, first wins. */
+export function buildNoProxy(noProxy: readonly string[], clusterCidrs: readonly string[] = []): string[] {
+    const out: string[] = [];
+    for (const v of [...DEFAULT_NO_PROXY, ...clusterCidrs, ...noProxy]) {
+        if (!out.includes(v)) {
+            out.push(v);
+        }
+    }
+    return out;
+}

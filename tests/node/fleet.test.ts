@@ -1,0 +1,224 @@
+/** NodeFleet / NodeRuntime under Pulumi's mock engine. */
+import * as pulumi from "@pulumi/pulumi";
+import { parseNodeConfig } from "../../lib/nodeConfig";
+import { applyScript, remoteCommand, restoreScript } from "../../lib/node/scripts";
+
+interface Registered {
+    type: string;
+    name: string;
+    urn: string;
+    parent: string;
+    dependencies: string[];
+    inputs: Record<string, any>;
+    /** The inputs as serialized for the engine (secrets still wrapped). */
+    wire: Record<string, any>;
+}
+
+/** How the engine protocol marks a secret: {[SIG_KEY]: SECRET_SIG, value}. */
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const isSecretValue = (v: any) => v !== null && typeof v === "object" && v[SIG_KEY] === SECRET_SIG;
+const unwrap = (v: any) => (isSecretValue(v) ? v.value : v);
+/** The script inside a remoteCommand text. */
+const scriptOf = (cmd: string) => cmd.replace(/^(sudo -n )?bash --norc --noprofile -c '/, "").replace(/' dragonfly-cce$/, "").split("'\\''").join("'");
+let registered: Registered[] = [];
+const logs: string[] = [];
+
+pulumi.runtime.setMocks(
+    {
+        newResource: (args) => ({ id: `${args.name}-id`, state: { ...args.inputs, stdout: "dragonfly-cce: changed=-, restarted=no\n" } }),
+        call: () => ({}),
+    },
+    "dragonfly-cce",
+    "test",
+    true,
+);
+// Record what the engine would see: parent, dependencies and the wire form of the inputs.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const settings = require("@pulumi/pulumi/runtime/settings");
+const monitor = settings.getMonitor();
+const original = monitor.registerResource.bind(monitor);
+monitor.registerResource = (req: any, callback: any) => {
+    original(req, (err: any, res: any) => {
+        if (!err) {
+            registered.push({
+                type: req.getType(),
+                name: req.getName(),
+                urn: res.getUrn(),
+                parent: req.getParent(),
+                dependencies: req.getDependenciesList(),
+                inputs: pulumi.runtime.deserializeProperties(req.getObject()),
+                wire: req.getObject().toJavaScript(),
+            });
+        }
+        callback(err, res);
+    });
+};
+const origInfo = pulumi.log.info;
+(pulumi.log as any).info = (msg: string, ...rest: any[]) => {
+    logs.push(msg);
+    return origInfo(msg, ...rest);
+};
+
+// Imported after setMocks, as the Pulumi docs require.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { NodeFleet } = require("../../components/nodeFleet") as typeof import("../../components/nodeFleet");
+
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAkey\n-----END OPENSSH PRIVATE KEY-----\n";
+
+function raw(n: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
+    return {
+        nodes: Array.from({ length: n }, (_, i) => ({ host: `192.168.0.${10 + i}`, name: `node-${i}` })),
+        ssh: { privateKey: KEY },
+        registries: ["swr.cn-north-4.myhuaweicloud.com"],
+        ...extra,
+    };
+}
+
+class Release extends pulumi.ComponentResource {
+    constructor(name: string) {
+        super("test:index:Release", name, {});
+        this.registerOutputs({});
+    }
+}
+class LoadBalancer extends pulumi.CustomResource {
+    constructor(name: string) {
+        super("kubernetes:core/v1:Service", name, {});
+    }
+}
+
+async function program(config: Record<string, unknown>, opts: { credentials?: string } = {}): Promise<Registered[]> {
+    registered = [];
+    const lb = new LoadBalancer("proxy-lb");
+    const release = new Release("release");
+    const fleet = new NodeFleet(
+        "nodes",
+        {
+            config: parseNodeConfig(config),
+            endpoint: pulumi.output("http://192.168.0.177:4001"),
+            proxyCredentials: opts.credentials ? pulumi.secret(opts.credentials) : undefined,
+            dependsOn: [release, lb],
+        },
+    );
+    await new Promise<void>((resolve) => pulumi.all([fleet.configuredNodes, fleet.noProxy, pulumi.all(fleet.runtimes.map((r) => r.summary))]).apply(() => resolve()));
+    // Let pending registrations finish.
+    await new Promise((r) => setTimeout(r, 50));
+    return registered;
+}
+
+const commands = (rs: Registered[]) => rs.filter((r) => r.type === "command:remote:Command");
+const byName = (rs: Registered[], name: string) => rs.find((r) => r.name === name)!;
+
+describe("NodeFleet under the mock engine", () => {
+    test("one NodeRuntime per node, parented to the fleet, each wrapping one remote Command", async () => {
+        const rs = await program(raw(3));
+        const fleet = byName(rs, "nodes");
+        expect(fleet.type).toBe("dragonfly:index:NodeFleet");
+        const runtimes = rs.filter((r) => r.type === "dragonfly:index:NodeRuntime");
+        expect(runtimes.map((r) => r.name)).toEqual(["nodes-node-0", "nodes-node-1", "nodes-node-2"]);
+        for (const rt of runtimes) {
+            expect(rt.parent).toBe(fleet.urn);
+            const cmd = byName(rs, `${rt.name}-runtime`);
+            expect(cmd.parent).toBe(rt.urn);
+        }
+        expect(commands(rs)).toHaveLength(3);
+        const c0 = byName(rs, "nodes-node-0-runtime").inputs;
+        const spec = {
+            runtime: "containerd" as const,
+            mode: "proxy" as const,
+            endpoint: "http://192.168.0.177:4001",
+            registries: ["swr.cn-north-4.myhuaweicloud.com"],
+            allRegistries: false,
+            noProxy: ["localhost", "127.0.0.1", "127.0.0.0/8", ".cluster.local", ".svc"],
+            proxyAuth: false,
+        };
+        expect(c0.create).toBe(remoteCommand(applyScript(spec), { sudo: false }));
+        expect(c0.update).toBe(c0.create);
+        expect(c0.delete).toBe(remoteCommand(restoreScript(spec), { sudo: false }));
+        expect(c0.stdin).toBeUndefined();
+        expect(c0.logging).toBe("stdoutAndStderr");
+    });
+
+    test("every Command runs after the release and the LoadBalancer, in batches of rollout.maxParallel", async () => {
+        const rs = await program(raw(5, { rollout: { maxParallel: 2 } }));
+        const lb = byName(rs, "proxy-lb").urn;
+        const cmdUrn = (i: number) => byName(rs, `nodes-node-${i}-runtime`).urn;
+        const deps = (i: number) => byName(rs, `nodes-node-${i}-runtime`).dependencies;
+        for (let i = 0; i < 5; i++) {
+            expect(deps(i)).toContain(lb);
+        }
+        // Batch 1 (0,1) depends on nothing else; batch 2 (2,3) on batch 1; batch 3 (4) on batch 2.
+        expect(deps(0).filter((d) => d.includes("Command"))).toEqual([]);
+        expect(deps(1).filter((d) => d.includes("Command"))).toEqual([]);
+        for (const i of [2, 3]) {
+            expect(deps(i).filter((d) => d.includes("Command")).sort()).toEqual([cmdUrn(0), cmdUrn(1)].sort());
+        }
+        expect(deps(4).filter((d) => d.includes("Command")).sort()).toEqual([cmdUrn(2), cmdUrn(3)].sort());
+    });
+
+    test("the connection is a secret; non-root users get sudo -n; a bastion becomes proxy", async () => {
+        const rs = await program({
+            ...raw(2),
+            nodes: [{ host: "192.168.0.10", name: "a" }, { host: "192.168.0.11", name: "b", user: "ops", port: 2222 }],
+            ssh: { privateKey: KEY, bastion: { host: "bastion.example.com", user: "jump" } },
+        });
+        const a = byName(rs, "nodes-a-runtime");
+        const b = byName(rs, "nodes-b-runtime");
+        expect(isSecretValue(a.wire.connection)).toBe(true);
+        expect(isSecretValue(b.wire.connection)).toBe(true);
+        expect(JSON.stringify([a.wire.create, a.wire.delete, a.wire.triggers])).not.toContain("AAAAkey");
+        a.inputs.connection = unwrap(a.inputs.connection);
+        b.inputs.connection = unwrap(b.inputs.connection);
+        expect(a.inputs.connection).toMatchObject({ host: "192.168.0.10", port: 22, user: "root", privateKey: KEY });
+        expect(a.inputs.connection.proxy).toMatchObject({ host: "bastion.example.com", port: 22, user: "jump", privateKey: KEY });
+        expect(b.inputs.connection).toMatchObject({ host: "192.168.0.11", port: 2222, user: "ops" });
+        expect(a.inputs.create.startsWith("bash --norc")).toBe(true);
+        expect(b.inputs.create.startsWith("sudo -n bash --norc")).toBe(true);
+        expect(b.inputs.delete.startsWith("sudo -n bash --norc")).toBe(true);
+    });
+
+    test("proxy credentials travel on stdin as a secret, never in the command text", async () => {
+        const rs = await program(raw(1), { credentials: "dfuser:s3cr3t-pass" });
+        const c = byName(rs, "nodes-node-0-runtime");
+        expect(isSecretValue(c.wire.stdin)).toBe(true);
+        expect(unwrap(c.inputs.stdin)).toBe("dfuser:s3cr3t-pass\n");
+        expect(JSON.stringify([c.inputs.create, c.inputs.delete, c.inputs.triggers])).not.toContain("s3cr3t");
+        expect(c.inputs.create).toContain("PROXY_AUTH=yes");
+        expect(c.inputs.logging).toBe("stdout");
+    });
+
+    test("same config gives identical inputs; a change to one node changes only that node", async () => {
+        const strip = (rs: Registered[]) => Object.fromEntries(commands(rs).map((r) => [r.name, JSON.stringify(r.inputs)]));
+        const first = strip(await program(raw(3)));
+        const again = strip(await program(raw(3)));
+        expect(again).toEqual(first);
+        const changedCfg = raw(3);
+        (changedCfg.nodes as any[])[1].runtime = "docker";
+        const changed = strip(await program(changedCfg));
+        expect(Object.keys(changed).filter((k) => changed[k] !== first[k])).toEqual(["nodes-node-1-runtime"]);
+    });
+
+    test("mirror mode with the local endpoint; outputs configuredNodes and noProxy", async () => {
+        const rs = await program(raw(2, { runtimeMode: "mirror", mirrorEndpoint: "local", clusterCidrs: ["10.247.0.0/16"] }));
+        const c = byName(rs, "nodes-node-0-runtime");
+        expect(scriptOf(c.inputs.create)).toContain("\nENDPOINT='http://127.0.0.1:4001'\n");
+        expect(scriptOf(c.inputs.create)).toBe(applyScript({
+            runtime: "containerd", mode: "mirror", endpoint: "http://127.0.0.1:4001", registries: ["swr.cn-north-4.myhuaweicloud.com"],
+            allRegistries: false, noProxy: ["localhost", "127.0.0.1", "127.0.0.0/8", ".cluster.local", ".svc", "10.247.0.0/16"], proxyAuth: false,
+        }) + "\n".slice(1));
+        expect(c.inputs.create).toContain("MODE=mirror");
+        const fleet = new NodeFleet("outs", { config: parseNodeConfig(raw(2, { clusterCidrs: ["10.247.0.0/16"] })), endpoint: "http://1.2.3.4:4001" });
+        const [names, noProxy] = await new Promise<[string[], string]>((r) => pulumi.all([fleet.configuredNodes, fleet.noProxy]).apply(r));
+        expect(names).toEqual(["node-0", "node-1"]);
+        expect(noProxy).toBe("localhost,127.0.0.1,127.0.0.0/8,.cluster.local,.svc,10.247.0.0/16");
+        await new Promise<void>((r) => pulumi.all(fleet.runtimes.map((x) => x.summary)).apply(() => r()));
+        await new Promise((r) => setTimeout(r, 50));
+    });
+
+    test("an empty node list creates no runtime and says so", async () => {
+        logs.length = 0;
+        const rs = (await program({})).filter((r) => r.name.startsWith("nodes"));
+        expect(rs.map((r) => r.type)).toEqual(["dragonfly:index:NodeFleet"]);
+        expect(logs.some((l) => /configured|configures/.test(l) && /nodes is empty/.test(l))).toBe(true);
+    });
+});
