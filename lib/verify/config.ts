@@ -1,0 +1,88 @@
+/**
+ * Config `verify: { image, node?, metricsUrls? }` (namespace `dragonfly-cce:`): after the nodes
+ * are configured, pull `image` on one node and prove that it went through Dragonfly. Off when
+ * `verify` or its `image` is not set.
+ */
+import { expectObject, fail, optArray, optString } from "../validate";
+
+export const VERIFY_KEYS = ["image", "node", "metricsUrls"] as const;
+
+export interface VerifyConfig {
+    image: string;
+    /** A name from `nodes` (default: the first node). */
+    node: string;
+    /** Metrics endpoints to read; empty means the client on the chosen node (127.0.0.1:4002). */
+    metricsUrls: string[];
+}
+
+// distribution/reference grammar: [domain[:port]/]path-component(/path-component)*[:tag][@digest]
+const DOMAIN_COMPONENT = "(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])";
+const DOMAIN = `(?:${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*|\\[[0-9a-fA-F:]+\\])(?::[0-9]{1,5})?`;
+const PATH_COMPONENT = "[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*";
+const TAG = "[\\w][\\w.-]{0,127}";
+const DIGEST = "[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}";
+const REFERENCE = new RegExp(
+    `^(?:(${DOMAIN})/)?(${PATH_COMPONENT}(?:/${PATH_COMPONENT})*)(?::(${TAG}))?(?:@(${DIGEST}))?$`,
+);
+
+/**
+ * True for an image reference the runtimes accept, e.g. `nginx:1.27`,
+ * `swr.cn-north-4.myhuaweicloud.com/org/app:1.0`, `registry.local:5000/app@sha256:...`.
+ * (A first component without `.` or `:` and other than `localhost` is part of the path, as in
+ * Docker's own parsing.)
+ */
+export function isImageReference(s: string): boolean {
+    if (s.length > 512) {
+        return false;
+    }
+    const m = REFERENCE.exec(s);
+    if (!m) {
+        // "Host/Path" with an upper-case host that is not a domain: fails the lower-case path rule.
+        return false;
+    }
+    return m[2].length <= 255;
+}
+
+/**
+ * Parses `verify`. `nodeNames` are the names of the configured nodes, in order; the chosen node
+ * must be one of them. Returns undefined when verification is off.
+ */
+export function parseVerifyConfig(raw: unknown, nodeNames: readonly string[]): VerifyConfig | undefined {
+    if (raw === undefined || raw === null) {
+        return undefined;
+    }
+    const v = expectObject("verify", raw, VERIFY_KEYS);
+    const image = optString("verify.image", v.image, "an image reference, e.g. swr.cn-north-4.myhuaweicloud.com/org/app:1.0");
+    if (image === undefined) {
+        if (v.node !== undefined || v.metricsUrls !== undefined) {
+            fail("verify.image", v.image, "an image reference (required when verify.node or verify.metricsUrls is set; leave verify out to turn verification off)");
+        }
+        return undefined;
+    }
+    if (!isImageReference(image)) {
+        fail("verify.image", image, "an image reference like registry.example.com:5000/org/app:1.0 (lower-case path, optional :tag and @sha256:digest, no scheme)");
+    }
+    const node = optString("verify.node", v.node);
+    let chosen: string;
+    if (node === undefined) {
+        if (nodeNames.length === 0) {
+            fail("verify", raw, "verification needs a node to pull on: list at least one node in nodes");
+        }
+        chosen = nodeNames[0];
+    } else {
+        if (!nodeNames.includes(node)) {
+            fail("verify.node", node, nodeNames.length === 0
+                ? "a name from nodes, but nodes is empty"
+                : `a name from nodes: ${nodeNames.map((n) => JSON.stringify(n)).join(", ")}`);
+        }
+        chosen = node;
+    }
+    const metricsUrls = optArray("verify.metricsUrls", v.metricsUrls, (k, u) => {
+        const s = optString(k, u);
+        if (s === undefined || !/^https?:\/\/[^\s/'"\\]+(\/[^\s'"\\]*)?$/.test(s)) {
+            fail(k, u, "an http(s) URL of a Dragonfly client's metrics, e.g. http://192.168.0.12:4002/metrics");
+        }
+        return s;
+    });
+    return { image, node: chosen, metricsUrls };
+}

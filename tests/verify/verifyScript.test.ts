@@ -1,0 +1,291 @@
+/**
+ * The verification script, run for real by bash exactly as the remote command text runs it,
+ * against a stand-in Dragonfly metrics server (HTTP on loopback) and PATH shims for crictl and
+ * docker. The shims are fine here: what is under test is the script's metrics reading and its
+ * decision; the real CRI pull through a configured containerd is proven in tests/e2e.
+ */
+import { spawn } from "child_process";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import * as http from "http";
+import { AddressInfo } from "net";
+import { tmpdir } from "os";
+import { join } from "path";
+import { remoteCommand } from "../../lib/node/scripts";
+import { parseVerificationOutput } from "../../lib/verify/result";
+import { verifyScript, VerifyScriptSpec } from "../../lib/verify/script";
+import { describePrivileged } from "../helpers/privileged";
+
+const IMAGE = "swr.cn-north-4.myhuaweicloud.com/org/app:1.0";
+
+const SHIM = `#!/usr/bin/env bash
+# crictl / docker shim: records calls; "pull" makes the metrics server count a proxied pull
+# (SHIM_MODE=through), counts nothing (direct) or fails (fail).
+set -euo pipefail
+printf '%s\\n' "$(basename "$0") $*" >> "$SHIM_DIR/calls.log"
+case $1 in
+    inspecti) [ -e "$SHIM_DIR/present" ] ;;
+    image) [ "$2" = inspect ] && [ -e "$SHIM_DIR/present" ] ;;
+    rmi)
+        if [ -e "$SHIM_DIR/in-use" ]; then echo "image is in use by container abc" >&2; exit 1; fi
+        rm "$SHIM_DIR/present"
+        ;;
+    pull)
+        case $SHIM_MODE in
+            through) for url in $SHIM_SERVE; do curl -fsS -X POST "$url" > /dev/null; done ;;
+            direct) ;;
+            fail) echo "rpc error: code = Unknown desc = failed to resolve reference: not found" >&2; exit 1 ;;
+        esac
+        : > "$SHIM_DIR/present"
+        echo "Image is up to date for sha256:0123"
+        ;;
+esac
+`;
+
+interface MetricsServer {
+    url: string;
+    serveUrl: string;
+    close(): Promise<void>;
+}
+
+/** A Dragonfly-client-like metrics endpoint; POST /serve counts one proxied pull. */
+async function metricsServer(opts: { traffic?: boolean } = {}): Promise<MetricsServer> {
+    const c = { proxy: 17, remote: 1000, local: 5, source: 300 };
+    const server = http.createServer((req, res) => {
+        if (req.method === "POST" && req.url === "/serve") {
+            c.proxy += 3;
+            c.remote += 512;
+            c.source += 2048;
+            res.end("ok");
+            return;
+        }
+        if (req.url !== "/metrics") {
+            res.writeHead(404);
+            res.end();
+            return;
+        }
+        const lines = [
+            "# HELP dragonfly_client_proxy_request_total Counter of the number of the proxy request.",
+            "# TYPE dragonfly_client_proxy_request_total counter",
+            `dragonfly_client_proxy_request_total ${c.proxy}`,
+            "dragonfly_client_proxy_request_failure_total 9",
+            "dragonfly_client_proxy_request_via_dfdaemon_total 40",
+            'dragonfly_client_download_task_total{type="STANDARD",tag="",app="",priority="6"} 12',
+            'dragonfly_client_download_task_duration_milliseconds_bucket{task_type="STANDARD",task_size_level="1",le="+Inf"} 3',
+        ];
+        if (opts.traffic !== false) {
+            lines.push(
+                "# TYPE dragonfly_client_download_traffic counter",
+                `dragonfly_client_download_traffic{type="REMOTE_PEER"} ${c.remote}`,
+                `dragonfly_client_download_traffic{type="LOCAL_PEER"} ${c.local} 1700000000000`,
+                `dragonfly_client_download_traffic{type="BACK_TO_SOURCE"} ${c.source.toExponential()}`,
+            );
+        }
+        res.writeHead(200, { "content-type": "text/plain; version=0.0.4" });
+        res.end(lines.join("\n") + "\n");
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    return {
+        url: `http://127.0.0.1:${port}/metrics`,
+        serveUrl: `http://127.0.0.1:${port}/serve`,
+        close: () => new Promise((r) => server.close(() => r())),
+    };
+}
+
+interface Run {
+    code: number;
+    stdout: string;
+    stderr: string;
+    calls: string[];
+}
+
+describePrivileged("verification script (bash, stand-in metrics, crictl/docker shims)", { commands: ["bash", "curl", "awk", "timeout", "shellcheck"] }, () => {
+    let dir: string;
+    let shimDir: string;
+
+    beforeEach(() => {
+        dir = mkdtempSync(join(tmpdir(), `dfverify-${process.pid}-`));
+        shimDir = join(dir, "bin");
+        mkdirSync(shimDir);
+        for (const name of ["crictl", "docker"]) {
+            writeFileSync(join(shimDir, name), SHIM);
+            chmodSync(join(shimDir, name), 0o755);
+        }
+    });
+
+    afterEach(() => {
+        rmSync(dir, { recursive: true, force: true });
+    });
+
+    function runScript(spec: VerifyScriptSpec, env: { mode: "through" | "direct" | "fail"; serve?: string[]; present?: boolean; inUse?: boolean }): Promise<Run> {
+        if (env.present) {
+            writeFileSync(join(dir, "present"), "");
+        }
+        if (env.inUse) {
+            writeFileSync(join(dir, "in-use"), "");
+        }
+        const text = remoteCommand(verifyScript(spec), { sudo: false });
+        return new Promise((resolve) => {
+            // The remote command text runs through a POSIX shell, as sshd runs it with the login shell.
+            const child = spawn("sh", ["-c", text], {
+                env: {
+                    PATH: `${shimDir}:${process.env.PATH}`, SHIM_DIR: dir, SHIM_MODE: env.mode,
+                    SHIM_SERVE: (env.serve ?? []).join(" "), TMPDIR: dir,
+                },
+            });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+            child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+            child.on("close", (code) => {
+                const log = join(dir, "calls.log");
+                resolve({ code: code ?? 1, stdout, stderr, calls: existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : [] });
+            });
+        });
+    }
+
+    test("the generated scripts are clean under shellcheck (containerd and docker)", async () => {
+        for (const runtime of ["containerd", "docker"] as const) {
+            const file = join(dir, `verify-${runtime}.sh`);
+            writeFileSync(file, verifyScript({ image: IMAGE, node: "node-a", runtime, metricsUrls: ["http://10.0.0.5:4002/metrics", "http://10.0.0.6:4002/metrics"] }));
+            const r = await new Promise<{ code: number; out: string }>((res) => {
+                const c = spawn("shellcheck", [file]);
+                let out = "";
+                c.stdout.on("data", (d: Buffer) => (out += d.toString()));
+                c.on("close", (code) => res({ code: code ?? 1, out }));
+            });
+            expect(r.out).toBe("");
+            expect(r.code).toBe(0);
+        }
+    });
+
+    test("a pull through Dragonfly: removes the old copy, pulls, reports the counter deltas", async () => {
+        const m = await metricsServer();
+        try {
+            const r = await runScript({ image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] },
+                { mode: "through", serve: [m.serveUrl], present: true });
+            expect(r.stderr).toBe("");
+            expect(r.code).toBe(0);
+            expect(r.calls).toEqual([`crictl inspecti ${IMAGE}`, `crictl rmi ${IMAGE}`, `crictl pull ${IMAGE}`]);
+            const v = parseVerificationOutput(r.stdout);
+            expect(v).toEqual({
+                image: IMAGE, node: "node-a", runtime: "containerd", pullSeconds: v.pullSeconds, removedPreviousCopy: true,
+                throughDragonfly: true, proxyRequests: 3, traffic: { remotePeer: 512, localPeer: 0, backToSource: 2048 },
+            });
+            expect(v.pullSeconds).toBeGreaterThan(0);
+            expect(v.pullSeconds).toBeLessThan(10);
+        } finally {
+            await m.close();
+        }
+    });
+
+    test("no local copy: nothing is removed", async () => {
+        const m = await metricsServer();
+        try {
+            const r = await runScript({ image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] },
+                { mode: "through", serve: [m.serveUrl] });
+            expect(r.code).toBe(0);
+            expect(r.calls).toEqual([`crictl inspecti ${IMAGE}`, `crictl pull ${IMAGE}`]);
+            expect(parseVerificationOutput(r.stdout).removedPreviousCopy).toBe(false);
+        } finally {
+            await m.close();
+        }
+    });
+
+    test("a pull that bypassed Dragonfly fails with a clear message (and still reports what it saw)", async () => {
+        const m = await metricsServer();
+        try {
+            const r = await runScript({ image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] }, { mode: "direct" });
+            expect(r.code).toBe(1);
+            expect(r.stderr).toContain(`the pull of ${IMAGE} did NOT go through Dragonfly`);
+            expect(r.stderr).toContain("NO_PROXY");
+            const v = parseVerificationOutput(r.stdout);
+            expect(v.throughDragonfly).toBe(false);
+            expect(v.proxyRequests).toBe(0);
+            expect(v.traffic).toEqual({ remotePeer: 0, localPeer: 0, backToSource: 0 });
+        } finally {
+            await m.close();
+        }
+    });
+
+    test("unreachable metrics: fails before pulling, naming the URL", async () => {
+        const m = await metricsServer();
+        const url = m.url;
+        await m.close();
+        const r = await runScript({ image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [url] }, { mode: "through", present: true });
+        expect(r.code).toBe(1);
+        expect(r.stderr).toContain(`cannot read the Dragonfly client metrics at ${url}`);
+        expect(r.calls).toEqual([]);
+        expect(r.stdout).toBe("");
+    });
+
+    test("a failing pull fails with the runtime's own error", async () => {
+        const m = await metricsServer();
+        try {
+            const r = await runScript({ image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] }, { mode: "fail" });
+            expect(r.code).toBe(1);
+            expect(r.stderr).toContain(`pulling ${IMAGE} with containerd failed`);
+            expect(r.stderr).toContain("failed to resolve reference: not found");
+        } finally {
+            await m.close();
+        }
+    });
+
+    test("an image in use cannot be removed: fails saying so, without pulling", async () => {
+        const m = await metricsServer();
+        try {
+            const r = await runScript({ image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] },
+                { mode: "through", serve: [m.serveUrl], present: true, inUse: true });
+            expect(r.code).toBe(1);
+            expect(r.stderr).toContain("cannot remove the local copy");
+            expect(r.stderr).toContain("image is in use by container abc");
+            expect(r.calls).not.toContain(`crictl pull ${IMAGE}`);
+        } finally {
+            await m.close();
+        }
+    });
+
+    test("metrics without download traffic: traffic is null, the decision uses the proxy counter", async () => {
+        const m = await metricsServer({ traffic: false });
+        try {
+            const r = await runScript({ image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] },
+                { mode: "through", serve: [m.serveUrl] });
+            expect(r.code).toBe(0);
+            const v = parseVerificationOutput(r.stdout);
+            expect(v.traffic).toBeNull();
+            expect(v.proxyRequests).toBe(3);
+        } finally {
+            await m.close();
+        }
+    });
+
+    test("several metrics URLs (LoadBalancer endpoint): counters are summed, another node's client counts", async () => {
+        const local = await metricsServer();
+        const other = await metricsServer();
+        try {
+            const r = await runScript({ image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [local.url, other.url] },
+                { mode: "through", serve: [other.serveUrl] });
+            expect(r.code).toBe(0);
+            const v = parseVerificationOutput(r.stdout);
+            expect(v.throughDragonfly).toBe(true);
+            expect(v.proxyRequests).toBe(3);
+            expect(v.traffic).toEqual({ remotePeer: 512, localPeer: 0, backToSource: 2048 });
+        } finally {
+            await local.close();
+            await other.close();
+        }
+    });
+
+    test("Docker nodes: docker image inspect, docker rmi, docker pull", async () => {
+        const m = await metricsServer();
+        try {
+            const r = await runScript({ image: IMAGE, node: "node-d", runtime: "docker", metricsUrls: [m.url] },
+                { mode: "through", serve: [m.serveUrl], present: true });
+            expect(r.code).toBe(0);
+            expect(r.calls).toEqual([`docker image inspect ${IMAGE}`, `docker rmi ${IMAGE}`, `docker pull ${IMAGE}`]);
+            expect(parseVerificationOutput(r.stdout)).toMatchObject({ node: "node-d", runtime: "docker", throughDragonfly: true });
+        } finally {
+            await m.close();
+        }
+    });
+});
