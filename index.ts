@@ -2,7 +2,8 @@
 import { DragonflyCce } from "./components/dragonflyCce";
 import { loadStackConfig } from "./lib/stackConfig";
 
-const stack = new DragonflyCce("dragonfly", loadStackConfig());
+const config = loadStackConfig();
+const stack = new DragonflyCce("dragonfly", config);
 
 export const namespace = stack.namespace;
 export const releaseName = stack.releaseName;
@@ -12,3 +13,7 @@ export const proxyAddress = stack.proxyAddress;
 export const proxyUrl = stack.proxyUrl;
 export const consoleNodePort = stack.consoleNodePort;
 export const consoleUrl = stack.consoleUrl;
+export const noProxy = stack.noProxy;
+export const configuredNodes = stack.configuredNodes;
+export const consoleCredentials = stack.consoleCredentials;
+export const verification = stack.verification;

@@ -5,6 +5,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { remoteCommand } from "../lib/node/scripts";
 
 import {
     CONSOLE_USERNAME,
@@ -123,13 +124,12 @@ export class ConsolePassword extends pulumi.ComponentResource {
             }),
         );
 
-        // The SSH login shell runs `create` with `-c`: the script's shebang is a comment there,
-        // so root's login shell must be bash (the default on EulerOS and CentOS nodes).
+        // Run by bash whatever the login shell is (the shebang is a comment under `sh -c`).
         this.command = new command.remote.Command(
             `${name}-rotate`,
             {
                 connection: pulumi.secret(args.connection),
-                create: script,
+                create: script.apply((text) => remoteCommand(text, { sudo: false })),
                 stdin,
                 // The script's output is one summary line plus progress on stderr, never a
                 // password (tests/console prove it), and an operator needs it when it fails.

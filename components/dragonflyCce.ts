@@ -2,19 +2,30 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
 import { CoreConfig } from "../lib/config";
+import { NodeConfig } from "../lib/nodeConfig";
+import { Verification } from "../lib/verify/result";
+import { VerifyConfig } from "../lib/verify/config";
+import { ConsolePassword } from "./consolePassword";
 import { ConsoleService } from "./consoleService";
 import { DragonflyRelease } from "./dragonflyRelease";
+import { NodeFleet } from "./nodeFleet";
+import { nodeConnection } from "./nodeRuntime";
 import { ProxyService } from "./proxyService";
+import { PullVerification } from "./pullVerification";
 
 export interface DragonflyCceArgs {
     /** The parsed core configuration (see lib/config.ts and the README's config table). */
     core: CoreConfig;
+    /** Nodes whose runtimes pull through Dragonfly (see lib/nodeConfig.ts); none when omitted. */
+    nodes?: NodeConfig;
+    /** The pull check on one node; off when omitted. */
+    verify?: VerifyConfig;
 }
 
 /**
- * The whole stack: Dragonfly on a CCE node pool, its two Services, and (when configured) the
- * nodes' runtimes, the console password and the pull check, in dependency order:
- * namespace -> secrets -> release -> services -> nodes -> verification.
+ * The whole stack: Dragonfly on a CCE node pool, its two Services, the nodes' runtimes, the
+ * console password and the pull check, in dependency order:
+ * namespace -> secrets -> release -> services -> nodes (in batches) -> console password, verification.
  */
 export class DragonflyCce extends pulumi.ComponentResource {
     public readonly namespace: pulumi.Output<string>;
@@ -25,10 +36,31 @@ export class DragonflyCce extends pulumi.ComponentResource {
     public readonly proxyUrl: pulumi.Output<string>;
     public readonly consoleNodePort: pulumi.Output<number>;
     public readonly consoleUrl: pulumi.Output<string | undefined>;
+    /** The NO_PROXY list the nodes get (comma-separated). */
+    public readonly noProxy: pulumi.Output<string>;
+    /** Names of the configured nodes. */
+    public readonly configuredNodes: pulumi.Output<string[]>;
+    /** `{username, password}` of the console (secret); undefined when not rotated. */
+    public readonly consoleCredentials: pulumi.Output<{ username: string; password: string } | undefined>;
+    /** The pull check's result; undefined when `verify` is off. */
+    public readonly verification: pulumi.Output<Verification | undefined>;
+    /** The node fleet (one NodeRuntime per node). */
+    public readonly fleet: NodeFleet;
 
     constructor(name: string, args: DragonflyCceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dragonfly:index:DragonflyCce", name, {}, opts);
         const cfg = args.core;
+        const nodes: NodeConfig = args.nodes ?? {
+            nodes: [],
+            ssh: { user: "root" },
+            runtimeMode: "proxy",
+            registries: [],
+            allRegistries: false,
+            noProxy: [],
+            clusterCidrs: [],
+            mirrorEndpoint: "loadBalancer",
+            rollout: { maxParallel: 1 },
+        };
 
         // An explicit provider only when the stack names a kubeconfig or context; otherwise the
         // ambient kubeconfig (KUBECONFIG / ~/.kube/config), as kubectl and helm would use.
@@ -48,7 +80,70 @@ export class DragonflyCce extends pulumi.ComponentResource {
         const release = new DragonflyRelease(`${name}`, { config: cfg }, childOpts);
         const serviceArgs = { config: cfg, namespace: release.namespace, release: release.release };
         const proxy = new ProxyService(`${name}-proxy`, serviceArgs, childOpts);
-        const consoleSvc = new ConsoleService(`${name}-console`, serviceArgs, childOpts);
+        const firstNode = nodes.nodes[0];
+        const consoleSvc = new ConsoleService(
+            `${name}-console`,
+            { ...serviceArgs, fallbackNodeAddress: firstNode?.host },
+            childOpts,
+        );
+
+        this.fleet = new NodeFleet(
+            `${name}-nodes`,
+            {
+                config: nodes,
+                endpoint: proxy.url,
+                localEndpoint: `http://127.0.0.1:${cfg.proxy.port}`,
+                proxyCredentials: release.proxyCredentials,
+                dependsOn: [release.release, proxy.service],
+            },
+            { parent: this },
+        );
+
+        // The console password is changed from a node: nodes reach the NodePort, CI runners
+        // often cannot. The release revision re-checks it after every upgrade (a no-op when
+        // already rotated), so a reinstall over an empty database converges again.
+        let credentials: pulumi.Output<{ username: string; password: string } | undefined> = pulumi.output(undefined);
+        if (cfg.console.rotatePassword && firstNode !== undefined) {
+            const rotation = new ConsolePassword(
+                `${name}-console-password`,
+                {
+                    connection: nodeConnection(firstNode, nodes.ssh),
+                    consoleUrl: pulumi.interpolate`http://${hostForUrl(firstNode.host)}:${consoleSvc.nodePort}`,
+                    triggers: [release.release.status.revision],
+                },
+                { parent: this, dependsOn: [release.release, consoleSvc.service] },
+            );
+            credentials = rotation.credentials;
+        } else if (cfg.console.rotatePassword) {
+            pulumi.log.warn(
+                "console.rotatePassword is on but no node is configured to run it from: the console keeps " +
+                    "the chart's default password (root / dragonfly). List a node in dragonfly-cce:nodes.",
+                this,
+            );
+        }
+
+        let verification: pulumi.Output<Verification | undefined> = pulumi.output(undefined);
+        if (args.verify !== undefined) {
+            const v = args.verify;
+            const index = nodes.nodes.findIndex((n) => n.name === v.node);
+            const node = nodes.nodes[index];
+            const runtime = this.fleet.runtimes[index];
+            const check = new PullVerification(
+                `${name}-verify`,
+                {
+                    connection: nodeConnection(node, nodes.ssh),
+                    sudo: node.user !== "root",
+                    runtime: node.runtime,
+                    image: v.image,
+                    node: node.name,
+                    metricsUrls: v.metricsUrls.length > 0 ? v.metricsUrls : undefined,
+                    // Re-run when this node's configuration changes, not on every up.
+                    triggers: [runtime.command.triggers],
+                },
+                { parent: this, dependsOn: [runtime] },
+            );
+            verification = check.verification;
+        }
 
         this.namespace = release.namespace;
         this.releaseName = release.releaseName;
@@ -58,6 +153,10 @@ export class DragonflyCce extends pulumi.ComponentResource {
         this.proxyUrl = proxy.url;
         this.consoleNodePort = consoleSvc.nodePort;
         this.consoleUrl = consoleSvc.url;
+        this.noProxy = this.fleet.noProxy;
+        this.configuredNodes = this.fleet.configuredNodes;
+        this.consoleCredentials = pulumi.secret(credentials);
+        this.verification = verification;
         this.registerOutputs({
             namespace: this.namespace,
             releaseName: this.releaseName,
@@ -67,6 +166,14 @@ export class DragonflyCce extends pulumi.ComponentResource {
             proxyUrl: this.proxyUrl,
             consoleNodePort: this.consoleNodePort,
             consoleUrl: this.consoleUrl,
+            noProxy: this.noProxy,
+            configuredNodes: this.configuredNodes,
+            consoleCredentials: this.consoleCredentials,
+            verification: this.verification,
         });
     }
+}
+
+function hostForUrl(host: string): string {
+    return host.includes(":") ? `[${host}]` : host;
 }

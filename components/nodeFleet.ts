@@ -14,6 +14,11 @@ export interface NodeFleetArgs {
     endpoint: pulumi.Input<string>;
     /** Secret "user:password" when the proxy requires authentication (proxy mode). */
     proxyCredentials?: pulumi.Input<string>;
+    /**
+     * The endpoint for `mirrorEndpoint: local` (the Dragonfly client on the node itself);
+     * default {@link LOCAL_ENDPOINT}. Follows `proxy.port` when the stack sets it.
+     */
+    localEndpoint?: string;
     /** What must exist before any node is touched: the release and the proxy LoadBalancer. */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -39,7 +44,7 @@ export class NodeFleet extends pulumi.ComponentResource {
         super("dragonfly:index:NodeFleet", name, {}, opts);
         const cfg = args.config;
         const noProxy = buildNoProxy(cfg.noProxy, cfg.clusterCidrs);
-        const endpoint = cfg.runtimeMode === "mirror" && cfg.mirrorEndpoint === "local" ? LOCAL_ENDPOINT : args.endpoint;
+        const endpoint = cfg.runtimeMode === "mirror" && cfg.mirrorEndpoint === "local" ? (args.localEndpoint ?? LOCAL_ENDPOINT) : args.endpoint;
         if (cfg.nodes.length === 0) {
             pulumi.log.info("nodes is empty: no node's container runtime is configured", this);
         }

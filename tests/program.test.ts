@@ -28,13 +28,17 @@ describe("index.ts", () => {
         expect(Object.keys(out).sort()).toEqual(
             [
                 "chartVersion",
+                "configuredNodes",
+                "consoleCredentials",
                 "consoleNodePort",
                 "consoleUrl",
                 "namespace",
+                "noProxy",
                 "proxyAddress",
                 "proxyUrl",
                 "releaseName",
                 "releaseStatus",
+                "verification",
             ].sort(),
         );
         expect(await resolve(out.proxyAddress)).toBe(`${MOCK_LB_IP}:4001`);

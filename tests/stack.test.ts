@@ -4,7 +4,16 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 
-import { CapturedOptions, captureOptions, MOCK_LB_IP, MOCK_NODE_PORT, recordResources, Registered, resolve } from "./helpers/mockEngine";
+import {
+    CapturedOptions,
+    captureOptions,
+    MOCK_LB_IP,
+    MOCK_NODE_PORT,
+    mockPassword,
+    recordResources,
+    Registered,
+    resolve,
+} from "./helpers/mockEngine";
 
 const registered: Registered[] = recordResources();
 
@@ -53,6 +62,7 @@ describe("DragonflyCce (core stack)", () => {
                 "dragonfly:index:ConsoleService",
                 "dragonfly:index:DragonflyCce",
                 "dragonfly:index:DragonflyRelease",
+                "dragonfly:index:NodeFleet",
                 "dragonfly:index:ProxyService",
                 "kubernetes:core/v1:Namespace",
                 "kubernetes:core/v1:Service",
@@ -115,9 +125,9 @@ describe("DragonflyCce (core stack)", () => {
         expect(r.values.manager.nodeSelector).toEqual({ "cce.cloud.com/cce-nodepool": "test-dragonfly-nodepool" });
         expect(r.values.global.storageClass).toBe("csi-disk");
         // The generated secrets, not the chart's public defaults.
-        expect(r.values.mysql.auth.rootPassword).toMatch(/^generated-dragonfly-mysql-root-password/);
-        expect(r.values.redis.auth.password).toMatch(/^generated-dragonfly-redis-password/);
-        expect(r.values.manager.config.auth.jwt.key).toMatch(/^generated-dragonfly-jwt-key/);
+        expect(r.values.mysql.auth.rootPassword).toBe(mockPassword("dragonfly-mysql-root-password", 32));
+        expect(r.values.redis.auth.password).toBe(mockPassword("dragonfly-redis-password", 32));
+        expect(r.values.manager.config.auth.jwt.key).toBe(mockPassword("dragonfly-jwt-key", 48));
     });
 
     test("generated secrets are letters and digits of documented lengths", () => {
@@ -237,7 +247,7 @@ describe("DragonflyCce variants", () => {
         expect(pw).toContain("auth-proxy-password");
         const r = one(b, "kubernetes:helm.sh/v3:Release").inputs;
         expect(r.values.client.config.proxy.server.basicAuth.username).toBe("dragonfly");
-        expect(r.values.client.config.proxy.server.basicAuth.password).toMatch(/^generated-auth-proxy-password/);
+        expect(r.values.client.config.proxy.server.basicAuth.password).toBe(mockPassword("auth-proxy-password", 24));
     });
 
     test("the release's values are a secret, and kept secret in state", async () => {
@@ -260,7 +270,7 @@ describe("DragonflyCce variants", () => {
         const b = await build({ proxy: { basicAuth: true } }, "cred");
         const rel = capturedOf(b, "dragonfly:index:DragonflyRelease")[0].resource as any;
         expect(await pulumi.isSecret(rel.proxyCredentials)).toBe(true);
-        expect(await resolve(rel.proxyCredentials)).toBe("dragonfly:generated-cred-proxy-password");
+        expect(await resolve(rel.proxyCredentials)).toBe(`dragonfly:${mockPassword("cred-proxy-password", 24)}`);
     });
 
     test("the same config gives identical inputs (no churn in previews)", async () => {

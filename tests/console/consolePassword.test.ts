@@ -146,7 +146,11 @@ describe("ConsolePassword (mock engine)", () => {
         const cmd = one(mine, "command:remote:Command");
 
         expect(typeof cmd.inputs.create).toBe("string");
-        const create = cmd.inputs.create as string;
+        // Run by bash whatever the node's login shell: `bash ... -c '<script>' dragonfly-cce`.
+        const wrapped = cmd.inputs.create as string;
+        const m = /^bash --norc --noprofile -c '([\s\S]*)' dragonfly-cce$/.exec(wrapped);
+        expect(m).not.toBeNull();
+        const create = (m as RegExpExecArray)[1].replace(/'\\''/g, "'");
         expect(create).toMatch(/^#!\/usr\/bin\/env bash\n/);
         expect(create).toContain("set -euo pipefail");
         expect(create).toContain(`console_url=\${1:-'${URL}'}`);

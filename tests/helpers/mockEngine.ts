@@ -8,9 +8,21 @@
  * monitor does not see resource options.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
 
 export const MOCK_LB_IP = "192.168.0.177";
 export const MOCK_NODE_PORT = 31080;
+/** What the mocked pull check reports. */
+export const MOCK_VERIFICATION = {
+    image: "swr.cn-north-4.myhuaweicloud.com/library/busybox:latest",
+    node: "node-1",
+    runtime: "containerd",
+    pullSeconds: 3.2,
+    removedPreviousCopy: true,
+    throughDragonfly: true,
+    proxyRequests: 4,
+    traffic: { remotePeer: 1000, localPeer: 0, backToSource: 200 },
+};
 
 export interface Registered {
     type: string;
@@ -50,6 +62,11 @@ export interface CapturedOptions {
     props: Record<string, any>;
 }
 
+/** The mocked RandomPassword result for a resource name: `length` characters, stable. */
+export function mockPassword(name: string, length: number): string {
+    return `Pw${createHash("sha256").update(name).digest("hex")}`.repeat(2).slice(0, length);
+}
+
 function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
     const inputs = args.inputs;
     switch (args.type) {
@@ -74,8 +91,18 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
                     revision: 1,
                 },
             };
+        case "command:remote:Command": {
+            // What the scripts print: the node script's summary, the pull check's JSON line.
+            const create = String(inputs.create ?? "");
+            const stdout = create.includes("dragonfly-cce-verify")
+                ? `dragonfly-cce-verify: ${JSON.stringify(MOCK_VERIFICATION)}\n`
+                : create.includes("reset_password")
+                  ? "dragonfly-cce: console password rotated\n"
+                  : "dragonfly-cce: changed=-, restarted=no\n";
+            return { ...inputs, stdout, stderr: "" };
+        }
         case "random:index/randomPassword:RandomPassword":
-            return { ...inputs, result: `generated-${args.name}` };
+            return { ...inputs, result: mockPassword(args.name, inputs.length ?? 16) };
         default:
             return { ...inputs };
     }

@@ -1,0 +1,42 @@
+// Example consumer: reads a dragonfly-cce stack's outputs through a StackReference and publishes
+// its proxy to another cluster, as a ConfigMap (for workloads and node agents) and as the text of
+// containerd's http-proxy.conf drop-in (for the nodes' runtime).
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+import {
+    containerdDropIn,
+    mergeNoProxy,
+    NO_PROXY_OUTPUT,
+    parseDragonflyOutputs,
+    PROXY_ADDRESS_OUTPUT,
+    PROXY_URL_OUTPUT,
+    proxyConfigMapData,
+} from "./proxySettings";
+
+const config = new pulumi.Config("dragonfly-consumer");
+const dragonflyStack = config.require("dragonflyStack");
+const namespace = config.get("namespace") ?? "kube-system";
+const extraNoProxy = config.getObject<string[]>("extraNoProxy") ?? [];
+
+const dragonfly = new pulumi.StackReference(dragonflyStack);
+
+const proxy = pulumi
+    .all([
+        dragonfly.requireOutput(PROXY_URL_OUTPUT),
+        dragonfly.requireOutput(PROXY_ADDRESS_OUTPUT),
+        dragonfly.getOutput(NO_PROXY_OUTPUT),
+    ])
+    .apply(([proxyUrl, proxyAddress, noProxy]) => {
+        const p = parseDragonflyOutputs(dragonflyStack, { proxyUrl, proxyAddress, noProxy });
+        return { ...p, noProxy: mergeNoProxy(p.noProxy, extraNoProxy) };
+    });
+
+const configMap = new k8s.core.v1.ConfigMap("dragonfly-proxy", {
+    metadata: { name: "dragonfly-proxy", namespace },
+    data: proxy.apply(proxyConfigMapData),
+});
+
+export const proxyUrl = proxy.proxyUrl;
+export const httpProxyConf = proxy.apply(containerdDropIn);
+export const configMapName = configMap.metadata.name;

@@ -1,0 +1,199 @@
+/**
+ * The whole stack with nodes, console rotation and the pull check, under the mock engine:
+ * ordering across components, secrets end to end, outputs.
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+import {
+    CapturedOptions,
+    captureOptions,
+    MOCK_LB_IP,
+    MOCK_NODE_PORT,
+    MOCK_VERIFICATION,
+    mockPassword,
+    recordResources,
+    Registered,
+    resolve,
+} from "./helpers/mockEngine";
+
+const registered: Registered[] = recordResources();
+
+import { DragonflyCce } from "../components/dragonflyCce";
+import { parseStackConfig } from "../lib/stackConfig";
+
+const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAfake\n-----END OPENSSH PRIVATE KEY-----\n";
+
+const RAW = {
+    nodePool: "test-dragonfly-nodepool",
+    nodes: [
+        { name: "node-1", host: "192.168.0.11" },
+        { name: "node-2", host: "192.168.0.12", user: "ops" },
+        { name: "node-3", host: "192.168.0.13", runtime: "docker" },
+    ],
+    ssh: { privateKey: KEY },
+    registries: ["swr.cn-north-4.myhuaweicloud.com"],
+    rollout: { maxParallel: 2 },
+    verify: { image: "swr.cn-north-4.myhuaweicloud.com/library/busybox:latest", node: "node-1" },
+};
+
+interface Built {
+    stack: DragonflyCce;
+    captured: CapturedOptions[];
+    resources: Registered[];
+}
+
+async function build(raw: Record<string, unknown>, name: string): Promise<Built> {
+    const before = registered.length;
+    const captured: CapturedOptions[] = [];
+    const stack = new DragonflyCce(name, parseStackConfig(raw), { transformations: [captureOptions(captured)] });
+    await resolve(
+        pulumi.all([stack.proxyAddress, stack.consoleUrl, stack.noProxy, stack.configuredNodes, stack.consoleCredentials, stack.verification]),
+    );
+    return { stack, captured, resources: registered.slice(before) };
+}
+
+const cap = (b: Built, type: string) => b.captured.filter((c) => c.type === type);
+const named = (b: Built, name: string) => {
+    const c = b.captured.find((x) => x.name === name);
+    expect(c).toBeDefined();
+    return c as CapturedOptions;
+};
+
+describe("DragonflyCce with nodes, console rotation and verification", () => {
+    let b: Built;
+    beforeAll(async () => {
+        b = await build(RAW, "df");
+    });
+
+    test("one NodeRuntime per node under the fleet, after the release and the proxy LoadBalancer", () => {
+        const fleet = cap(b, "dragonfly:index:NodeFleet")[0];
+        expect(fleet.parent).toBe(b.stack);
+        const runtimes = cap(b, "dragonfly:index:NodeRuntime");
+        expect(runtimes.map((r) => r.name)).toEqual(["df-nodes-node-1", "df-nodes-node-2", "df-nodes-node-3"]);
+        const release = cap(b, "kubernetes:helm.sh/v3:Release")[0].resource;
+        const lb = cap(b, "kubernetes:core/v1:Service")[0].resource;
+        for (const r of runtimes) {
+            expect(r.parent).toBe(fleet.resource);
+            expect(r.dependsOn).toEqual(expect.arrayContaining([release, lb]));
+        }
+        // maxParallel 2: the third node waits for the first batch.
+        expect(runtimes[2].dependsOn).toEqual(expect.arrayContaining([runtimes[0].resource, runtimes[1].resource]));
+        expect(runtimes[1].dependsOn).not.toContain(runtimes[0].resource);
+    });
+
+    test("nodes pull through the LoadBalancer's address; sudo for non-root users", () => {
+        const cmds = b.resources.filter((r) => r.type === "command:remote:Command" && r.name.endsWith("-runtime"));
+        expect(cmds).toHaveLength(3);
+        for (const c of cmds) {
+            expect(c.inputs.create).toContain(`http://${MOCK_LB_IP}:4001`);
+            expect(c.secretPaths).toContain("connection");
+        }
+        expect(cmds[1].inputs.create.startsWith("sudo -n bash")).toBe(true);
+        expect(cmds[0].inputs.create.startsWith("bash")).toBe(true);
+    });
+
+    test("the console password is rotated from the first node, after the release and the console Service", () => {
+        const rotation = named(b, "df-console-password");
+        expect(rotation.parent).toBe(b.stack);
+        const release = cap(b, "kubernetes:helm.sh/v3:Release")[0].resource;
+        const consoleSvc = cap(b, "kubernetes:core/v1:Service")[1].resource;
+        expect(rotation.dependsOn).toEqual(expect.arrayContaining([release, consoleSvc]));
+        const cmd = b.resources.find((r) => r.type === "command:remote:Command" && r.name === "df-console-password-rotate");
+        expect(cmd?.inputs.create).toContain(`http://192.168.0.11:${MOCK_NODE_PORT}`);
+        expect(cmd?.secretPaths).toEqual(expect.arrayContaining(["connection", "stdin"]));
+        expect(cmd?.inputs.connection.host).toBe("192.168.0.11");
+    });
+
+    test("the pull check runs on the chosen node after its runtime is configured", async () => {
+        const check = named(b, "df-verify");
+        expect(check.dependsOn).toEqual([named(b, "df-nodes-node-1").resource]);
+        const cmd = b.resources.find((r) => r.type === "command:remote:Command" && r.name === "df-verify-pull");
+        expect(cmd?.inputs.create).toContain("swr.cn-north-4.myhuaweicloud.com/library/busybox:latest");
+        expect(cmd?.inputs.connection.host).toBe("192.168.0.11");
+        expect(await resolve(b.stack.verification)).toEqual(MOCK_VERIFICATION);
+    });
+
+    test("outputs: noProxy, configuredNodes, secret console credentials", async () => {
+        expect(await resolve(b.stack.configuredNodes)).toEqual(["node-1", "node-2", "node-3"]);
+        expect(await resolve(b.stack.noProxy)).toBe("localhost,127.0.0.1,127.0.0.0/8,.cluster.local,.svc");
+        expect(await pulumi.isSecret(b.stack.consoleCredentials)).toBe(true);
+        const creds = await resolve(b.stack.consoleCredentials);
+        expect(creds?.username).toBe("root");
+        expect(creds?.password).toBe(mockPassword("df-console-password-password", 20));
+        expect(await resolve(b.stack.consoleUrl)).toBe(`http://192.168.0.11:${MOCK_NODE_PORT}`);
+    });
+
+    test("no secret value appears in any resource's plain inputs", () => {
+        const secrets = [
+            "AAAAfake",
+            mockPassword("df-mysql-root-password", 32),
+            mockPassword("df-mysql-password", 32),
+            mockPassword("df-redis-password", 32),
+            mockPassword("df-jwt-key", 48),
+            mockPassword("df-console-password-password", 20),
+        ];
+        for (const r of b.resources) {
+            const plain = JSON.stringify(stripSecretPaths(r));
+            for (const s of secrets) {
+                expect(plain.includes(s) ? `${r.type} ${r.name} leaks ${s.slice(0, 12)}` : "clean").toBe("clean");
+            }
+        }
+    });
+});
+
+describe("proxy basic auth reaches the nodes as a secret", () => {
+    test("credentials go on stdin (secret), never in the command text", async () => {
+        const b = await build({ ...RAW, proxy: { basicAuth: true }, verify: undefined }, "auth");
+        const cmds = b.resources.filter((r) => r.type === "command:remote:Command" && r.name.endsWith("-runtime"));
+        expect(cmds).toHaveLength(3);
+        for (const c of cmds) {
+            expect(c.secretPaths).toContain("stdin");
+            const pw = mockPassword("auth-proxy-password", 24);
+            expect(c.inputs.stdin).toBe(`dragonfly:${pw}\n`);
+            expect(c.inputs.create).not.toContain(pw);
+        }
+    });
+});
+
+describe("without nodes", () => {
+    test("nothing is configured, no rotation is attempted, outputs say so", async () => {
+        const b = await build({ nodePool: "p" }, "bare");
+        expect(cap(b, "dragonfly:index:NodeRuntime")).toHaveLength(0);
+        expect(cap(b, "dragonfly:index:ConsolePassword")).toHaveLength(0);
+        expect(await resolve(b.stack.configuredNodes)).toEqual([]);
+        expect(await resolve(b.stack.consoleCredentials)).toBeUndefined();
+        expect(await resolve(b.stack.verification)).toBeUndefined();
+    });
+});
+
+describe("cross-key rules", () => {
+    test("proxy basic auth with mirror mode is refused (mirrors carry no credentials)", () => {
+        const containerdOnly = RAW.nodes.filter((n) => n.runtime !== "docker");
+        expect(() =>
+            parseStackConfig({ ...RAW, nodes: containerdOnly, runtimeMode: "mirror", proxy: { basicAuth: true } }),
+        ).toThrow(
+            /dragonfly-cce:proxy\.basicAuth: got true; allowed: false when runtimeMode is "mirror"/,
+        );
+    });
+    test("verify.node must name a configured node", () => {
+        expect(() => parseStackConfig({ ...RAW, verify: { image: "busybox:1", node: "node-9" } })).toThrow(
+            /dragonfly-cce:verify\.node: got "node-9"/,
+        );
+    });
+});
+
+/** The registration with its secret-wrapped paths removed (what a plain-text reader of state would see). */
+function stripSecretPaths(r: Registered): unknown {
+    const copy = JSON.parse(JSON.stringify(r.inputs));
+    for (const p of r.secretPaths) {
+        const parts = p.split(".");
+        let node = copy;
+        for (const part of parts.slice(0, -1)) {
+            node = node?.[part];
+        }
+        if (node && parts.length > 0) {
+            delete node[parts[parts.length - 1]];
+        }
+    }
+    return copy;
+}
