@@ -10,7 +10,10 @@ import * as pulumi from "@pulumi/pulumi";
 
 pulumi.runtime.setMocks(
     {
-        newResource: (args) => ({ id: `${args.name}-id`, state: { ...args.inputs, stdout: "dragonfly-cce: changed=-, restarted=no\n" } }),
+        newResource: (args) => ({
+            id: `${args.name}-id`,
+            state: { ...args.inputs, stdout: "dragonfly-cce: changed=-, restarted=no\n" },
+        }),
         call: () => ({}),
     },
     "dragonfly-cce",
@@ -28,7 +31,10 @@ const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAbench\n-----END OPENSSH PR
 async function evaluate(n: number, round: number): Promise<number> {
     const start = process.hrtime.bigint();
     const config = parseNodeConfig({
-        nodes: Array.from({ length: n }, (_, i) => ({ host: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`, name: `n${i}` })),
+        nodes: Array.from({ length: n }, (_, i) => ({
+            host: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+            name: `n${i}`,
+        })),
         ssh: { privateKey: KEY },
         registries: ["swr.cn-north-4.myhuaweicloud.com"],
         clusterCidrs: ["10.247.0.0/16", "172.16.0.0/16"],
@@ -51,7 +57,10 @@ async function realNode(): Promise<void> {
     const { applyScript, remoteCommand } = require("../lib/node/scripts") as typeof import("../lib/node/scripts");
     const box = await NodeSandbox.create();
     try {
-        box.write("/etc/containerd/config.toml", 'version = 2\n\n[plugins]\n  [plugins."io.containerd.grpc.v1.cri"]\n    sandbox_image = "cce-pause:3.1"\n');
+        box.write(
+            "/etc/containerd/config.toml",
+            'version = 2\n\n[plugins]\n  [plugins."io.containerd.grpc.v1.cri"]\n    sandbox_image = "cce-pause:3.1"\n',
+        );
         box.sh("systemctl restart containerd");
         const cmd = remoteCommand(
             applyScript({

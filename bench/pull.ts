@@ -62,7 +62,10 @@ async function main(): Promise<void> {
             const through: number[] = [];
             for (let i = 0; i < n; i++) {
                 // Interleaved, so that both paths see the same machine load.
-                for (const [host, into] of [[ADDR.regAlias, direct], [ADDR.reg, through]] as const) {
+                for (const [host, into] of [
+                    [ADDR.regAlias, direct],
+                    [ADDR.reg, through],
+                ] as const) {
                     const p = await world.push(kind, `bench-${kind}`, host);
                     const mark = world.standin.mark();
                     const t = performance.now();
@@ -105,7 +108,9 @@ async function main(): Promise<void> {
         );
     } finally {
         const left = world.destroy();
-        console.log(`total ${ms(performance.now() - t0)}; teardown left ${left.length === 0 ? "nothing" : left.join(", ")}`);
+        console.log(
+            `total ${ms(performance.now() - t0)}; teardown left ${left.length === 0 ? "nothing" : left.join(", ")}`,
+        );
     }
 }
 

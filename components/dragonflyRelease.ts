@@ -70,7 +70,9 @@ export class DragonflyRelease extends pulumi.ComponentResource {
             const proxy = password("proxy-password", PROXY_PASSWORD_LENGTH);
             secrets.proxyPassword = pulumi.secret(proxy.result);
             generated.push(proxy);
-            this.proxyCredentials = pulumi.secret(pulumi.interpolate`${PROXY_BASIC_AUTH_USERNAME}:${secrets.proxyPassword}`);
+            this.proxyCredentials = pulumi.secret(
+                pulumi.interpolate`${PROXY_BASIC_AUTH_USERNAME}:${secrets.proxyPassword}`,
+            );
         }
 
         const chart = cfg.chart.path

@@ -44,7 +44,10 @@ export class NodeFleet extends pulumi.ComponentResource {
         super("dragonfly:index:NodeFleet", name, {}, opts);
         const cfg = args.config;
         const noProxy = buildNoProxy(cfg.noProxy, cfg.clusterCidrs);
-        const endpoint = cfg.runtimeMode === "mirror" && cfg.mirrorEndpoint === "local" ? (args.localEndpoint ?? LOCAL_ENDPOINT) : args.endpoint;
+        const endpoint =
+            cfg.runtimeMode === "mirror" && cfg.mirrorEndpoint === "local"
+                ? (args.localEndpoint ?? LOCAL_ENDPOINT)
+                : args.endpoint;
         if (cfg.nodes.length === 0) {
             pulumi.log.info("nodes is empty: no node's container runtime is configured", this);
         }

@@ -31,7 +31,10 @@ export interface NodeRuntimeArgs {
 }
 
 /** The SSH connection of a node (a secret as a whole). */
-export function nodeConnection(node: NodeEntry, ssh: SshConfig): pulumi.Output<command.types.input.remote.ConnectionArgs> {
+export function nodeConnection(
+    node: NodeEntry,
+    ssh: SshConfig,
+): pulumi.Output<command.types.input.remote.ConnectionArgs> {
     const connection: command.types.input.remote.ConnectionArgs = {
         host: node.host,
         port: node.port,
@@ -87,7 +90,9 @@ export class NodeRuntime extends pulumi.ComponentResource {
         super("dragonfly:index:NodeRuntime", name, {}, opts);
         const sudo = args.node.user !== "root";
         const proxyAuth = args.proxyCredentials !== undefined && args.spec.mode === "proxy";
-        const applied = pulumi.output(args.endpoint).apply((endpoint) => generated("apply", { ...args.spec, endpoint, proxyAuth }, sudo));
+        const applied = pulumi
+            .output(args.endpoint)
+            .apply((endpoint) => generated("apply", { ...args.spec, endpoint, proxyAuth }, sudo));
         const apply = applied.apply((g) => g.command);
         const restore = generated("restore", { ...args.spec, endpoint: "http://127.0.0.1:4001" }, sudo);
         this.command = new command.remote.Command(
@@ -113,7 +118,13 @@ export class NodeRuntime extends pulumi.ComponentResource {
             },
         );
         this.nodeName = pulumi.output(args.node.name);
-        this.summary = this.command.stdout.apply((out) => out.split("\n").filter((l) => l.startsWith("dragonfly-cce:")).pop() ?? "");
+        this.summary = this.command.stdout.apply(
+            (out) =>
+                out
+                    .split("\n")
+                    .filter((l) => l.startsWith("dragonfly-cce:"))
+                    .pop() ?? "",
+        );
         this.registerOutputs({ nodeName: this.nodeName, summary: this.summary });
     }
 }

@@ -222,7 +222,10 @@ function parseLoadBalancer(value: unknown): LoadBalancerConfig {
         "externalTrafficPolicy",
     ]);
     const elbId = optString(`${key}.elbId`, o.elbId, "the id of an existing ELB (a UUID)");
-    if (elbId !== undefined && !/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(elbId)) {
+    if (
+        elbId !== undefined &&
+        !/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/.test(elbId)
+    ) {
         fail(`${key}.elbId`, elbId, "the id of an existing ELB (a UUID such as 5083f225-9bf8-48fa-9c8b-67bd9693c4c0)");
     }
     if (elbId !== undefined && o.autocreate !== undefined && o.autocreate !== null) {
@@ -238,7 +241,11 @@ function parseLoadBalancer(value: unknown): LoadBalancerConfig {
             autocreate = { ...DEFAULT_ELB_AUTOCREATE };
         } else {
             if (!isPlainObject(o.autocreate)) {
-                fail(`${key}.autocreate`, o.autocreate, 'an object such as {"type": "inner"} (kubernetes.io/elb.autocreate)');
+                fail(
+                    `${key}.autocreate`,
+                    o.autocreate,
+                    'an object such as {"type": "inner"} (kubernetes.io/elb.autocreate)',
+                );
             }
             const type = o.autocreate.type;
             if (type !== "inner" && type !== "public") {
@@ -322,9 +329,17 @@ function parseConsole(value: unknown): ConsoleConfig {
 
 /** Parses and validates the core keys; see the module comment. */
 export function parseCoreConfig(raw: Partial<Record<(typeof CORE_CONFIG_KEYS)[number], unknown>>): CoreConfig {
-    const nodePool = expectString("nodePool", raw.nodePool, "the name of the Dragonfly node pool (a Kubernetes label value)");
+    const nodePool = expectString(
+        "nodePool",
+        raw.nodePool,
+        "the name of the Dragonfly node pool (a Kubernetes label value)",
+    );
     if (!isLabelValue(nodePool)) {
-        fail("nodePool", nodePool, "a Kubernetes label value: at most 63 characters, letters, digits, '-', '_', '.', alphanumeric at both ends");
+        fail(
+            "nodePool",
+            nodePool,
+            "a Kubernetes label value: at most 63 characters, letters, digits, '-', '_', '.', alphanumeric at both ends",
+        );
     }
     const nodePoolLabelKey = optString("nodePoolLabelKey", raw.nodePoolLabelKey) ?? DEFAULT_NODE_POOL_LABEL_KEY;
     if (!isLabelKey(nodePoolLabelKey)) {
@@ -334,11 +349,19 @@ export function parseCoreConfig(raw: Partial<Record<(typeof CORE_CONFIG_KEYS)[nu
 
     const namespace = optString("namespace", raw.namespace) ?? DEFAULT_NAMESPACE;
     if (!isDnsLabel(namespace)) {
-        fail("namespace", namespace, "a Kubernetes namespace name: lower-case letters, digits and '-', at most 63 characters");
+        fail(
+            "namespace",
+            namespace,
+            "a Kubernetes namespace name: lower-case letters, digits and '-', at most 63 characters",
+        );
     }
     const releaseName = optString("releaseName", raw.releaseName) ?? DEFAULT_RELEASE_NAME;
     if (!isDnsLabel(releaseName) || releaseName.length > 53) {
-        fail("releaseName", releaseName, "a Helm release name: lower-case letters, digits and '-', at most 53 characters");
+        fail(
+            "releaseName",
+            releaseName,
+            "a Helm release name: lower-case letters, digits and '-', at most 53 characters",
+        );
     }
     const storageClass = optString("storageClass", raw.storageClass) ?? DEFAULT_STORAGE_CLASS;
     if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(storageClass)) {
@@ -346,7 +369,11 @@ export function parseCoreConfig(raw: Partial<Record<(typeof CORE_CONFIG_KEYS)[nu
     }
     const imageRegistry = optString("imageRegistry", raw.imageRegistry, "a registry host, optionally with a path");
     if (imageRegistry !== undefined && !/^[A-Za-z0-9.-]+(:\d{1,5})?(\/[a-z0-9._-]+)*$/.test(imageRegistry)) {
-        fail("imageRegistry", imageRegistry, "a registry host with optional port and path, no scheme (e.g. swr.cn-north-4.myhuaweicloud.com/dragonfly)");
+        fail(
+            "imageRegistry",
+            imageRegistry,
+            "a registry host with optional port and path, no scheme (e.g. swr.cn-north-4.myhuaweicloud.com/dragonfly)",
+        );
     }
     const imagePullSecrets = optArray("imagePullSecrets", raw.imagePullSecrets, (k, v) => {
         if (typeof v !== "string" || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(v)) {
@@ -402,4 +429,3 @@ export function parseCoreConfig(raw: Partial<Record<(typeof CORE_CONFIG_KEYS)[nu
 export function hostPort(host: string, port: number): string {
     return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
 }
-

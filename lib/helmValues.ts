@@ -81,7 +81,10 @@ const FORBIDDEN_OVERRIDES: ReadonlyArray<{ path: string[]; allowed: string }> = 
         { path: [c, "fullnameOverride"], allowed: "not set: object names derive from releaseName" },
         { path: [c, "nameOverride"], allowed: "not set: object names derive from releaseName" },
     ]),
-    { path: ["global", "nodeSelector"], allowed: "not set: placement comes from nodePool (the chart applies global.nodeSelector unevenly)" },
+    {
+        path: ["global", "nodeSelector"],
+        allowed: "not set: placement comes from nodePool (the chart applies global.nodeSelector unevenly)",
+    },
 ];
 
 /** True for `{}` literals (not Pulumi Outputs, arrays or class instances). */
@@ -122,7 +125,10 @@ export function buildHelmValues<S>(cfg: CoreConfig, secrets: ReleaseSecrets<S>):
     checkOverrides(cfg.helmValues);
     const nodeSelector = { [cfg.nodePoolLabelKey]: cfg.nodePool };
     const tolerations = cfg.nodePoolTolerations.map((t) => ({ ...t }));
-    const placement = (): Values<S> => ({ nodeSelector: { ...nodeSelector }, tolerations: tolerations.map((t) => ({ ...t })) });
+    const placement = (): Values<S> => ({
+        nodeSelector: { ...nodeSelector },
+        tolerations: tolerations.map((t) => ({ ...t })),
+    });
 
     const global: Values<S> = { storageClass: cfg.storageClass };
     if (cfg.imageRegistry !== undefined) {

@@ -132,7 +132,11 @@ function secretString(key: string, value: unknown, allowed: string): pulumi.Outp
 const PRIVATE_KEY = "an SSH private key in PEM/OpenSSH form (-----BEGIN ... PRIVATE KEY-----), set with --secret";
 
 function privateKey(key: string, value: unknown): pulumi.Output<string> | undefined {
-    if (value !== undefined && value !== null && (typeof value !== "string" || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(value))) {
+    if (
+        value !== undefined &&
+        value !== null &&
+        (typeof value !== "string" || !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(value))
+    ) {
         failSecret(key, PRIVATE_KEY);
     }
     return secretString(key, value, PRIVATE_KEY);
@@ -214,11 +218,19 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
         const host = checkHost(`${key}.host`, n.host);
         const name = optString(`${key}.name`, n.name) ?? host;
         if (!NODE_NAME.test(name)) {
-            fail(`${key}.name`, n.name ?? host, "letters, digits, . _ - (at most 63 characters, alphanumeric at both ends)");
+            fail(
+                `${key}.name`,
+                n.name ?? host,
+                "letters, digits, . _ - (at most 63 characters, alphanumeric at both ends)",
+            );
         }
         const runtime = optEnum(`${key}.runtime`, n.runtime, ["containerd", "docker"] as const) ?? DEFAULT_NODE_RUNTIME;
         if (runtime === "docker" && runtimeMode === "mirror") {
-            fail(`${key}.runtime`, runtime, `"containerd" when runtimeMode is "mirror" (Docker nodes only support runtimeMode "proxy")`);
+            fail(
+                `${key}.runtime`,
+                runtime,
+                `"containerd" when runtimeMode is "mirror" (Docker nodes only support runtimeMode "proxy")`,
+            );
         }
         return {
             name,
@@ -231,7 +243,11 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
     nodes.forEach((n, i) => {
         const sameName = nodes.findIndex((o) => o.name === n.name);
         if (sameName !== i) {
-            fail(`nodes[${i}].name`, n.name, `a name used once (nodes[${sameName}] has it; set name to tell them apart)`);
+            fail(
+                `nodes[${i}].name`,
+                n.name,
+                `a name used once (nodes[${sameName}] has it; set name to tell them apart)`,
+            );
         }
         const sameHost = nodes.findIndex((o) => o.host.toLowerCase() === n.host.toLowerCase() && o.port === n.port);
         if (sameHost !== i) {
@@ -239,7 +255,11 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
         }
     });
     if (nodes.length > 0 && ssh.privateKey === undefined && ssh.password === undefined) {
-        fail("ssh", raw.ssh === undefined ? undefined : "{...}", "ssh.privateKey or ssh.password (secrets) when nodes are listed");
+        fail(
+            "ssh",
+            raw.ssh === undefined ? undefined : "{...}",
+            "ssh.privateKey or ssh.password (secrets) when nodes are listed",
+        );
     }
 
     const registries = uniqueList(
@@ -247,7 +267,11 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
         optArray("registries", raw.registries, (key, value) => {
             const s = expectString(key, value, "a registry host");
             if (!isRegistryHost(s)) {
-                fail(key, value, "a registry host as in image names, e.g. swr.cn-north-4.myhuaweicloud.com or registry.local:5000 (no scheme or path; no :443)");
+                fail(
+                    key,
+                    value,
+                    "a registry host as in image names, e.g. swr.cn-north-4.myhuaweicloud.com or registry.local:5000 (no scheme or path; no :443)",
+                );
             }
             return s;
         }),
@@ -255,10 +279,18 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
     );
     const allRegistries = optBool("allRegistries", raw.allRegistries) ?? false;
     if (allRegistries && runtimeMode !== "mirror") {
-        fail("allRegistries", raw.allRegistries, `false unless runtimeMode is "mirror" (proxy mode routes the listed registries only)`);
+        fail(
+            "allRegistries",
+            raw.allRegistries,
+            `false unless runtimeMode is "mirror" (proxy mode routes the listed registries only)`,
+        );
     }
     if (nodes.length > 0 && registries.length === 0 && !allRegistries) {
-        fail("registries", raw.registries, "at least one registry host when nodes are listed (or allRegistries: true in mirror mode)");
+        fail(
+            "registries",
+            raw.registries,
+            "at least one registry host when nodes are listed (or allRegistries: true in mirror mode)",
+        );
     }
 
     const noProxy = uniqueList(
@@ -266,7 +298,11 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
         optArray("noProxy", raw.noProxy, (key, value) => {
             const s = expectString(key, value, "a NO_PROXY entry");
             if (!isNoProxyEntry(s)) {
-                fail(key, value, "a host, IP address, CIDR, .domain suffix or * (one entry per list item, no commas or spaces)");
+                fail(
+                    key,
+                    value,
+                    "a host, IP address, CIDR, .domain suffix or * (one entry per list item, no commas or spaces)",
+                );
             }
             return s;
         }),
@@ -284,12 +320,20 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
         "a CIDR block",
     );
 
-    const mirrorEndpoint = optEnum("mirrorEndpoint", raw.mirrorEndpoint, ["loadBalancer", "local"] as const) ?? DEFAULT_MIRROR_ENDPOINT;
+    const mirrorEndpoint =
+        optEnum("mirrorEndpoint", raw.mirrorEndpoint, ["loadBalancer", "local"] as const) ?? DEFAULT_MIRROR_ENDPOINT;
     if (mirrorEndpoint === "local" && runtimeMode !== "mirror") {
-        fail("mirrorEndpoint", raw.mirrorEndpoint, `"loadBalancer" unless runtimeMode is "mirror" (proxy mode uses the proxy LoadBalancer)`);
+        fail(
+            "mirrorEndpoint",
+            raw.mirrorEndpoint,
+            `"loadBalancer" unless runtimeMode is "mirror" (proxy mode uses the proxy LoadBalancer)`,
+        );
     }
 
-    const rolloutRaw = isPlainObject(raw.rollout) || raw.rollout === undefined || raw.rollout === null ? raw.rollout : fail("rollout", raw.rollout, "an object {maxParallel}");
+    const rolloutRaw =
+        isPlainObject(raw.rollout) || raw.rollout === undefined || raw.rollout === null
+            ? raw.rollout
+            : fail("rollout", raw.rollout, "an object {maxParallel}");
     const rollout = optObject("rollout", rolloutRaw, ["maxParallel"]);
     const maxParallel = optInt("rollout.maxParallel", rollout.maxParallel, 1, MAX_MAX_PARALLEL) ?? DEFAULT_MAX_PARALLEL;
 

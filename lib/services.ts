@@ -118,7 +118,8 @@ export function proxyAddressFrom(
     ingress: LoadBalancerIngress[] | undefined,
     port: number,
 ): string | undefined {
-    const host = fixedAddress ?? ingress?.find((i) => i.ip || i.hostname)?.ip ?? ingress?.find((i) => i.hostname)?.hostname;
+    const host =
+        fixedAddress ?? ingress?.find((i) => i.ip || i.hostname)?.ip ?? ingress?.find((i) => i.hostname)?.hostname;
     if (host === undefined) {
         return undefined;
     }

@@ -166,10 +166,7 @@ export function isCidr(s: string): boolean {
 
 /** A DNS name (RFC 1123 labels), e.g. `swr.cn-north-4.myhuaweicloud.com`. */
 export function isDnsName(s: string): boolean {
-    return (
-        s.length <= 253 &&
-        s.split(".").every((l) => /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(l))
-    );
+    return s.length <= 253 && s.split(".").every((l) => /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(l));
 }
 
 /** A host: a DNS name or an IP address. */

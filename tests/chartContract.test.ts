@@ -11,7 +11,12 @@ import { parse } from "yaml";
 import { DEFAULT_CHART_VERSION, parseCoreConfig } from "../lib/config";
 import { buildHelmValues } from "../lib/helmValues";
 
-const FIXTURE_DIR = process.env.DRAGONFLY_CHART_FIXTURE ?? path.resolve(__dirname, "../../shared/fixtures/dragonfly-chart");
+/** The shared fixture (beside the checkout, as CI lays it out) and the repository's copy of it. */
+const SHARED_FIXTURE_DIR = path.resolve(__dirname, "../../shared/fixtures/dragonfly-chart");
+const VENDORED_FIXTURE_DIR = path.resolve(__dirname, "fixtures/dragonfly-chart");
+const FIXTURE_DIR =
+    process.env.DRAGONFLY_CHART_FIXTURE ??
+    (fs.existsSync(SHARED_FIXTURE_DIR) ? SHARED_FIXTURE_DIR : VENDORED_FIXTURE_DIR);
 
 const ALLOWED_ABSENT: ReadonlyArray<[string, string]> = [
     // Commented out in values.yaml; the client config template renders client.config verbatim.
@@ -90,6 +95,19 @@ const everything = buildHelmValues(
 );
 
 describe("chart contract (pinned values.yaml)", () => {
+    test("the repository's copy of the fixture is the shared one, byte for byte", () => {
+        if (!fs.existsSync(SHARED_FIXTURE_DIR)) {
+            // A checkout without ../shared (e.g. GitHub Actions) has only the copy.
+            expect(fs.existsSync(path.join(VENDORED_FIXTURE_DIR, "values.yaml"))).toBe(true);
+            return;
+        }
+        for (const file of ["values.yaml", "Chart.yaml"]) {
+            expect(fs.readFileSync(path.join(VENDORED_FIXTURE_DIR, file), "utf8")).toBe(
+                fs.readFileSync(path.join(SHARED_FIXTURE_DIR, file), "utf8"),
+            );
+        }
+    });
+
     test("the fixture is the pinned chart version", () => {
         const chart = parse(loadFixture("Chart.yaml"));
         expect(chart.name).toBe("dragonfly");

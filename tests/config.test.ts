@@ -104,7 +104,12 @@ describe("parseCoreConfig defaults", () => {
             nodePoolTolerations: [
                 { key: "dedicated", operator: "Equal", value: "dragonfly", effect: "NoSchedule" },
                 { operator: "Exists" },
-                { key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute", tolerationSeconds: 60 },
+                {
+                    key: "node.kubernetes.io/unreachable",
+                    operator: "Exists",
+                    effect: "NoExecute",
+                    tolerationSeconds: 60,
+                },
             ],
             proxy: { loadBalancer: { sourceRanges: ["192.168.0.0/16", "fd00::/64"] } },
             kubeconfig: { apiVersion: "v1", clusters: [] },
@@ -139,14 +144,24 @@ describe("parseCoreConfig rejects bad input, naming key, value and what is allow
     });
     test("both elbId and autocreate", () => {
         expectError(
-            { ...base, proxy: { loadBalancer: { elbId: "5083f225-9bf8-48fa-9c8b-67bd9693c4c0", autocreate: { type: "inner" } } } },
+            {
+                ...base,
+                proxy: {
+                    loadBalancer: { elbId: "5083f225-9bf8-48fa-9c8b-67bd9693c4c0", autocreate: { type: "inner" } },
+                },
+            },
             "proxy.loadBalancer.autocreate",
             '{"type":"inner"}',
             /not together with elbId/,
         );
     });
     test("an elbId that is not an id", () => {
-        expectError({ ...base, proxy: { loadBalancer: { elbId: "my-elb" } } }, "proxy.loadBalancer.elbId", '"my-elb"', /UUID/);
+        expectError(
+            { ...base, proxy: { loadBalancer: { elbId: "my-elb" } } },
+            "proxy.loadBalancer.elbId",
+            '"my-elb"',
+            /UUID/,
+        );
     });
     test("an autocreate of unknown type", () => {
         expectError(
@@ -177,14 +192,29 @@ describe("parseCoreConfig rejects bad input, naming key, value and what is allow
         );
     });
     test("a non-semver chart version with no path", () => {
-        expectError({ ...base, chart: { version: "latest" } }, "chart.version", '"latest"', /semantic version.*chart.path/);
+        expectError(
+            { ...base, chart: { version: "latest" } },
+            "chart.version",
+            '"latest"',
+            /semantic version.*chart.path/,
+        );
         expectError({ ...base, chart: { version: "1.7" } }, "chart.version", '"1.7"', /semantic version/);
     });
     test("a chart repo that is not a URL", () => {
-        expectError({ ...base, chart: { repo: "dragonflyoss.github.io" } }, "chart.repo", '"dragonflyoss.github.io"', /URL/);
+        expectError(
+            { ...base, chart: { repo: "dragonflyoss.github.io" } },
+            "chart.repo",
+            '"dragonflyoss.github.io"',
+            /URL/,
+        );
     });
     test("unknown keys in structured objects (typos are not ignored)", () => {
-        expectError({ ...base, proxy: { prot: 4001 } }, "proxy.prot", "4001", /no such key.*port, address, basicAuth, loadBalancer/);
+        expectError(
+            { ...base, proxy: { prot: 4001 } },
+            "proxy.prot",
+            "4001",
+            /no such key.*port, address, basicAuth, loadBalancer/,
+        );
         expectError({ ...base, chart: { versoin: "1.7.4" } }, "chart.versoin", '"1.7.4"', /no such key/);
         expectError({ ...base, console: { nodeport: 30080 } }, "console.nodeport", "30080", /no such key.*nodePort/);
         expectError(
@@ -219,13 +249,23 @@ describe("parseCoreConfig rejects bad input, naming key, value and what is allow
             "5",
             /NoExecute/,
         );
-        expectError({ ...base, nodePoolTolerations: [{ value: "x" }] }, "nodePoolTolerations[0].operator", /nothing/, /Exists/);
+        expectError(
+            { ...base, nodePoolTolerations: [{ value: "x" }] },
+            "nodePoolTolerations[0].operator",
+            /nothing/,
+            /Exists/,
+        );
     });
     test("bad names", () => {
         expectError({ ...base, namespace: "Dragonfly_System" }, "namespace", '"Dragonfly_System"', /namespace name/);
         expectError({ ...base, releaseName: "x".repeat(54) }, "releaseName", /^"x+/, /53 characters/);
         expectError({ ...base, storageClass: "CSI Disk" }, "storageClass", '"CSI Disk"', /StorageClass/);
-        expectError({ ...base, imageRegistry: "https://swr.example.com" }, "imageRegistry", '"https://swr.example.com"', /no scheme/);
+        expectError(
+            { ...base, imageRegistry: "https://swr.example.com" },
+            "imageRegistry",
+            '"https://swr.example.com"',
+            /no scheme/,
+        );
         expectError({ ...base, imagePullSecrets: ["ok", "Not OK"] }, "imagePullSecrets[1]", '"Not OK"', /Secret/);
     });
     test("bad enums and addresses", () => {
@@ -241,8 +281,18 @@ describe("parseCoreConfig rejects bad input, naming key, value and what is allow
             '"local"',
             /"Local", "Cluster"/,
         );
-        expectError({ ...base, proxy: { address: "http://1.2.3.4" } }, "proxy.address", '"http://1.2.3.4"', /without scheme/);
-        expectError({ ...base, console: { nodeAddress: "1.2.3.4:30080" } }, "console.nodeAddress", '"1.2.3.4:30080"', /without scheme or port/);
+        expectError(
+            { ...base, proxy: { address: "http://1.2.3.4" } },
+            "proxy.address",
+            '"http://1.2.3.4"',
+            /without scheme/,
+        );
+        expectError(
+            { ...base, console: { nodeAddress: "1.2.3.4:30080" } },
+            "console.nodeAddress",
+            '"1.2.3.4:30080"',
+            /without scheme or port/,
+        );
         expectError({ ...base, proxy: { basicAuth: "yes" } }, "proxy.basicAuth", '"yes"', /true or false/);
         expectError({ ...base, helmValues: ["a"] }, "helmValues", '["a"]', /an object/);
         expectError({ ...base, releaseTimeoutSeconds: 5 }, "releaseTimeoutSeconds", "5", /60 to 7200/);

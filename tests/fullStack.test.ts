@@ -47,7 +47,14 @@ async function build(raw: Record<string, unknown>, name: string): Promise<Built>
     const captured: CapturedOptions[] = [];
     const stack = new DragonflyCce(name, parseStackConfig(raw), { transformations: [captureOptions(captured)] });
     await resolve(
-        pulumi.all([stack.proxyAddress, stack.consoleUrl, stack.noProxy, stack.configuredNodes, stack.consoleCredentials, stack.verification]),
+        pulumi.all([
+            stack.proxyAddress,
+            stack.consoleUrl,
+            stack.noProxy,
+            stack.configuredNodes,
+            stack.consoleCredentials,
+            stack.verification,
+        ]),
     );
     return { stack, captured, resources: registered.slice(before) };
 }
@@ -98,7 +105,9 @@ describe("DragonflyCce with nodes, console rotation and verification", () => {
         const release = cap(b, "kubernetes:helm.sh/v3:Release")[0].resource;
         const consoleSvc = cap(b, "kubernetes:core/v1:Service")[1].resource;
         expect(rotation.dependsOn).toEqual(expect.arrayContaining([release, consoleSvc]));
-        const cmd = b.resources.find((r) => r.type === "command:remote:Command" && r.name === "df-console-password-rotate");
+        const cmd = b.resources.find(
+            (r) => r.type === "command:remote:Command" && r.name === "df-console-password-rotate",
+        );
         expect(cmd?.inputs.create).toContain(`http://192.168.0.11:${MOCK_NODE_PORT}`);
         expect(cmd?.secretPaths).toEqual(expect.arrayContaining(["connection", "stdin"]));
         expect(cmd?.inputs.connection.host).toBe("192.168.0.11");
@@ -171,9 +180,7 @@ describe("cross-key rules", () => {
         const containerdOnly = RAW.nodes.filter((n) => n.runtime !== "docker");
         expect(() =>
             parseStackConfig({ ...RAW, nodes: containerdOnly, runtimeMode: "mirror", proxy: { basicAuth: true } }),
-        ).toThrow(
-            /dragonfly-cce:proxy\.basicAuth: got true; allowed: false when runtimeMode is "mirror"/,
-        );
+        ).toThrow(/dragonfly-cce:proxy\.basicAuth: got true; allowed: false when runtimeMode is "mirror"/);
     });
     test("verify.node must name a configured node", () => {
         expect(() => parseStackConfig({ ...RAW, verify: { image: "busybox:1", node: "node-9" } })).toThrow(

@@ -1,5 +1,12 @@
 import { parseCoreConfig } from "../lib/config";
-import { buildHelmValues, chartFullname, chartObjectNames, deepMerge, podSelector, ReleaseSecrets } from "../lib/helmValues";
+import {
+    buildHelmValues,
+    chartFullname,
+    chartObjectNames,
+    deepMerge,
+    podSelector,
+    ReleaseSecrets,
+} from "../lib/helmValues";
 import { ConfigError } from "../lib/validate";
 
 const secrets: ReleaseSecrets<string> = {
@@ -27,7 +34,15 @@ const SELECTOR = { "cce.cloud.com/cce-nodepool": "test-dragonfly-nodepool" };
 describe("buildHelmValues", () => {
     test("every workload is placed on the node pool by its label, bitnami subcharts included", () => {
         const v = values();
-        const placed = [v.manager, v.scheduler, v.seedClient, v.client, v.mysql.primary, v.redis.master, v.redis.replica];
+        const placed = [
+            v.manager,
+            v.scheduler,
+            v.seedClient,
+            v.client,
+            v.mysql.primary,
+            v.redis.master,
+            v.redis.replica,
+        ];
         for (const w of placed) {
             expect(w.nodeSelector).toEqual(SELECTOR);
             expect(w.tolerations).toEqual([]);
@@ -39,7 +54,15 @@ describe("buildHelmValues", () => {
     test("a custom label key and tolerations reach every workload", () => {
         const tol = [{ key: "dedicated", operator: "Equal", value: "dragonfly", effect: "NoSchedule" }];
         const v = values({ nodePoolLabelKey: "pool.example.com/name", nodePoolTolerations: tol });
-        for (const w of [v.manager, v.scheduler, v.seedClient, v.client, v.mysql.primary, v.redis.master, v.redis.replica]) {
+        for (const w of [
+            v.manager,
+            v.scheduler,
+            v.seedClient,
+            v.client,
+            v.mysql.primary,
+            v.redis.master,
+            v.redis.replica,
+        ]) {
             expect(w.nodeSelector).toEqual({ "pool.example.com/name": "test-dragonfly-nodepool" });
             expect(w.tolerations).toEqual(tol);
         }
@@ -80,7 +103,10 @@ describe("buildHelmValues", () => {
     });
 
     test("image registry and pull secrets go to global", () => {
-        const v = values({ imageRegistry: "swr.cn-north-4.myhuaweicloud.com/dragonfly", imagePullSecrets: ["default-secret"] });
+        const v = values({
+            imageRegistry: "swr.cn-north-4.myhuaweicloud.com/dragonfly",
+            imagePullSecrets: ["default-secret"],
+        });
         expect(v.global.imageRegistry).toBe("swr.cn-north-4.myhuaweicloud.com/dragonfly");
         expect(v.global.imagePullSecrets).toEqual([{ name: "default-secret" }]);
         expect(values().global.imageRegistry).toBeUndefined();

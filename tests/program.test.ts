@@ -48,7 +48,9 @@ describe("index.ts", () => {
         expect(await resolve(out.releaseName)).toBe("dragonfly");
         expect(await resolve(out.chartVersion)).toBe("1.7.4");
         expect(await resolve(out.releaseStatus)).toBe("deployed");
-        const lb = registered.find((r) => r.type === "kubernetes:core/v1:Service" && r.inputs.spec.type === "LoadBalancer");
+        const lb = registered.find(
+            (r) => r.type === "kubernetes:core/v1:Service" && r.inputs.spec.type === "LoadBalancer",
+        );
         expect(lb?.inputs.spec.loadBalancerSourceRanges).toEqual(["192.168.0.0/16"]);
     });
 

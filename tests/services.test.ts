@@ -1,5 +1,11 @@
 import { parseCoreConfig } from "../lib/config";
-import { consoleServiceManifest, elbAnnotations, proxyAddressFrom, proxyServiceManifest, serviceNames } from "../lib/services";
+import {
+    consoleServiceManifest,
+    elbAnnotations,
+    proxyAddressFrom,
+    proxyServiceManifest,
+    serviceNames,
+} from "../lib/services";
 
 const cfg = (raw: Record<string, unknown> = {}) => parseCoreConfig({ nodePool: "pool", ...raw });
 
@@ -19,18 +25,35 @@ describe("proxyAddressFrom", () => {
 
 describe("Service manifests", () => {
     test("names follow the release, so two releases never collide", () => {
-        expect(serviceNames("dragonfly")).toEqual({ proxy: "dragonfly-client-proxy", console: "dragonfly-manager-console" });
-        expect(serviceNames("p2p")).toEqual({ proxy: "p2p-dragonfly-client-proxy", console: "p2p-dragonfly-manager-console" });
-        expect(proxyServiceManifest(cfg({ releaseName: "p2p" })).spec.selector).toEqual({ app: "p2p-dragonfly", component: "client" });
+        expect(serviceNames("dragonfly")).toEqual({
+            proxy: "dragonfly-client-proxy",
+            console: "dragonfly-manager-console",
+        });
+        expect(serviceNames("p2p")).toEqual({
+            proxy: "p2p-dragonfly-client-proxy",
+            console: "p2p-dragonfly-manager-console",
+        });
+        expect(proxyServiceManifest(cfg({ releaseName: "p2p" })).spec.selector).toEqual({
+            app: "p2p-dragonfly",
+            component: "client",
+        });
     });
     test("a public auto-created ELB passes its spec through as JSON", () => {
-        const autocreate = { type: "public", bandwidth_name: "df", bandwidth_size: 5, bandwidth_chargemode: "traffic", bandwidth_sharetype: "PER" };
+        const autocreate = {
+            type: "public",
+            bandwidth_name: "df",
+            bandwidth_size: 5,
+            bandwidth_chargemode: "traffic",
+            bandwidth_sharetype: "PER",
+        };
         const a = elbAnnotations(cfg({ proxy: { loadBalancer: { autocreate } } }));
         expect(JSON.parse(a["kubernetes.io/elb.autocreate"])).toEqual(autocreate);
         expect(a["kubernetes.io/elb.id"]).toBeUndefined();
     });
     test("user annotations win over generated ones", () => {
-        const a = elbAnnotations(cfg({ proxy: { loadBalancer: { annotations: { "kubernetes.io/elb.class": "performance" } } } }));
+        const a = elbAnnotations(
+            cfg({ proxy: { loadBalancer: { annotations: { "kubernetes.io/elb.class": "performance" } } } }),
+        );
         expect(a["kubernetes.io/elb.class"]).toBe("performance");
     });
     test("the proxy port moves the Service port and target together", () => {

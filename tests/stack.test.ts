@@ -31,7 +31,11 @@ interface Built {
 async function build(raw: Record<string, unknown> = {}, name = "dragonfly"): Promise<Built> {
     const before = registered.length;
     const captured: CapturedOptions[] = [];
-    const stack = new DragonflyCce(name, { core: parseCoreConfig({ ...BASE, ...raw }) }, { transformations: [captureOptions(captured)] });
+    const stack = new DragonflyCce(
+        name,
+        { core: parseCoreConfig({ ...BASE, ...raw }) },
+        { transformations: [captureOptions(captured)] },
+    );
     // Resolving every output waits for every registration.
     await resolve(
         pulumi.all([stack.proxyAddress, stack.consoleUrl, stack.releaseStatus, stack.chartVersion, stack.namespace]),
@@ -82,7 +86,11 @@ describe("DragonflyCce (core stack)", () => {
         expect(byType("dragonfly:index:DragonflyRelease")[0].parent).toBe(b.stack);
         expect(byType("dragonfly:index:ProxyService")[0].parent).toBe(b.stack);
         expect(byType("dragonfly:index:ConsoleService")[0].parent).toBe(b.stack);
-        for (const t of ["kubernetes:core/v1:Namespace", "kubernetes:helm.sh/v3:Release", "random:index/randomPassword:RandomPassword"]) {
+        for (const t of [
+            "kubernetes:core/v1:Namespace",
+            "kubernetes:helm.sh/v3:Release",
+            "random:index/randomPassword:RandomPassword",
+        ]) {
             for (const c of byType(t)) {
                 expect(c.parent).toBe(release);
             }
@@ -143,7 +151,9 @@ describe("DragonflyCce (core stack)", () => {
     });
 
     test("the proxy LoadBalancer selects the client pods on 4001, private ELB, Local policy", () => {
-        const svc = b.resources.find((r) => r.type === "kubernetes:core/v1:Service" && r.inputs.spec.type === "LoadBalancer");
+        const svc = b.resources.find(
+            (r) => r.type === "kubernetes:core/v1:Service" && r.inputs.spec.type === "LoadBalancer",
+        );
         expect(svc?.inputs).toEqual({
             apiVersion: "v1",
             kind: "Service",
@@ -170,7 +180,9 @@ describe("DragonflyCce (core stack)", () => {
     });
 
     test("the console NodePort selects the manager on 8080", () => {
-        const svc = b.resources.find((r) => r.type === "kubernetes:core/v1:Service" && r.inputs.spec.type === "NodePort");
+        const svc = b.resources.find(
+            (r) => r.type === "kubernetes:core/v1:Service" && r.inputs.spec.type === "NodePort",
+        );
         expect(svc?.inputs.metadata.name).toBe("dragonfly-manager-console");
         expect(svc?.inputs.spec).toEqual({
             type: "NodePort",
@@ -210,7 +222,9 @@ describe("DragonflyCce variants", () => {
             },
             "variant",
         );
-        const lb = b.resources.find((r) => r.type === "kubernetes:core/v1:Service" && r.inputs.spec.type === "LoadBalancer");
+        const lb = b.resources.find(
+            (r) => r.type === "kubernetes:core/v1:Service" && r.inputs.spec.type === "LoadBalancer",
+        );
         expect(lb?.inputs.metadata.annotations).toEqual({
             "kubernetes.io/elb.class": "performance",
             "kubernetes.io/elb.id": "5083f225-9bf8-48fa-9c8b-67bd9693c4c0",
@@ -218,7 +232,9 @@ describe("DragonflyCce variants", () => {
         });
         expect(lb?.inputs.spec.loadBalancerSourceRanges).toEqual(["192.168.0.0/16"]);
         expect(lb?.inputs.spec.externalTrafficPolicy).toBe("Cluster");
-        const np = b.resources.find((r) => r.type === "kubernetes:core/v1:Service" && r.inputs.spec.type === "NodePort");
+        const np = b.resources.find(
+            (r) => r.type === "kubernetes:core/v1:Service" && r.inputs.spec.type === "NodePort",
+        );
         expect(np?.inputs.spec.ports[0].nodePort).toBe(30080);
         expect(await resolve(b.stack.proxyAddress)).toBe("192.168.0.200:4001");
         expect(await resolve(b.stack.consoleUrl)).toBe("http://192.168.0.10:30080");
@@ -243,7 +259,9 @@ describe("DragonflyCce variants", () => {
 
     test("proxy basic auth adds a fifth generated secret and exposes user:password as a secret", async () => {
         const b = await build({ proxy: { basicAuth: true } }, "auth");
-        const pw = b.resources.filter((r) => r.type === "random:index/randomPassword:RandomPassword").map((r) => r.name);
+        const pw = b.resources
+            .filter((r) => r.type === "random:index/randomPassword:RandomPassword")
+            .map((r) => r.name);
         expect(pw).toContain("auth-proxy-password");
         const r = one(b, "kubernetes:helm.sh/v3:Release").inputs;
         expect(r.values.client.config.proxy.server.basicAuth.username).toBe("dragonfly");

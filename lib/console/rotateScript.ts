@@ -6,7 +6,12 @@
  * often do not. The console URL is not secret and is written into the script (or given as its
  * first argument); passwords come on stdin only, see {@link rotatePasswordStdin}.
  */
-import { CONSOLE_PASSWORD_MAX_LENGTH, CONSOLE_PASSWORD_MIN_LENGTH, CONSOLE_USERNAME, DEFAULT_CONSOLE_PASSWORD } from "./password";
+import {
+    CONSOLE_PASSWORD_MAX_LENGTH,
+    CONSOLE_PASSWORD_MIN_LENGTH,
+    CONSOLE_USERNAME,
+    DEFAULT_CONSOLE_PASSWORD,
+} from "./password";
 
 /** How many times the script tries to reach the manager before it gives up. */
 export const DEFAULT_ROTATE_ATTEMPTS = 60;
@@ -39,7 +44,7 @@ export interface RotatePasswordScriptOptions {
     requestTimeoutSeconds?: number;
 }
 
-const URL_PATTERN = /^https?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\/[A-Za-z0-9._~\/-]*)?$/;
+const URL_PATTERN = /^https?:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\/[A-Za-z0-9._~/-]*)?$/;
 
 /** Checks a console URL: http(s), a host, optional port and path; nothing a shell would expand. */
 export function checkConsoleUrl(url: string): string {
@@ -64,7 +69,10 @@ function checkNumber(name: string, value: number, min: number, max: number, inte
  * root may have now, in the order to try them (by default the chart's `dragonfly`).
  * The result is a secret: pass it only as a command's stdin.
  */
-export function rotatePasswordStdin(newPassword: string, currentPasswords: readonly string[] = [DEFAULT_CONSOLE_PASSWORD]): string {
+export function rotatePasswordStdin(
+    newPassword: string,
+    currentPasswords: readonly string[] = [DEFAULT_CONSOLE_PASSWORD],
+): string {
     for (const p of [newPassword, ...currentPasswords]) {
         if (/[\r\n]/.test(p)) {
             throw new Error("a console password must not contain a line break");

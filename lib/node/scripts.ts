@@ -50,7 +50,7 @@ export function shq(value: string): string {
     return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-const SAFE_VALUE = /^[A-Za-z0-9._:/\[\]@%~+-]+$/;
+const SAFE_VALUE = /^[A-Za-z0-9._:/[\]@%~+-]+$/;
 
 function checkSpec(spec: NodeScriptSpec): void {
     if (spec.runtime !== "containerd" && spec.runtime !== "docker") {

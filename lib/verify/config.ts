@@ -52,15 +52,27 @@ export function parseVerifyConfig(raw: unknown, nodeNames: readonly string[]): V
         return undefined;
     }
     const v = expectObject("verify", raw, VERIFY_KEYS);
-    const image = optString("verify.image", v.image, "an image reference, e.g. swr.cn-north-4.myhuaweicloud.com/org/app:1.0");
+    const image = optString(
+        "verify.image",
+        v.image,
+        "an image reference, e.g. swr.cn-north-4.myhuaweicloud.com/org/app:1.0",
+    );
     if (image === undefined) {
         if (v.node !== undefined || v.metricsUrls !== undefined) {
-            fail("verify.image", v.image, "an image reference (required when verify.node or verify.metricsUrls is set; leave verify out to turn verification off)");
+            fail(
+                "verify.image",
+                v.image,
+                "an image reference (required when verify.node or verify.metricsUrls is set; leave verify out to turn verification off)",
+            );
         }
         return undefined;
     }
     if (!isImageReference(image)) {
-        fail("verify.image", image, "an image reference like registry.example.com:5000/org/app:1.0 (lower-case path, optional :tag and @sha256:digest, no scheme)");
+        fail(
+            "verify.image",
+            image,
+            "an image reference like registry.example.com:5000/org/app:1.0 (lower-case path, optional :tag and @sha256:digest, no scheme)",
+        );
     }
     const node = optString("verify.node", v.node);
     let chosen: string;
@@ -71,9 +83,13 @@ export function parseVerifyConfig(raw: unknown, nodeNames: readonly string[]): V
         chosen = nodeNames[0];
     } else {
         if (!nodeNames.includes(node)) {
-            fail("verify.node", node, nodeNames.length === 0
-                ? "a name from nodes, but nodes is empty"
-                : `a name from nodes: ${nodeNames.map((n) => JSON.stringify(n)).join(", ")}`);
+            fail(
+                "verify.node",
+                node,
+                nodeNames.length === 0
+                    ? "a name from nodes, but nodes is empty"
+                    : `a name from nodes: ${nodeNames.map((n) => JSON.stringify(n)).join(", ")}`,
+            );
         }
         chosen = node;
     }

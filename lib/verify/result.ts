@@ -31,13 +31,15 @@ function isCount(v: unknown): v is number {
 export function parseVerificationOutput(stdout: string): Verification {
     const lines = stdout.split("\n").filter((l) => l.startsWith(VERIFY_OUTPUT_PREFIX));
     if (lines.length !== 1) {
-        throw new Error(`expected one "${VERIFY_OUTPUT_PREFIX.trim()}" line in the verification output, found ${lines.length}`);
+        throw new Error(
+            `expected one "${VERIFY_OUTPUT_PREFIX.trim()}" line in the verification output, found ${lines.length}`,
+        );
     }
     let v: Record<string, unknown>;
     try {
         v = JSON.parse(lines[0].slice(VERIFY_OUTPUT_PREFIX.length)) as Record<string, unknown>;
     } catch (e) {
-        throw new Error(`the verification line is not JSON: ${(e as Error).message}`);
+        throw new Error(`the verification line is not JSON: ${(e as Error).message}`, { cause: e });
     }
     const problems: string[] = [];
     if (typeof v.image !== "string" || v.image === "") {
@@ -64,7 +66,13 @@ export function parseVerificationOutput(stdout: string): Verification {
     let traffic: TrafficSplit | null = null;
     if (v.traffic !== null) {
         const t = v.traffic as Record<string, unknown> | undefined;
-        if (typeof t !== "object" || t === null || !isCount(t.remotePeer) || !isCount(t.localPeer) || !isCount(t.backToSource)) {
+        if (
+            typeof t !== "object" ||
+            t === null ||
+            !isCount(t.remotePeer) ||
+            !isCount(t.localPeer) ||
+            !isCount(t.backToSource)
+        ) {
             problems.push("traffic");
         } else {
             traffic = { remotePeer: t.remotePeer, localPeer: t.localPeer, backToSource: t.backToSource };

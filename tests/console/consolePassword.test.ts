@@ -21,11 +21,16 @@ interface Registered {
     inputs: Record<string, unknown>;
 }
 
-let registered: Registered[] = [];
+const registered: Registered[] = [];
 
 /** A deterministic stand-in for random's generator: `length` characters from the allowed sets. */
 function fakeRandomPassword(name: string, inputs: Record<string, unknown>): string {
-    const sets = ["abcdefghijkmnopqrstuvwxyz", "ABCDEFGHJKLMNPQRSTUVWXYZ", "23456789", String(inputs.overrideSpecial ?? "!@#")];
+    const sets = [
+        "abcdefghijkmnopqrstuvwxyz",
+        "ABCDEFGHJKLMNPQRSTUVWXYZ",
+        "23456789",
+        String(inputs.overrideSpecial ?? "!@#"),
+    ];
     const bytes = createHash("sha256").update(name).digest();
     let out = "";
     for (let i = 0; i < Number(inputs.length); i++) {
@@ -156,7 +161,9 @@ describe("ConsolePassword (mock engine)", () => {
         expect(create).toContain(`console_url=\${1:-'${URL}'}`);
 
         expect(isSecretWrapper(cmd.inputs.stdin)).toBe(true);
-        expect((cmd.inputs.stdin as { value: unknown }).value).toBe(`${password}\n${former}\n${DEFAULT_CONSOLE_PASSWORD}\n`);
+        expect((cmd.inputs.stdin as { value: unknown }).value).toBe(
+            `${password}\n${former}\n${DEFAULT_CONSOLE_PASSWORD}\n`,
+        );
         expect(isSecretWrapper(cmd.inputs.connection)).toBe(true);
         expect((cmd.inputs.connection as { value: unknown }).value).toMatchObject(CONNECTION);
         expect(isSecretWrapper(cmd.inputs.triggers)).toBe(true);
@@ -191,7 +198,9 @@ describe("ConsolePassword (mock engine)", () => {
     test("children are parented to the component", async () => {
         const [c] = await build("console", baseArgs());
         expect(await valueOf(c.urn)).toMatch(/::dragonfly:index:ConsolePassword::console$/);
-        expect(await valueOf(c.command.urn)).toMatch(/::dragonfly:index:ConsolePassword\$command:remote:Command::console-rotate$/);
+        expect(await valueOf(c.command.urn)).toMatch(
+            /::dragonfly:index:ConsolePassword\$command:remote:Command::console-rotate$/,
+        );
         expect(await valueOf(c.randomPassword!.urn)).toMatch(
             /::dragonfly:index:ConsolePassword\$random:index\/randomPassword:RandomPassword::console-password$/,
         );
@@ -254,7 +263,7 @@ describe("ConsolePassword (mock engine)", () => {
 });
 
 describe("checkConsolePassword", () => {
-    test.each(["Eight8-8", "TwentyCharacters-20!", 'quo"te\\back']) ("accepts %j", (p) => {
+    test.each(["Eight8-8", "TwentyCharacters-20!", 'quo"te\\back'])("accepts %j", (p) => {
         expect(checkConsolePassword("console.password", p)).toBe(p);
     });
 
@@ -269,7 +278,9 @@ describe("checkConsolePassword", () => {
         try {
             checkConsolePassword("console.password", p);
         } catch (e) {
-            expect((e as ConfigError).message).toMatch(/^Invalid config dragonfly-cce:console\.password: got \[secret\]/);
+            expect((e as ConfigError).message).toMatch(
+                /^Invalid config dragonfly-cce:console\.password: got \[secret\]/,
+            );
             expect((e as ConfigError).message).not.toContain(p);
         }
     });

@@ -83,7 +83,13 @@ async function runScript(
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.stdin.end(stdin);
     const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
-    const result: RunResult = { code, stdout, stderr, ms: Date.now() - started, processLog: fs.readFileSync(log, "utf8") };
+    const result: RunResult = {
+        code,
+        stdout,
+        stderr,
+        ms: Date.now() - started,
+        processLog: fs.readFileSync(log, "utf8"),
+    };
 
     // Each password as it is and as it appears inside a JSON body (`"` and `\` escaped).
     const needles = [...secrets, ...secrets.map((s) => JSON.stringify(s).slice(1, -1)), ...issuedTokens(manager)];
@@ -107,7 +113,13 @@ function issuedTokens(manager?: StandInManager): string[] {
 }
 
 function fastScript(url: string | undefined, extra: Partial<RotatePasswordScriptOptions> = {}): string {
-    return rotatePasswordScript({ consoleUrl: url, attempts: 5, retryIntervalSeconds: 0.1, requestTimeoutSeconds: 2, ...extra });
+    return rotatePasswordScript({
+        consoleUrl: url,
+        attempts: 5,
+        retryIntervalSeconds: 0.1,
+        requestTimeoutSeconds: 2,
+        ...extra,
+    });
 }
 
 const managers: StandInManager[] = [];
@@ -239,17 +251,29 @@ describePrivileged("rotation script against a stand-in manager", { commands: ["b
 
     test("tries the former password before the default", async () => {
         const [m, url] = await startManager({ users: [{ id: 1, name: "root", password: FORMER }] });
-        const r = await runScript(fastScript(url), rotatePasswordStdin(NEW, [FORMER, DEFAULT]), [NEW, FORMER, DEFAULT], m);
+        const r = await runScript(
+            fastScript(url),
+            rotatePasswordStdin(NEW, [FORMER, DEFAULT]),
+            [NEW, FORMER, DEFAULT],
+            m,
+        );
         expect(r.code).toBe(0);
         expect(r.stdout).toBe(`${ROTATED_SUMMARY} (root at ${url})\n`);
         expect(m.user("root")?.password).toBe(NEW);
-        const bodies = m.requests.filter((q) => q.url === "/api/v1/users/signin").map((q) => JSON.parse(q.body).password);
+        const bodies = m.requests
+            .filter((q) => q.url === "/api/v1/users/signin")
+            .map((q) => JSON.parse(q.body).password);
         expect(bodies).toEqual([NEW, FORMER, NEW]);
     });
 
     test("wrong password on both: fails clearly, changes nothing", async () => {
         const [m, url] = await startManager({ users: [{ id: 1, name: "root", password: SOMEONE_ELSES }] });
-        const r = await runScript(fastScript(url), rotatePasswordStdin(NEW, [DEFAULT]), [NEW, DEFAULT, SOMEONE_ELSES], m);
+        const r = await runScript(
+            fastScript(url),
+            rotatePasswordStdin(NEW, [DEFAULT]),
+            [NEW, DEFAULT, SOMEONE_ELSES],
+            m,
+        );
         expect(r.code).toBe(1);
         expect(r.stdout).toBe("");
         expect(r.stderr).toContain("changed outside this stack");
@@ -303,7 +327,10 @@ describePrivileged("rotation script against a stand-in manager", { commands: ["b
     });
 
     test("manager never ready: gives up after the bound, in bounded time, changing nothing", async () => {
-        const [m, url] = await startManager({ unavailableFor: 1000, users: [{ id: 1, name: "root", password: DEFAULT }] });
+        const [m, url] = await startManager({
+            unavailableFor: 1000,
+            users: [{ id: 1, name: "root", password: DEFAULT }],
+        });
         const r = await runScript(
             fastScript(url, { attempts: 4, retryIntervalSeconds: 0.1 }),
             rotatePasswordStdin(NEW, [DEFAULT]),
@@ -319,7 +346,10 @@ describePrivileged("rotation script against a stand-in manager", { commands: ["b
 
     test("nothing ever listening: gives up after the bound", async () => {
         const url = `http://127.0.0.1:${await freePort()}`;
-        const r = await runScript(fastScript(url, { attempts: 3 }), rotatePasswordStdin(NEW, [DEFAULT]), [NEW, DEFAULT]);
+        const r = await runScript(fastScript(url, { attempts: 3 }), rotatePasswordStdin(NEW, [DEFAULT]), [
+            NEW,
+            DEFAULT,
+        ]);
         expect(r.code).toBe(1);
         expect(r.stderr).toContain(`is not ready after 3 attempts (no answer)`);
         expect(r.stderr.match(/waiting for the manager/g)).toHaveLength(2);
@@ -341,7 +371,10 @@ describePrivileged("rotation script against a stand-in manager", { commands: ["b
     });
 
     test("user list unavailable: falls back to id 1", async () => {
-        const [m, url] = await startManager({ brokenUserList: true, users: [{ id: 1, name: "root", password: DEFAULT }] });
+        const [m, url] = await startManager({
+            brokenUserList: true,
+            users: [{ id: 1, name: "root", password: DEFAULT }],
+        });
         const r = await runScript(fastScript(url), rotatePasswordStdin(NEW, [DEFAULT]), [NEW, DEFAULT], m);
         expect(r.code).toBe(0);
         expect(r.stderr).toContain("could not look up root's id (HTTP 500); assuming 1");
@@ -411,14 +444,20 @@ describePrivileged("rotation script against a stand-in manager", { commands: ["b
 });
 
 describe("script options", () => {
-    test.each(["http://10.0.0.5:30080", "https://console.example.com", "http://[fd00::1]:8080/api"])("accepts %s", (u) => {
-        expect(checkConsoleUrl(u)).toBe(u);
-        expect(rotatePasswordScript({ consoleUrl: u })).toContain(`console_url=\${1:-'${u}'}`);
-    });
+    test.each(["http://10.0.0.5:30080", "https://console.example.com", "http://[fd00::1]:8080/api"])(
+        "accepts %s",
+        (u) => {
+            expect(checkConsoleUrl(u)).toBe(u);
+            expect(rotatePasswordScript({ consoleUrl: u })).toContain(`console_url=\${1:-'${u}'}`);
+        },
+    );
 
-    test.each(["10.0.0.5:30080", "http://x';touch /tmp/p;'", "http://$(id)", "ftp://host", "http://a b"])("rejects %s", (u) => {
-        expect(() => rotatePasswordScript({ consoleUrl: u })).toThrow(/console URL .* is not allowed/);
-    });
+    test.each(["10.0.0.5:30080", "http://x';touch /tmp/p;'", "http://$(id)", "ftp://host", "http://a b"])(
+        "rejects %s",
+        (u) => {
+            expect(() => rotatePasswordScript({ consoleUrl: u })).toThrow(/console URL .* is not allowed/);
+        },
+    );
 
     test("strips a trailing slash", () => {
         expect(checkConsoleUrl("http://10.0.0.5:30080/")).toBe("http://10.0.0.5:30080");
@@ -435,14 +474,21 @@ describe("script options", () => {
     });
 
     test("writes the bounds into the script", () => {
-        const text = rotatePasswordScript({ consoleUrl: "http://h:1", attempts: 7, retryIntervalSeconds: 2.5, requestTimeoutSeconds: 3 });
+        const text = rotatePasswordScript({
+            consoleUrl: "http://h:1",
+            attempts: 7,
+            retryIntervalSeconds: 2.5,
+            requestTimeoutSeconds: 3,
+        });
         expect(text).toMatch(/^max_attempts=7$/m);
         expect(text).toMatch(/^retry_interval=2.5$/m);
         expect(text).toMatch(/^request_timeout=3$/m);
     });
 
     test("stdin: new password first, one per line; line breaks refused", () => {
-        expect(rotatePasswordStdin("NewPass-1", ["Old-Pass-2", "dragonfly"])).toBe("NewPass-1\nOld-Pass-2\ndragonfly\n");
+        expect(rotatePasswordStdin("NewPass-1", ["Old-Pass-2", "dragonfly"])).toBe(
+            "NewPass-1\nOld-Pass-2\ndragonfly\n",
+        );
         expect(rotatePasswordStdin("NewPass-1")).toBe("NewPass-1\ndragonfly\n");
         expect(() => rotatePasswordStdin("New\nPass-1")).toThrow(/line break/);
         expect(() => rotatePasswordStdin("NewPass-1", ["a\rb"])).toThrow(/line break/);

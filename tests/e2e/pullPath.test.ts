@@ -22,7 +22,20 @@ import { ADDR, HTTP_PORT, HTTPS_PORT, PushedImage, World } from "../helpers/worl
 
 const NEEDS = {
     root: true,
-    commands: ["ip", "unshare", "containerd", "ctr", "docker-registry", "sshd", "ssh", "ssh-keygen", "openssl", "curl", "sudo", "xargs"],
+    commands: [
+        "ip",
+        "unshare",
+        "containerd",
+        "ctr",
+        "docker-registry",
+        "sshd",
+        "ssh",
+        "ssh-keygen",
+        "openssl",
+        "curl",
+        "sudo",
+        "xargs",
+    ],
 };
 
 const SAFE_NO_PROXY = ["localhost", "127.0.0.1", "127.0.0.0/8", ".cluster.local", ".svc"];
@@ -52,17 +65,23 @@ describePrivileged("pull path: real containerd pulls through the configured Drag
         expect(imageRef).toBe(p.image.config.digest);
         const status = await world.cri.status(p.ref);
         expect(status?.repoTags).toContain(p.ref);
-        const blobUris = [p.image.config.digest, p.image.layer.digest].map((d) => `/v2/${p.image.repository}/blobs/${d}`);
+        const blobUris = [p.image.config.digest, p.image.layer.digest].map(
+            (d) => `/v2/${p.image.repository}/blobs/${d}`,
+        );
         const requests = await waitFor(
             `the registry's log of the pull of ${p.ref}`,
             async () => {
                 const reqs = registry.requestsSince(regMark);
-                return blobUris.every((u) => reqs.some((r) => r.method === "GET" && pathOnly(r.uri) === u)) ? reqs : undefined;
+                return blobUris.every((u) => reqs.some((r) => r.method === "GET" && pathOnly(r.uri) === u))
+                    ? reqs
+                    : undefined;
             },
             5_000,
         ).catch((e: Error) => {
-            throw new Error(`${e.message}\nregistry saw: ${JSON.stringify(registry.requestsSince(regMark))}\n` +
-                `stand-in saw: ${JSON.stringify(world.standin.since(standinMark))}\nstand-in log: ${world.standin.log()}`);
+            throw new Error(
+                `${e.message}\nregistry saw: ${JSON.stringify(registry.requestsSince(regMark))}\n` +
+                    `stand-in saw: ${JSON.stringify(world.standin.since(standinMark))}\nstand-in log: ${world.standin.log()}`,
+            );
         });
         return { standin: world.standin.since(standinMark), registry: requests };
     }
@@ -79,19 +98,28 @@ describePrivileged("pull path: real containerd pulls through the configured Drag
         const forwarded = o.standin.filter((r) => r.method !== "CONNECT");
         expect(forwarded.map((r) => [r.via, r.host])).toEqual(forwarded.map(() => [via, p.host]));
         const paths = forwarded.map((r) => `${r.method} ${pathOnly(r.path)}`);
-        expect(paths).toEqual(expect.arrayContaining([
-            `GET /v2/${p.image.repository}/blobs/${p.image.config.digest}`,
-            `GET /v2/${p.image.repository}/blobs/${p.image.layer.digest}`,
-        ]));
-        expect(paths.some((x) => x.startsWith(`GET /v2/${p.image.repository}/manifests/`) ||
-            x.startsWith(`HEAD /v2/${p.image.repository}/manifests/`))).toBe(true);
+        expect(paths).toEqual(
+            expect.arrayContaining([
+                `GET /v2/${p.image.repository}/blobs/${p.image.config.digest}`,
+                `GET /v2/${p.image.repository}/blobs/${p.image.layer.digest}`,
+            ]),
+        );
+        expect(
+            paths.some(
+                (x) =>
+                    x.startsWith(`GET /v2/${p.image.repository}/manifests/`) ||
+                    x.startsWith(`HEAD /v2/${p.image.repository}/manifests/`),
+            ),
+        ).toBe(true);
         // Every request the registry answered is one the stand-in forwarded.
         for (const r of o.registry) {
             expect(paths).toContain(`${r.method} ${pathOnly(r.uri)}`);
         }
         expect(o.standin.filter((r) => r.error !== undefined)).toEqual([]);
         if (via === "mirror") {
-            expect(forwarded.map((r) => r.headers["x-dragonfly-registry"])).toEqual(forwarded.map(() => `https://${p.host}`));
+            expect(forwarded.map((r) => r.headers["x-dragonfly-registry"])).toEqual(
+                forwarded.map(() => `https://${p.host}`),
+            );
         }
         if (via === "connect") {
             // The tunnel was opened for this registry and intercepted (requests seen in clear).
@@ -108,8 +136,10 @@ describePrivileged("pull path: real containerd pulls through the configured Drag
     async function runScript(user: string, script: string): Promise<string> {
         const r = await world.node.ssh(user, remoteCommand(script, { sudo: user !== "root" }), { allowFailure: true });
         if (r.code !== 0) {
-            throw new Error(`script failed over SSH as ${user} (exit ${r.code}):\n${r.stdout}\n${r.stderr}\n` +
-                `containerd log:\n${world.node.containerdLog().slice(-3000)}`);
+            throw new Error(
+                `script failed over SSH as ${user} (exit ${r.code}):\n${r.stdout}\n${r.stderr}\n` +
+                    `containerd log:\n${world.node.containerdLog().slice(-3000)}`,
+            );
         }
         const summary = r.stdout.split("\n").filter((l) => l.startsWith("dragonfly-cce: changed="));
         expect(summary).toHaveLength(1);

@@ -20,13 +20,21 @@ const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const isSecretValue = (v: any) => v !== null && typeof v === "object" && v[SIG_KEY] === SECRET_SIG;
 const unwrap = (v: any) => (isSecretValue(v) ? v.value : v);
 /** The script inside a remoteCommand text. */
-const scriptOf = (cmd: string) => cmd.replace(/^(sudo -n )?bash --norc --noprofile -c '/, "").replace(/' dragonfly-cce$/, "").split("'\\''").join("'");
+const scriptOf = (cmd: string) =>
+    cmd
+        .replace(/^(sudo -n )?bash --norc --noprofile -c '/, "")
+        .replace(/' dragonfly-cce$/, "")
+        .split("'\\''")
+        .join("'");
 let registered: Registered[] = [];
 const logs: string[] = [];
 
 pulumi.runtime.setMocks(
     {
-        newResource: (args) => ({ id: `${args.name}-id`, state: { ...args.inputs, stdout: "dragonfly-cce: changed=-, restarted=no\n" } }),
+        newResource: (args) => ({
+            id: `${args.name}-id`,
+            state: { ...args.inputs, stdout: "dragonfly-cce: changed=-, restarted=no\n" },
+        }),
         call: () => ({}),
     },
     "dragonfly-cce",
@@ -34,7 +42,7 @@ pulumi.runtime.setMocks(
     true,
 );
 // Record what the engine would see: parent, dependencies and the wire form of the inputs.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 const settings = require("@pulumi/pulumi/runtime/settings");
 const monitor = settings.getMonitor();
 const original = monitor.registerResource.bind(monitor);
@@ -61,7 +69,7 @@ const origInfo = pulumi.log.info;
 };
 
 // Imported after setMocks, as the Pulumi docs require.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
+
 const { NodeFleet } = require("../../components/nodeFleet") as typeof import("../../components/nodeFleet");
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAkey\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -91,16 +99,17 @@ async function program(config: Record<string, unknown>, opts: { credentials?: st
     registered = [];
     const lb = new LoadBalancer("proxy-lb");
     const release = new Release("release");
-    const fleet = new NodeFleet(
-        "nodes",
-        {
-            config: parseNodeConfig(config),
-            endpoint: pulumi.output("http://192.168.0.177:4001"),
-            proxyCredentials: opts.credentials ? pulumi.secret(opts.credentials) : undefined,
-            dependsOn: [release, lb],
-        },
+    const fleet = new NodeFleet("nodes", {
+        config: parseNodeConfig(config),
+        endpoint: pulumi.output("http://192.168.0.177:4001"),
+        proxyCredentials: opts.credentials ? pulumi.secret(opts.credentials) : undefined,
+        dependsOn: [release, lb],
+    });
+    await new Promise<void>((resolve) =>
+        pulumi
+            .all([fleet.configuredNodes, fleet.noProxy, pulumi.all(fleet.runtimes.map((r) => r.summary))])
+            .apply(() => resolve()),
     );
-    await new Promise<void>((resolve) => pulumi.all([fleet.configuredNodes, fleet.noProxy, pulumi.all(fleet.runtimes.map((r) => r.summary))]).apply(() => resolve()));
     // Let pending registrations finish.
     await new Promise((r) => setTimeout(r, 50));
     return registered;
@@ -151,15 +160,26 @@ describe("NodeFleet under the mock engine", () => {
         expect(deps(0).filter((d) => d.includes("Command"))).toEqual([]);
         expect(deps(1).filter((d) => d.includes("Command"))).toEqual([]);
         for (const i of [2, 3]) {
-            expect(deps(i).filter((d) => d.includes("Command")).sort()).toEqual([cmdUrn(0), cmdUrn(1)].sort());
+            expect(
+                deps(i)
+                    .filter((d) => d.includes("Command"))
+                    .sort(),
+            ).toEqual([cmdUrn(0), cmdUrn(1)].sort());
         }
-        expect(deps(4).filter((d) => d.includes("Command")).sort()).toEqual([cmdUrn(2), cmdUrn(3)].sort());
+        expect(
+            deps(4)
+                .filter((d) => d.includes("Command"))
+                .sort(),
+        ).toEqual([cmdUrn(2), cmdUrn(3)].sort());
     });
 
     test("the connection is a secret; non-root users get sudo -n; a bastion becomes proxy", async () => {
         const rs = await program({
             ...raw(2),
-            nodes: [{ host: "192.168.0.10", name: "a" }, { host: "192.168.0.11", name: "b", user: "ops", port: 2222 }],
+            nodes: [
+                { host: "192.168.0.10", name: "a" },
+                { host: "192.168.0.11", name: "b", user: "ops", port: 2222 },
+            ],
             ssh: { privateKey: KEY, bastion: { host: "bastion.example.com", user: "jump" } },
         });
         const a = byName(rs, "nodes-a-runtime");
@@ -170,7 +190,12 @@ describe("NodeFleet under the mock engine", () => {
         a.inputs.connection = unwrap(a.inputs.connection);
         b.inputs.connection = unwrap(b.inputs.connection);
         expect(a.inputs.connection).toMatchObject({ host: "192.168.0.10", port: 22, user: "root", privateKey: KEY });
-        expect(a.inputs.connection.proxy).toMatchObject({ host: "bastion.example.com", port: 22, user: "jump", privateKey: KEY });
+        expect(a.inputs.connection.proxy).toMatchObject({
+            host: "bastion.example.com",
+            port: 22,
+            user: "jump",
+            privateKey: KEY,
+        });
         expect(b.inputs.connection).toMatchObject({ host: "192.168.0.11", port: 2222, user: "ops" });
         expect(a.inputs.create.startsWith("bash --norc")).toBe(true);
         expect(b.inputs.create.startsWith("sudo -n bash --norc")).toBe(true);
@@ -188,7 +213,8 @@ describe("NodeFleet under the mock engine", () => {
     });
 
     test("same config gives identical inputs; a change to one node changes only that node", async () => {
-        const strip = (rs: Registered[]) => Object.fromEntries(commands(rs).map((r) => [r.name, JSON.stringify(r.inputs)]));
+        const strip = (rs: Registered[]) =>
+            Object.fromEntries(commands(rs).map((r) => [r.name, JSON.stringify(r.inputs)]));
         const first = strip(await program(raw(3)));
         const again = strip(await program(raw(3)));
         expect(again).toEqual(first);
@@ -199,16 +225,30 @@ describe("NodeFleet under the mock engine", () => {
     });
 
     test("mirror mode with the local endpoint; outputs configuredNodes and noProxy", async () => {
-        const rs = await program(raw(2, { runtimeMode: "mirror", mirrorEndpoint: "local", clusterCidrs: ["10.247.0.0/16"] }));
+        const rs = await program(
+            raw(2, { runtimeMode: "mirror", mirrorEndpoint: "local", clusterCidrs: ["10.247.0.0/16"] }),
+        );
         const c = byName(rs, "nodes-node-0-runtime");
         expect(scriptOf(c.inputs.create)).toContain("\nENDPOINT='http://127.0.0.1:4001'\n");
-        expect(scriptOf(c.inputs.create)).toBe(applyScript({
-            runtime: "containerd", mode: "mirror", endpoint: "http://127.0.0.1:4001", registries: ["swr.cn-north-4.myhuaweicloud.com"],
-            allRegistries: false, noProxy: ["localhost", "127.0.0.1", "127.0.0.0/8", ".cluster.local", ".svc", "10.247.0.0/16"], proxyAuth: false,
-        }) + "\n".slice(1));
+        expect(scriptOf(c.inputs.create)).toBe(
+            applyScript({
+                runtime: "containerd",
+                mode: "mirror",
+                endpoint: "http://127.0.0.1:4001",
+                registries: ["swr.cn-north-4.myhuaweicloud.com"],
+                allRegistries: false,
+                noProxy: ["localhost", "127.0.0.1", "127.0.0.0/8", ".cluster.local", ".svc", "10.247.0.0/16"],
+                proxyAuth: false,
+            }) + "\n".slice(1),
+        );
         expect(c.inputs.create).toContain("MODE=mirror");
-        const fleet = new NodeFleet("outs", { config: parseNodeConfig(raw(2, { clusterCidrs: ["10.247.0.0/16"] })), endpoint: "http://1.2.3.4:4001" });
-        const [names, noProxy] = await new Promise<[string[], string]>((r) => pulumi.all([fleet.configuredNodes, fleet.noProxy]).apply(r));
+        const fleet = new NodeFleet("outs", {
+            config: parseNodeConfig(raw(2, { clusterCidrs: ["10.247.0.0/16"] })),
+            endpoint: "http://1.2.3.4:4001",
+        });
+        const [names, noProxy] = await new Promise<[string[], string]>((r) =>
+            pulumi.all([fleet.configuredNodes, fleet.noProxy]).apply(r),
+        );
         expect(names).toEqual(["node-0", "node-1"]);
         expect(noProxy).toBe("localhost,127.0.0.1,127.0.0.0/8,.cluster.local,.svc,10.247.0.0/16");
         await new Promise<void>((r) => pulumi.all(fleet.runtimes.map((x) => x.summary)).apply(() => r()));

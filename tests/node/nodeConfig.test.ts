@@ -9,7 +9,11 @@ import {
 } from "../../lib/nodeConfig";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAsecretkeymaterial\n-----END OPENSSH PRIVATE KEY-----\n";
-const ok = { nodes: [{ host: "192.168.0.10" }], ssh: { privateKey: KEY }, registries: ["swr.cn-north-4.myhuaweicloud.com"] };
+const ok = {
+    nodes: [{ host: "192.168.0.10" }],
+    ssh: { privateKey: KEY },
+    registries: ["swr.cn-north-4.myhuaweicloud.com"],
+};
 
 function error(raw: Record<string, unknown>): ConfigError {
     try {
@@ -29,7 +33,9 @@ async function reveal<T>(o: pulumi.Output<T>): Promise<{ value: T; secret: boole
 describe("parseNodeConfig", () => {
     test("defaults", () => {
         const c = parseNodeConfig(ok);
-        expect(c.nodes).toEqual([{ name: "192.168.0.10", host: "192.168.0.10", port: 22, user: DEFAULT_SSH_USER, runtime: "containerd" }]);
+        expect(c.nodes).toEqual([
+            { name: "192.168.0.10", host: "192.168.0.10", port: 22, user: DEFAULT_SSH_USER, runtime: "containerd" },
+        ]);
         expect(c.runtimeMode).toBe("proxy");
         expect(c.mirrorEndpoint).toBe("loadBalancer");
         expect(c.rollout.maxParallel).toBe(DEFAULT_MAX_PARALLEL);
@@ -43,7 +49,10 @@ describe("parseNodeConfig", () => {
     });
 
     test("private key and password become secrets and never appear in errors", async () => {
-        const c = parseNodeConfig({ ...ok, ssh: { privateKey: KEY, password: "hunter2hunter2", user: "ops", bastion: { host: "bastion.example.com" } } });
+        const c = parseNodeConfig({
+            ...ok,
+            ssh: { privateKey: KEY, password: "hunter2hunter2", user: "ops", bastion: { host: "bastion.example.com" } },
+        });
         expect(await reveal(c.ssh.privateKey!)).toEqual({ value: KEY, secret: true });
         expect(await reveal(c.ssh.password!)).toEqual({ value: "hunter2hunter2", secret: true });
         expect(c.ssh.bastion).toMatchObject({ host: "bastion.example.com", port: 22, user: "ops" });
@@ -64,7 +73,16 @@ describe("parseNodeConfig", () => {
         [{ ...ok, nodes: [{ host: "10.0.0.1", colour: "red" }] }, "nodes[0].colour"],
         [{ ...ok, nodes: ["10.0.0.1"] }, "nodes[0]"],
         [{ ...ok, nodes: [{ host: "10.0.0.1" }, { host: "10.0.0.1" }] }, "nodes[1].name"],
-        [{ ...ok, nodes: [{ host: "10.0.0.1", name: "a" }, { host: "10.0.0.1", name: "b" }] }, "nodes[1].host"],
+        [
+            {
+                ...ok,
+                nodes: [
+                    { host: "10.0.0.1", name: "a" },
+                    { host: "10.0.0.1", name: "b" },
+                ],
+            },
+            "nodes[1].host",
+        ],
         [{ ...ok, runtimeMode: "mirror", nodes: [{ host: "10.0.0.1", runtime: "docker" }] }, "nodes[0].runtime"],
         [{ ...ok, runtimeMode: "p2p" }, "runtimeMode"],
         [{ ...ok, registries: ["https://swr.example.com"] }, "registries[0]"],
@@ -96,7 +114,13 @@ describe("parseNodeConfig", () => {
             nodes: [{ host: "fd00::10", name: "n1", port: "2222", user: "ec2-user" }],
             rollout: { maxParallel: "3" },
         });
-        expect(c.nodes[0]).toEqual({ name: "n1", host: "fd00::10", port: 2222, user: "ec2-user", runtime: "containerd" });
+        expect(c.nodes[0]).toEqual({
+            name: "n1",
+            host: "fd00::10",
+            port: 2222,
+            user: "ec2-user",
+            runtime: "containerd",
+        });
         expect(c.allRegistries).toBe(true);
         expect(c.rollout.maxParallel).toBe(3);
     });
@@ -104,13 +128,12 @@ describe("parseNodeConfig", () => {
 
 describe("buildNoProxy", () => {
     test("defaults, then cluster CIDRs, then extra entries, without duplicates", () => {
-        expect(buildNoProxy([".internal", "localhost", "100.125.0.0/16"], ["10.247.0.0/16", "172.16.0.0/16", "10.247.0.0/16"])).toEqual([
-            ...DEFAULT_NO_PROXY,
-            "10.247.0.0/16",
-            "172.16.0.0/16",
-            ".internal",
-            "100.125.0.0/16",
-        ]);
+        expect(
+            buildNoProxy(
+                [".internal", "localhost", "100.125.0.0/16"],
+                ["10.247.0.0/16", "172.16.0.0/16", "10.247.0.0/16"],
+            ),
+        ).toEqual([...DEFAULT_NO_PROXY, "10.247.0.0/16", "172.16.0.0/16", ".internal", "100.125.0.0/16"]);
         expect(DEFAULT_NO_PROXY).toEqual(["localhost", "127.0.0.1", "127.0.0.0/8", ".cluster.local", ".svc"]);
     });
 });

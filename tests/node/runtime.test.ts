@@ -84,7 +84,11 @@ function spec(overrides: Partial<NodeScriptSpec> = {}): NodeScriptSpec {
     };
 }
 
-function apply(box: NodeSandbox, s: NodeScriptSpec, opts: { input?: string; env?: Record<string, string> } = {}): RunResult {
+function apply(
+    box: NodeSandbox,
+    s: NodeScriptSpec,
+    opts: { input?: string; env?: Record<string, string> } = {},
+): RunResult {
     return box.sh(remoteCommand(applyScript(s), { sudo: false }), opts);
 }
 
@@ -129,266 +133,297 @@ function awk(args: string[], input: string): { status: number | null; out: strin
     return { status: r.status, out: r.stdout };
 }
 
-describePrivileged("node scripts against real containerd (root, unshare -m)", { root: true, commands: ["containerd", "ctr", "unshare", "nsenter", "awk"] }, () => {
-    const boxes: NodeSandbox[] = [];
-    async function sandbox(config?: string): Promise<NodeSandbox> {
-        const box = await NodeSandbox.create();
-        boxes.push(box);
-        if (config !== undefined) {
-            box.write(CONFIG, config);
+describePrivileged(
+    "node scripts against real containerd (root, unshare -m)",
+    { root: true, commands: ["containerd", "ctr", "unshare", "nsenter", "awk"] },
+    () => {
+        const boxes: NodeSandbox[] = [];
+        async function sandbox(config?: string): Promise<NodeSandbox> {
+            const box = await NodeSandbox.create();
+            boxes.push(box);
+            if (config !== undefined) {
+                box.write(CONFIG, config);
+            }
+            // The node runs containerd before we arrive.
+            ok(box.sh("systemctl restart containerd"));
+            return box;
         }
-        // The node runs containerd before we arrive.
-        ok(box.sh("systemctl restart containerd"));
-        return box;
-    }
-    afterAll(() => {
-        for (const b of boxes) {
-            b.close();
-        }
-    });
+        afterAll(() => {
+            for (const b of boxes) {
+                b.close();
+            }
+        });
 
-    test("proxy mode on a CCE-like config: drop-in, TLS for the routed registries only, idempotent, byte-for-byte restore", async () => {
-        const box = await sandbox(CCE_CONFIG);
-        const before = state(box);
-        const restartsBefore = box.restarts();
+        test("proxy mode on a CCE-like config: drop-in, TLS for the routed registries only, idempotent, byte-for-byte restore", async () => {
+            const box = await sandbox(CCE_CONFIG);
+            const before = state(box);
+            const restartsBefore = box.restarts();
 
-        const out = ok(apply(box, spec()));
-        expect(out).toBe(`dragonfly-cce: changed=${CONFIG},${DROPIN}, restarted=yes\n`);
-        expect(box.read(DROPIN)).toContain('Environment="HTTP_PROXY=http://192.168.0.177:4001"\n');
-        expect(box.read(DROPIN)).toContain('Environment="HTTPS_PROXY=http://192.168.0.177:4001"\n');
-        expect(box.read(DROPIN)).toContain('Environment="NO_PROXY=localhost,127.0.0.1,127.0.0.0/8,.cluster.local,.svc,10.247.0.0/16"\n');
-        // Every original line is still there, in order, followed by our tables.
-        expect(box.read(CONFIG).startsWith(CCE_CONFIG)).toBe(true);
-        expect(box.calls().slice(-2)).toEqual(["systemctl daemon-reload", "systemctl restart containerd"]);
-        expect(box.restarts()).toBe(restartsBefore + 1);
+            const out = ok(apply(box, spec()));
+            expect(out).toBe(`dragonfly-cce: changed=${CONFIG},${DROPIN}, restarted=yes\n`);
+            expect(box.read(DROPIN)).toContain('Environment="HTTP_PROXY=http://192.168.0.177:4001"\n');
+            expect(box.read(DROPIN)).toContain('Environment="HTTPS_PROXY=http://192.168.0.177:4001"\n');
+            expect(box.read(DROPIN)).toContain(
+                'Environment="NO_PROXY=localhost,127.0.0.1,127.0.0.0/8,.cluster.local,.svc,10.247.0.0/16"\n',
+            );
+            // Every original line is still there, in order, followed by our tables.
+            expect(box.read(CONFIG).startsWith(CCE_CONFIG)).toBe(true);
+            expect(box.calls().slice(-2)).toEqual(["systemctl daemon-reload", "systemctl restart containerd"]);
+            expect(box.restarts()).toBe(restartsBefore + 1);
 
-        // The restarted containerd runs with the drop-in's environment and a healthy CRI plugin.
-        expect(box.containerdEnv().HTTPS_PROXY).toBe("http://192.168.0.177:4001");
-        expect(box.containerdEnv().NO_PROXY).toContain("10.247.0.0/16");
-        expect(criStatus(box)).toBe("ok");
-        const cri = dump(box).plugins[CRI];
-        expect(cri.registry.configs[SWR].tls.insecure_skip_verify).toBe(true);
-        expect(cri.registry.configs[LOCAL_REG].tls.insecure_skip_verify).toBe(true);
-        expect(Object.keys(cri.registry.configs).sort()).toEqual([LOCAL_REG, SWR].sort());
-        expect(cri.sandbox_image).toBe("cce-pause:3.1");
-        expect(cri.containerd.runtimes.runc.options.SystemdCgroup).toBe(true);
+            // The restarted containerd runs with the drop-in's environment and a healthy CRI plugin.
+            expect(box.containerdEnv().HTTPS_PROXY).toBe("http://192.168.0.177:4001");
+            expect(box.containerdEnv().NO_PROXY).toContain("10.247.0.0/16");
+            expect(criStatus(box)).toBe("ok");
+            const cri = dump(box).plugins[CRI];
+            expect(cri.registry.configs[SWR].tls.insecure_skip_verify).toBe(true);
+            expect(cri.registry.configs[LOCAL_REG].tls.insecure_skip_verify).toBe(true);
+            expect(Object.keys(cri.registry.configs).sort()).toEqual([LOCAL_REG, SWR].sort());
+            expect(cri.sandbox_image).toBe("cce-pause:3.1");
+            expect(cri.containerd.runtimes.runc.options.SystemdCgroup).toBe(true);
 
-        // Second run: nothing written, nothing restarted.
-        const configured = state(box);
-        const calls = box.calls().length;
-        expect(ok(apply(box, spec()))).toBe("dragonfly-cce: changed=-, restarted=no\n");
-        expect(state(box)).toEqual(configured);
-        expect(box.calls().length).toBe(calls);
+            // Second run: nothing written, nothing restarted.
+            const configured = state(box);
+            const calls = box.calls().length;
+            expect(ok(apply(box, spec()))).toBe("dragonfly-cce: changed=-, restarted=no\n");
+            expect(state(box)).toEqual(configured);
+            expect(box.calls().length).toBe(calls);
 
-        // Restore: the original files byte for byte (and modes), our state gone, runtime restarted.
-        expect(ok(restore(box, spec()))).toBe(`dragonfly-cce: changed=${CONFIG},${DROPIN}, restarted=yes\n`);
-        expect(state(box)).toEqual(before);
-        expect(box.containerdEnv().HTTPS_PROXY).toBeUndefined();
-        expect(criStatus(box)).toBe("ok");
-        // Restoring twice is harmless.
-        expect(ok(restore(box, spec()))).toBe("dragonfly-cce: changed=-, restarted=no\n");
-    });
+            // Restore: the original files byte for byte (and modes), our state gone, runtime restarted.
+            expect(ok(restore(box, spec()))).toBe(`dragonfly-cce: changed=${CONFIG},${DROPIN}, restarted=yes\n`);
+            expect(state(box)).toEqual(before);
+            expect(box.containerdEnv().HTTPS_PROXY).toBeUndefined();
+            expect(criStatus(box)).toBe("ok");
+            // Restoring twice is harmless.
+            expect(ok(restore(box, spec()))).toBe("dragonfly-cce: changed=-, restarted=no\n");
+        });
 
-    test("no config.toml: creates a version 2 file that containerd loads; restore removes everything", async () => {
-        const box = await sandbox();
-        const before = state(box);
-        ok(apply(box, spec({ registries: [SWR] })));
-        expect(box.read(CONFIG)).toBe(`version = 2\n\n[plugins."${CRI}".registry.configs."${SWR}".tls]\n  insecure_skip_verify = true\n`);
-        expect(criStatus(box)).toBe("ok");
-        expect(dump(box).plugins[CRI].registry.configs[SWR].tls.insecure_skip_verify).toBe(true);
-        ok(restore(box, spec({ registries: [SWR] })));
-        expect(state(box)).toEqual(before);
-        expect(box.exists("/etc/systemd/system/containerd.service.d")).toBe(false);
-    });
+        test("no config.toml: creates a version 2 file that containerd loads; restore removes everything", async () => {
+            const box = await sandbox();
+            const before = state(box);
+            ok(apply(box, spec({ registries: [SWR] })));
+            expect(box.read(CONFIG)).toBe(
+                `version = 2\n\n[plugins."${CRI}".registry.configs."${SWR}".tls]\n  insecure_skip_verify = true\n`,
+            );
+            expect(criStatus(box)).toBe("ok");
+            expect(dump(box).plugins[CRI].registry.configs[SWR].tls.insecure_skip_verify).toBe(true);
+            ok(restore(box, spec({ registries: [SWR] })));
+            expect(state(box)).toEqual(before);
+            expect(box.exists("/etc/systemd/system/containerd.service.d")).toBe(false);
+        });
 
-    test("existing registry settings are kept; a false insecure_skip_verify is switched, not duplicated; fewer registries drop our edits", async () => {
-        const box = await sandbox(REGISTRY_CONFIG);
-        const before = state(box);
-        ok(apply(box, spec()));
-        const text = box.read(CONFIG);
-        expect(text.match(/insecure_skip_verify/g)).toHaveLength(2);
-        expect(text).toContain(`[plugins."${CRI}".registry.configs."${SWR}".tls]\n          insecure_skip_verify = true\n`);
-        const cri = dump(box).plugins[CRI];
-        expect(cri.registry.mirrors["docker.io"].endpoint).toEqual(["https://mirror.example.com"]);
-        expect(cri.registry.configs["other.example.com"].auth.username).toBe("puller");
-        expect(cri.registry.configs[SWR].tls.insecure_skip_verify).toBe(true);
-        expect(cri.registry.configs[LOCAL_REG].tls.insecure_skip_verify).toBe(true);
-        expect(criStatus(box)).toBe("ok");
+        test("existing registry settings are kept; a false insecure_skip_verify is switched, not duplicated; fewer registries drop our edits", async () => {
+            const box = await sandbox(REGISTRY_CONFIG);
+            const before = state(box);
+            ok(apply(box, spec()));
+            const text = box.read(CONFIG);
+            expect(text.match(/insecure_skip_verify/g)).toHaveLength(2);
+            expect(text).toContain(
+                `[plugins."${CRI}".registry.configs."${SWR}".tls]\n          insecure_skip_verify = true\n`,
+            );
+            const cri = dump(box).plugins[CRI];
+            expect(cri.registry.mirrors["docker.io"].endpoint).toEqual(["https://mirror.example.com"]);
+            expect(cri.registry.configs["other.example.com"].auth.username).toBe("puller");
+            expect(cri.registry.configs[SWR].tls.insecure_skip_verify).toBe(true);
+            expect(cri.registry.configs[LOCAL_REG].tls.insecure_skip_verify).toBe(true);
+            expect(criStatus(box)).toBe("ok");
 
-        // One registry fewer: its table goes, derived from the original file.
-        ok(apply(box, spec({ registries: [SWR] })));
-        expect(dump(box).plugins[CRI].registry.configs[LOCAL_REG]).toBeUndefined();
-        expect(box.read(CONFIG)).toBe(REGISTRY_CONFIG.replace("insecure_skip_verify = false # keep this comment's line replaced, not duplicated", "insecure_skip_verify = true"));
+            // One registry fewer: its table goes, derived from the original file.
+            ok(apply(box, spec({ registries: [SWR] })));
+            expect(dump(box).plugins[CRI].registry.configs[LOCAL_REG]).toBeUndefined();
+            expect(box.read(CONFIG)).toBe(
+                REGISTRY_CONFIG.replace(
+                    "insecure_skip_verify = false # keep this comment's line replaced, not duplicated",
+                    "insecure_skip_verify = true",
+                ),
+            );
 
-        // Mirror mode cannot coexist with registry.mirrors: refused, nothing touched.
-        const configured = state(box);
-        const calls = box.calls().length;
-        const r = apply(box, spec({ mode: "mirror" }));
-        expect(r.status).not.toBe(0);
-        expect(r.stderr).toMatch(/mirrors.*config_path.*hosts\.toml/s);
-        expect(state(box)).toEqual(configured);
-        expect(box.calls().length).toBe(calls);
+            // Mirror mode cannot coexist with registry.mirrors: refused, nothing touched.
+            const configured = state(box);
+            const calls = box.calls().length;
+            const r = apply(box, spec({ mode: "mirror" }));
+            expect(r.status).not.toBe(0);
+            expect(r.stderr).toMatch(/mirrors.*config_path.*hosts\.toml/s);
+            expect(state(box)).toEqual(configured);
+            expect(box.calls().length).toBe(calls);
 
-        ok(restore(box, spec()));
-        expect(state(box)).toEqual(before);
-    });
+            ok(restore(box, spec()));
+            expect(state(box)).toEqual(before);
+        });
 
-    test("a config that already conflicts (config_path + registry.mirrors) is refused untouched in both modes", async () => {
-        const box = await sandbox(CONFLICT_CONFIG);
-        // What containerd 1.6 does with it: it runs, without its CRI plugin.
-        expect(criStatus(box)).toBe("error");
-        const before = state(box);
-        const calls = box.calls().length;
-        for (const mode of ["proxy", "mirror"] as const) {
-            const r = apply(box, spec({ mode }));
+        test("a config that already conflicts (config_path + registry.mirrors) is refused untouched in both modes", async () => {
+            const box = await sandbox(CONFLICT_CONFIG);
+            // What containerd 1.6 does with it: it runs, without its CRI plugin.
+            expect(criStatus(box)).toBe("error");
+            const before = state(box);
+            const calls = box.calls().length;
+            for (const mode of ["proxy", "mirror"] as const) {
+                const r = apply(box, spec({ mode }));
+                expect(r.status).toBe(1);
+                expect(r.stdout).toBe("");
+                expect(r.stderr).toContain("already conflicts");
+                expect(r.stderr).toContain("config_path together with registry.mirrors");
+                expect(r.stderr).toContain("The file was not changed.");
+            }
+            expect(state(box)).toEqual(before);
+            expect(box.calls().length).toBe(calls);
+        });
+
+        test("mirror mode: config_path + hosts.toml loaded by containerd; registry changes rewrite hosts.toml only, without restart", async () => {
+            const box = await sandbox(CCE_CONFIG);
+            const before = state(box);
+            const s = spec({ mode: "mirror", allRegistries: true });
+            ok(apply(box, s));
+            expect(box.read(CONFIG)).toBe(
+                `${CCE_CONFIG}\n[plugins."${CRI}".registry]\n  config_path = "/etc/containerd/certs.d"\n`,
+            );
+            expect(box.exists(DROPIN)).toBe(false);
+            const hosts = parse(box.read(`/etc/containerd/certs.d/${SWR}/hosts.toml`)) as Record<string, any>;
+            expect(hosts.server).toBe(`https://${SWR}`);
+            expect(hosts.host["http://192.168.0.177:4001"].capabilities).toEqual(["pull", "resolve"]);
+            expect(hosts.host["http://192.168.0.177:4001"].header["X-Dragonfly-Registry"]).toBe(`https://${SWR}`);
+            const local = parse(box.read(`/etc/containerd/certs.d/${LOCAL_REG}/hosts.toml`)) as Record<string, any>;
+            expect(local.server).toBe(`https://${LOCAL_REG}`);
+            const catchAll = parse(box.read("/etc/containerd/certs.d/_default/hosts.toml")) as Record<string, any>;
+            expect(catchAll.host["http://192.168.0.177:4001"].capabilities).toEqual(["pull", "resolve"]);
+            expect(criStatus(box)).toBe("ok");
+            expect(dump(box).plugins[CRI].registry.config_path).toBe("/etc/containerd/certs.d");
+
+            // Registry list changes: hosts.toml files only, no restart.
+            const restarts = box.restarts();
+            const out = ok(apply(box, { ...s, registries: [SWR], allRegistries: false }));
+            expect(out).toBe(
+                `dragonfly-cce: changed=/etc/containerd/certs.d/_default/hosts.toml,/etc/containerd/certs.d/${LOCAL_REG}/hosts.toml, restarted=no\n`,
+            );
+            expect(box.exists(`/etc/containerd/certs.d/${LOCAL_REG}/hosts.toml`)).toBe(false);
+            expect(box.exists(`/etc/containerd/certs.d/${SWR}/hosts.toml`)).toBe(true);
+            expect(box.restarts()).toBe(restarts);
+
+            ok(restore(box, s));
+            expect(state(box)).toEqual(before);
+        });
+
+        test("a runtime that does not come back healthy is rolled back and the command fails with containerd's own error", async () => {
+            const box = await sandbox(CCE_CONFIG);
+            const before = state(box);
+            // containerd starts but its CRI plugin fails (systemctl is-active would say active).
+            const r = apply(box, spec(), { env: { STANDIN_BREAK: "cri" } });
             expect(r.status).toBe(1);
             expect(r.stdout).toBe("");
-            expect(r.stderr).toContain("already conflicts");
-            expect(r.stderr).toContain("config_path together with registry.mirrors");
-            expect(r.stderr).toContain("The file was not changed.");
-        }
-        expect(state(box)).toEqual(before);
-        expect(box.calls().length).toBe(calls);
-    });
+            expect(r.stderr).toContain("the previous files were put back");
+            expect(r.stderr).toContain("`mirrors` cannot be set when `config_path` is provided");
+            expect(state(box)).toEqual({ ...before, ...box.snapshot("/var/lib/dragonfly-cce") });
+            expect(box.read(CONFIG)).toBe(CCE_CONFIG);
+            expect(box.exists(DROPIN)).toBe(false);
+            expect(criStatus(box)).toBe("ok");
+            expect(box.containerdEnv().HTTP_PROXY).toBeUndefined();
 
-    test("mirror mode: config_path + hosts.toml loaded by containerd; registry changes rewrite hosts.toml only, without restart", async () => {
-        const box = await sandbox(CCE_CONFIG);
-        const before = state(box);
-        const s = spec({ mode: "mirror", allRegistries: true });
-        ok(apply(box, s));
-        expect(box.read(CONFIG)).toBe(`${CCE_CONFIG}\n[plugins."${CRI}".registry]\n  config_path = "/etc/containerd/certs.d"\n`);
-        expect(box.exists(DROPIN)).toBe(false);
-        const hosts = parse(box.read(`/etc/containerd/certs.d/${SWR}/hosts.toml`)) as Record<string, any>;
-        expect(hosts.server).toBe(`https://${SWR}`);
-        expect(hosts.host["http://192.168.0.177:4001"].capabilities).toEqual(["pull", "resolve"]);
-        expect(hosts.host["http://192.168.0.177:4001"].header["X-Dragonfly-Registry"]).toBe(`https://${SWR}`);
-        const local = parse(box.read(`/etc/containerd/certs.d/${LOCAL_REG}/hosts.toml`)) as Record<string, any>;
-        expect(local.server).toBe(`https://${LOCAL_REG}`);
-        const catchAll = parse(box.read("/etc/containerd/certs.d/_default/hosts.toml")) as Record<string, any>;
-        expect(catchAll.host["http://192.168.0.177:4001"].capabilities).toEqual(["pull", "resolve"]);
-        expect(criStatus(box)).toBe("ok");
-        expect(dump(box).plugins[CRI].registry.config_path).toBe("/etc/containerd/certs.d");
-
-        // Registry list changes: hosts.toml files only, no restart.
-        const restarts = box.restarts();
-        const out = ok(apply(box, { ...s, registries: [SWR], allRegistries: false }));
-        expect(out).toBe(`dragonfly-cce: changed=/etc/containerd/certs.d/_default/hosts.toml,/etc/containerd/certs.d/${LOCAL_REG}/hosts.toml, restarted=no\n`);
-        expect(box.exists(`/etc/containerd/certs.d/${LOCAL_REG}/hosts.toml`)).toBe(false);
-        expect(box.exists(`/etc/containerd/certs.d/${SWR}/hosts.toml`)).toBe(true);
-        expect(box.restarts()).toBe(restarts);
-
-        ok(restore(box, s));
-        expect(state(box)).toEqual(before);
-    });
-
-    test("a runtime that does not come back healthy is rolled back and the command fails with containerd's own error", async () => {
-        const box = await sandbox(CCE_CONFIG);
-        const before = state(box);
-        // containerd starts but its CRI plugin fails (systemctl is-active would say active).
-        const r = apply(box, spec(), { env: { STANDIN_BREAK: "cri" } });
-        expect(r.status).toBe(1);
-        expect(r.stdout).toBe("");
-        expect(r.stderr).toContain("the previous files were put back");
-        expect(r.stderr).toContain("`mirrors` cannot be set when `config_path` is provided");
-        expect(state(box)).toEqual({ ...before, ...box.snapshot("/var/lib/dragonfly-cce") });
-        expect(box.read(CONFIG)).toBe(CCE_CONFIG);
-        expect(box.exists(DROPIN)).toBe(false);
-        expect(criStatus(box)).toBe("ok");
-        expect(box.containerdEnv().HTTP_PROXY).toBeUndefined();
-
-        // containerd does not start at all: the error comes from its journal.
-        const r2 = apply(box, spec(), { env: { STANDIN_BREAK: "start" } });
-        expect(r2.status).toBe(1);
-        expect(r2.stderr).toMatch(/toml/i);
-        expect(box.read(CONFIG)).toBe(CCE_CONFIG);
-        expect(criStatus(box)).toBe("ok");
-        // The first attempt's backups do not break a later good run and restore.
-        ok(apply(box, spec()));
-        ok(restore(box, spec()));
-        expect(state(box)).toEqual(before);
-    });
-
-    test("version 3 files: TLS and config_path go under io.containerd.cri.v1.images, every other setting kept", () => {
-        const tls = awk(["-v", "action=tls", "-v", `hosts=${SWR} ${LOCAL_REG}`], V3_CONFIG);
-        expect(tls.status).toBe(0);
-        expect(tls.out.startsWith(V3_CONFIG)).toBe(true);
-        const t = parse(tls.out) as Record<string, any>;
-        expect(t.plugins["io.containerd.cri.v1.images"].registry.configs[SWR].tls.insecure_skip_verify).toBe(true);
-        expect(t.plugins["io.containerd.cri.v1.images"].registry.configs[LOCAL_REG].tls.insecure_skip_verify).toBe(true);
-        expect(t.plugins["io.containerd.cri.v1.images"].pinned_images.sandbox).toBe("cce-pause:3.10");
-        expect(t.plugins["io.containerd.grpc.v1.cri"]).toBeUndefined();
-
-        const mirror = awk(["-v", "action=config_path", "-v", "dir=/etc/containerd/certs.d"], V3_CONFIG);
-        expect(mirror.status).toBe(0);
-        const m = parse(mirror.out) as Record<string, any>;
-        expect(m.plugins["io.containerd.cri.v1.images"].registry.config_path).toBe("/etc/containerd/certs.d");
-        expect(m.plugins["io.containerd.cri.v1.runtime"].enable_selinux).toBe(false);
-        expect(m.version).toBe(3);
-
-        const facts = awk(["-v", "action=inspect"], `${V3_CONFIG}  [plugins."io.containerd.cri.v1.images".registry]\n    config_path = "/etc/containerd/certs.d"\n`);
-        expect(facts.out).toContain("version=3\n");
-        expect(facts.out).toContain("config_path=/etc/containerd/certs.d\n");
-    });
-
-    test("version 3 file with config_path, mirror mode: hosts.toml written, config.toml untouched, no restart", async () => {
-        const v3 = `${V3_CONFIG}    [plugins."io.containerd.cri.v1.images".registry]\n      config_path = "/etc/containerd/certs.d"\n`;
-        const box = await sandbox(CCE_CONFIG);
-        box.write(CONFIG, v3); // containerd 1.6 cannot load v3: it keeps running with the old one
-        const restarts = box.restarts();
-        const out = ok(apply(box, spec({ mode: "mirror", registries: [SWR] })));
-        expect(out).toBe(`dragonfly-cce: changed=/etc/containerd/certs.d/${SWR}/hosts.toml, restarted=no\n`);
-        expect(box.read(CONFIG)).toBe(v3);
-        expect(box.restarts()).toBe(restarts);
-    });
-
-    test("Docker: drop-in with credentials (0600, never printed) and insecure-registries merged into daemon.json", async () => {
-        const box = await sandbox(CCE_CONFIG);
-        const daemon = `{\n  "log-driver": "json-file",\n  "log-opts": {"max-size": "50m"},\n  "insecure-registries": ["old.example.com:5000"]\n}\n`;
-        box.write("/etc/docker/daemon.json", daemon);
-        const before = state(box);
-        const s = spec({ runtime: "docker", proxyAuth: true });
-        const password = "p@ss:w%rd/1";
-        const r = apply(box, s, { input: `dfuser:${password}\n` });
-        expect(ok(r)).toBe(`dragonfly-cce: changed=/etc/docker/daemon.json,/etc/systemd/system/docker.service.d/http-proxy.conf, restarted=yes\n`);
-        expect(r.stdout + r.stderr).not.toContain(password);
-        const dropin = "/etc/systemd/system/docker.service.d/http-proxy.conf";
-        expect(box.read(dropin)).toContain('Environment="HTTPS_PROXY=http://dfuser:p%%40ss%%3Aw%%25rd%%2F1@192.168.0.177:4001"');
-        expect(before[dropin]).toBeUndefined();
-        expect(state(box)[dropin].split(" ")[0]).toBe("600");
-        const merged = JSON.parse(box.read("/etc/docker/daemon.json"));
-        expect(merged).toEqual({
-            "log-driver": "json-file",
-            "log-opts": { "max-size": "50m" },
-            "insecure-registries": ["old.example.com:5000", SWR, LOCAL_REG],
+            // containerd does not start at all: the error comes from its journal.
+            const r2 = apply(box, spec(), { env: { STANDIN_BREAK: "start" } });
+            expect(r2.status).toBe(1);
+            expect(r2.stderr).toMatch(/toml/i);
+            expect(box.read(CONFIG)).toBe(CCE_CONFIG);
+            expect(criStatus(box)).toBe("ok");
+            // The first attempt's backups do not break a later good run and restore.
+            ok(apply(box, spec()));
+            ok(restore(box, spec()));
+            expect(state(box)).toEqual(before);
         });
-        expect(box.calls()).toContain("systemctl restart docker");
-        const again = apply(box, s, { input: `dfuser:${password}\n` });
-        expect(ok(again)).toBe("dragonfly-cce: changed=-, restarted=no\n");
-        // Missing credentials: refused before anything is touched.
-        const none = apply(box, s, { input: "" });
-        expect(none.status).toBe(1);
-        expect(none.stderr).toContain("user:password on stdin");
-        ok(restore(box, s));
-        expect(state(box)).toEqual(before);
-    });
 
-    test("Docker: daemon.json without the key, or absent, gets it; broken JSON is refused", async () => {
-        const box = await sandbox(CCE_CONFIG);
-        const s = spec({ runtime: "docker", registries: [SWR] });
-        box.write("/etc/docker/daemon.json", `{"data-root":"/mnt/docker"}`);
-        ok(apply(box, s));
-        expect(JSON.parse(box.read("/etc/docker/daemon.json"))).toEqual({ "insecure-registries": [SWR], "data-root": "/mnt/docker" });
-        ok(restore(box, s));
-        expect(box.read("/etc/docker/daemon.json")).toBe(`{"data-root":"/mnt/docker"}`);
-        box.write("/etc/docker/daemon.json", `{"data-root": "/mnt/docker",`);
-        const r = apply(box, s);
-        expect(r.status).toBe(1);
-        expect(r.stderr).toContain("daemon.json");
-        expect(box.read("/etc/docker/daemon.json")).toBe(`{"data-root": "/mnt/docker",`);
-        box.sh("rm /etc/docker/daemon.json");
-        ok(apply(box, s));
-        expect(JSON.parse(box.read("/etc/docker/daemon.json"))).toEqual({ "insecure-registries": [SWR] });
-        ok(restore(box, s));
-        expect(box.exists("/etc/docker/daemon.json")).toBe(false);
-    });
-});
+        test("version 3 files: TLS and config_path go under io.containerd.cri.v1.images, every other setting kept", () => {
+            const tls = awk(["-v", "action=tls", "-v", `hosts=${SWR} ${LOCAL_REG}`], V3_CONFIG);
+            expect(tls.status).toBe(0);
+            expect(tls.out.startsWith(V3_CONFIG)).toBe(true);
+            const t = parse(tls.out) as Record<string, any>;
+            expect(t.plugins["io.containerd.cri.v1.images"].registry.configs[SWR].tls.insecure_skip_verify).toBe(true);
+            expect(t.plugins["io.containerd.cri.v1.images"].registry.configs[LOCAL_REG].tls.insecure_skip_verify).toBe(
+                true,
+            );
+            expect(t.plugins["io.containerd.cri.v1.images"].pinned_images.sandbox).toBe("cce-pause:3.10");
+            expect(t.plugins["io.containerd.grpc.v1.cri"]).toBeUndefined();
+
+            const mirror = awk(["-v", "action=config_path", "-v", "dir=/etc/containerd/certs.d"], V3_CONFIG);
+            expect(mirror.status).toBe(0);
+            const m = parse(mirror.out) as Record<string, any>;
+            expect(m.plugins["io.containerd.cri.v1.images"].registry.config_path).toBe("/etc/containerd/certs.d");
+            expect(m.plugins["io.containerd.cri.v1.runtime"].enable_selinux).toBe(false);
+            expect(m.version).toBe(3);
+
+            const facts = awk(
+                ["-v", "action=inspect"],
+                `${V3_CONFIG}  [plugins."io.containerd.cri.v1.images".registry]\n    config_path = "/etc/containerd/certs.d"\n`,
+            );
+            expect(facts.out).toContain("version=3\n");
+            expect(facts.out).toContain("config_path=/etc/containerd/certs.d\n");
+        });
+
+        test("version 3 file with config_path, mirror mode: hosts.toml written, config.toml untouched, no restart", async () => {
+            const v3 = `${V3_CONFIG}    [plugins."io.containerd.cri.v1.images".registry]\n      config_path = "/etc/containerd/certs.d"\n`;
+            const box = await sandbox(CCE_CONFIG);
+            box.write(CONFIG, v3); // containerd 1.6 cannot load v3: it keeps running with the old one
+            const restarts = box.restarts();
+            const out = ok(apply(box, spec({ mode: "mirror", registries: [SWR] })));
+            expect(out).toBe(`dragonfly-cce: changed=/etc/containerd/certs.d/${SWR}/hosts.toml, restarted=no\n`);
+            expect(box.read(CONFIG)).toBe(v3);
+            expect(box.restarts()).toBe(restarts);
+        });
+
+        test("Docker: drop-in with credentials (0600, never printed) and insecure-registries merged into daemon.json", async () => {
+            const box = await sandbox(CCE_CONFIG);
+            const daemon = `{\n  "log-driver": "json-file",\n  "log-opts": {"max-size": "50m"},\n  "insecure-registries": ["old.example.com:5000"]\n}\n`;
+            box.write("/etc/docker/daemon.json", daemon);
+            const before = state(box);
+            const s = spec({ runtime: "docker", proxyAuth: true });
+            const password = "p@ss:w%rd/1";
+            const r = apply(box, s, { input: `dfuser:${password}\n` });
+            expect(ok(r)).toBe(
+                `dragonfly-cce: changed=/etc/docker/daemon.json,/etc/systemd/system/docker.service.d/http-proxy.conf, restarted=yes\n`,
+            );
+            expect(r.stdout + r.stderr).not.toContain(password);
+            const dropin = "/etc/systemd/system/docker.service.d/http-proxy.conf";
+            expect(box.read(dropin)).toContain(
+                'Environment="HTTPS_PROXY=http://dfuser:p%%40ss%%3Aw%%25rd%%2F1@192.168.0.177:4001"',
+            );
+            expect(before[dropin]).toBeUndefined();
+            expect(state(box)[dropin].split(" ")[0]).toBe("600");
+            const merged = JSON.parse(box.read("/etc/docker/daemon.json"));
+            expect(merged).toEqual({
+                "log-driver": "json-file",
+                "log-opts": { "max-size": "50m" },
+                "insecure-registries": ["old.example.com:5000", SWR, LOCAL_REG],
+            });
+            expect(box.calls()).toContain("systemctl restart docker");
+            const again = apply(box, s, { input: `dfuser:${password}\n` });
+            expect(ok(again)).toBe("dragonfly-cce: changed=-, restarted=no\n");
+            // Missing credentials: refused before anything is touched.
+            const none = apply(box, s, { input: "" });
+            expect(none.status).toBe(1);
+            expect(none.stderr).toContain("user:password on stdin");
+            ok(restore(box, s));
+            expect(state(box)).toEqual(before);
+        });
+
+        test("Docker: daemon.json without the key, or absent, gets it; broken JSON is refused", async () => {
+            const box = await sandbox(CCE_CONFIG);
+            const s = spec({ runtime: "docker", registries: [SWR] });
+            box.write("/etc/docker/daemon.json", `{"data-root":"/mnt/docker"}`);
+            ok(apply(box, s));
+            expect(JSON.parse(box.read("/etc/docker/daemon.json"))).toEqual({
+                "insecure-registries": [SWR],
+                "data-root": "/mnt/docker",
+            });
+            ok(restore(box, s));
+            expect(box.read("/etc/docker/daemon.json")).toBe(`{"data-root":"/mnt/docker"}`);
+            box.write("/etc/docker/daemon.json", `{"data-root": "/mnt/docker",`);
+            const r = apply(box, s);
+            expect(r.status).toBe(1);
+            expect(r.stderr).toContain("daemon.json");
+            expect(box.read("/etc/docker/daemon.json")).toBe(`{"data-root": "/mnt/docker",`);
+            box.sh("rm /etc/docker/daemon.json");
+            ok(apply(box, s));
+            expect(JSON.parse(box.read("/etc/docker/daemon.json"))).toEqual({ "insecure-registries": [SWR] });
+            ok(restore(box, s));
+            expect(box.exists("/etc/docker/daemon.json")).toBe(false);
+        });
+    },
+);

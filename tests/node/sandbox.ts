@@ -106,7 +106,12 @@ export class NodeSandbox {
     /** Lines of the stand-in's call log. */
     calls(): string[] {
         const f = path.join(this.dir, "standin", "calls.log");
-        return fs.existsSync(f) ? fs.readFileSync(f, "utf8").split("\n").filter((l) => l !== "") : [];
+        return fs.existsSync(f)
+            ? fs
+                  .readFileSync(f, "utf8")
+                  .split("\n")
+                  .filter((l) => l !== "")
+            : [];
     }
 
     restarts(): number {

@@ -39,7 +39,9 @@ describePrivileged("node scripts under shellcheck", { commands: ["shellcheck", "
         const script = applyScript(base);
         const cmd = remoteCommand(script, { sudo: false });
         // A shell that prints its -c argument instead of running it: the argument is the script.
-        const echoed = spawnSync("sh", ["-c", cmd.replace(/^bash --norc --noprofile -c /, "printf %s ")], { encoding: "utf8" });
+        const echoed = spawnSync("sh", ["-c", cmd.replace(/^bash --norc --noprofile -c /, "printf %s ")], {
+            encoding: "utf8",
+        });
         expect(echoed.stdout).toBe(script + "dragonfly-cce");
         expect(remoteCommand(script, { sudo: true }).startsWith("sudo -n bash --norc --noprofile -c '")).toBe(true);
         expect(remoteCommand(script, { sudo: false }).startsWith("bash --norc --noprofile -c '")).toBe(true);

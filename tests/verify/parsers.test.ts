@@ -33,14 +33,20 @@ describe("Prometheus text parser", () => {
             "dragonfly_client_download_task_total",
             "dragonfly_client_download_task_duration_milliseconds_bucket",
         ]);
-        expect(s[3]).toEqual({ name: "dragonfly_client_download_traffic", labels: { type: "LOCAL_PEER" }, value: 2048 });
+        expect(s[3]).toEqual({
+            name: "dragonfly_client_download_traffic",
+            labels: { type: "LOCAL_PEER" },
+            value: 2048,
+        });
         expect(s[4].value).toBe(5000);
         expect(s[6].labels).toEqual({ type: "STANDARD", tag: 'a,b="c"', app: "", priority: "6" });
         expect(s[7].labels.le).toBe("+Inf");
     });
 
     test("skips malformed lines", () => {
-        expect(parsePrometheusText("good 1\nbad{ 2\n3 x\nalso_bad notanumber\n")).toEqual([{ name: "good", labels: {}, value: 1 }]);
+        expect(parsePrometheusText("good 1\nbad{ 2\n3 x\nalso_bad notanumber\n")).toEqual([
+            { name: "good", labels: {}, value: 1 },
+        ]);
     });
 
     test("dragonflyCounters sums the proxy counter and splits traffic by type (task_type is not type)", () => {
@@ -58,14 +64,23 @@ describe("Prometheus text parser", () => {
     test("counterDelta subtracts, and a counter that went down (client restart) counts from zero", () => {
         const before = { proxyRequests: 10, traffic: { remotePeer: 100, localPeer: 0, backToSource: 50 } };
         const after = { proxyRequests: 14, traffic: { remotePeer: 30, localPeer: 8, backToSource: 150 } };
-        expect(counterDelta(before, after)).toEqual({ proxyRequests: 4, traffic: { remotePeer: 30, localPeer: 8, backToSource: 100 } });
+        expect(counterDelta(before, after)).toEqual({
+            proxyRequests: 4,
+            traffic: { remotePeer: 30, localPeer: 8, backToSource: 100 },
+        });
         expect(counterDelta({ proxyRequests: 5 }, { proxyRequests: 5 })).toEqual({ proxyRequests: 0 });
     });
 });
 
 const GOOD = {
-    image: "nginx:1.27", node: "n1", runtime: "containerd", pullSeconds: 1.5, removedPreviousCopy: false,
-    throughDragonfly: true, proxyRequests: 3, traffic: { remotePeer: 1, localPeer: 2, backToSource: 3 },
+    image: "nginx:1.27",
+    node: "n1",
+    runtime: "containerd",
+    pullSeconds: 1.5,
+    removedPreviousCopy: false,
+    throughDragonfly: true,
+    proxyRequests: 3,
+    traffic: { remotePeer: 1, localPeer: 2, backToSource: 3 },
 };
 
 describe("verification line parser", () => {
@@ -75,7 +90,9 @@ describe("verification line parser", () => {
     });
 
     test("traffic may be null", () => {
-        expect(parseVerificationOutput(`dragonfly-cce-verify: ${JSON.stringify({ ...GOOD, traffic: null })}`).traffic).toBeNull();
+        expect(
+            parseVerificationOutput(`dragonfly-cce-verify: ${JSON.stringify({ ...GOOD, traffic: null })}`).traffic,
+        ).toBeNull();
     });
 
     test("missing, repeated, non-JSON, invalid or inconsistent lines are errors", () => {
@@ -83,12 +100,17 @@ describe("verification line parser", () => {
         const l = `dragonfly-cce-verify: ${JSON.stringify(GOOD)}`;
         expect(() => parseVerificationOutput(`${l}\n${l}`)).toThrow(/found 2/);
         expect(() => parseVerificationOutput("dragonfly-cce-verify: {oops")).toThrow(/not JSON/);
-        expect(() => parseVerificationOutput(`dragonfly-cce-verify: ${JSON.stringify({ ...GOOD, pullSeconds: -1, runtime: "cri-o" })}`))
-            .toThrow("invalid fields: runtime, pullSeconds");
-        expect(() => parseVerificationOutput(`dragonfly-cce-verify: ${JSON.stringify({ ...GOOD, traffic: { remotePeer: 1 } })}`))
-            .toThrow("invalid fields: traffic");
-        expect(() => parseVerificationOutput(`dragonfly-cce-verify: ${JSON.stringify({ ...GOOD, proxyRequests: 0 })}`))
-            .toThrow(/inconsistent/);
+        expect(() =>
+            parseVerificationOutput(
+                `dragonfly-cce-verify: ${JSON.stringify({ ...GOOD, pullSeconds: -1, runtime: "cri-o" })}`,
+            ),
+        ).toThrow("invalid fields: runtime, pullSeconds");
+        expect(() =>
+            parseVerificationOutput(`dragonfly-cce-verify: ${JSON.stringify({ ...GOOD, traffic: { remotePeer: 1 } })}`),
+        ).toThrow("invalid fields: traffic");
+        expect(() =>
+            parseVerificationOutput(`dragonfly-cce-verify: ${JSON.stringify({ ...GOOD, proxyRequests: 0 })}`),
+        ).toThrow(/inconsistent/);
     });
 });
 
@@ -113,24 +135,47 @@ describe("verify config", () => {
     });
 
     test("image and node; the node defaults to the first one", () => {
-        expect(parseVerifyConfig({ image: "swr.cn-north-4.myhuaweicloud.com/org/app:1.0", node: "node-b" }, NODES))
-            .toEqual({ image: "swr.cn-north-4.myhuaweicloud.com/org/app:1.0", node: "node-b", metricsUrls: [] });
-        expect(parseVerifyConfig({ image: "nginx" }, NODES)).toEqual({ image: "nginx", node: "node-a", metricsUrls: [] });
-        expect(parseVerifyConfig({ image: "nginx", metricsUrls: ["http://192.168.0.12:4002/metrics"] }, NODES)?.metricsUrls)
-            .toEqual(["http://192.168.0.12:4002/metrics"]);
+        expect(
+            parseVerifyConfig({ image: "swr.cn-north-4.myhuaweicloud.com/org/app:1.0", node: "node-b" }, NODES),
+        ).toEqual({ image: "swr.cn-north-4.myhuaweicloud.com/org/app:1.0", node: "node-b", metricsUrls: [] });
+        expect(parseVerifyConfig({ image: "nginx" }, NODES)).toEqual({
+            image: "nginx",
+            node: "node-a",
+            metricsUrls: [],
+        });
+        expect(
+            parseVerifyConfig({ image: "nginx", metricsUrls: ["http://192.168.0.12:4002/metrics"] }, NODES)
+                ?.metricsUrls,
+        ).toEqual(["http://192.168.0.12:4002/metrics"]);
     });
 
     test("image references", () => {
         for (const ok of [
-            "nginx", "nginx:1.27", "library/nginx:latest", "registry.local:5000/team/app:v1.2-rc_3",
-            "198.18.0.3:5443/e2e/app:t1", "localhost:5000/app", `app@sha256:${"a".repeat(64)}`,
+            "nginx",
+            "nginx:1.27",
+            "library/nginx:latest",
+            "registry.local:5000/team/app:v1.2-rc_3",
+            "198.18.0.3:5443/e2e/app:t1",
+            "localhost:5000/app",
+            `app@sha256:${"a".repeat(64)}`,
             `swr.cn-north-4.myhuaweicloud.com/org/app:1.0@sha256:${"0".repeat(64)}`,
         ]) {
             expect([ok, isImageReference(ok)]).toEqual([ok, true]);
         }
         for (const bad of [
-            "", "https://registry.local/app", "Nginx", "app:", "app:-x", "app name", "app;rm -rf /", "app'x",
-            "registry.local/App", "app@sha256:xyz", "/app", "app//x", `app:${"t".repeat(129)}`,
+            "",
+            "https://registry.local/app",
+            "Nginx",
+            "app:",
+            "app:-x",
+            "app name",
+            "app;rm -rf /",
+            "app'x",
+            "registry.local/App",
+            "app@sha256:xyz",
+            "/app",
+            "app//x",
+            `app:${"t".repeat(129)}`,
         ]) {
             expect([bad, isImageReference(bad)]).toEqual([bad, false]);
         }
@@ -152,8 +197,9 @@ describe("verify config", () => {
         expect(configError(() => parseVerifyConfig({ image: "nginx" }, [])).key).toBe("verify");
         expect(configError(() => parseVerifyConfig({ node: "node-a" }, NODES)).key).toBe("verify.image");
         expect(configError(() => parseVerifyConfig({ image: "nginx", nod: "node-a" }, NODES)).key).toBe("verify.nod");
-        expect(configError(() => parseVerifyConfig({ image: "nginx", metricsUrls: ["ftp://x/metrics"] }, NODES)).key)
-            .toBe("verify.metricsUrls[0]");
+        expect(
+            configError(() => parseVerifyConfig({ image: "nginx", metricsUrls: ["ftp://x/metrics"] }, NODES)).key,
+        ).toBe("verify.metricsUrls[0]");
         expect(configError(() => parseVerifyConfig("nginx", NODES)).key).toBe("verify");
     });
 });

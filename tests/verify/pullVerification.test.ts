@@ -30,7 +30,12 @@ pulumi.runtime.setMocks(
     {
         newResource(args: pulumi.runtime.MockResourceArgs) {
             const conn = unwrap(args.inputs.connection);
-            seen.push({ type: args.type, name: args.name, inputs: { ...args.inputs, connection: conn.value }, connectionSecret: conn.secret });
+            seen.push({
+                type: args.type,
+                name: args.name,
+                inputs: { ...args.inputs, connection: conn.value },
+                connectionSecret: conn.secret,
+            });
             const state = args.type === "command:remote:Command" ? { ...args.inputs, stdout, stderr: "" } : args.inputs;
             return { id: `${args.name}-id`, state };
         },
@@ -44,8 +49,9 @@ pulumi.runtime.setMocks(
 );
 
 // Imported after setMocks, as the Pulumi testing guide says.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const { PullVerification } = require("../../components/pullVerification") as typeof import("../../components/pullVerification");
+
+const { PullVerification } =
+    require("../../components/pullVerification") as typeof import("../../components/pullVerification");
 
 function resolve<T>(o: pulumi.Output<T>): Promise<T> {
     return new Promise((r) => o.apply((v) => r(v)));
@@ -54,18 +60,35 @@ function resolve<T>(o: pulumi.Output<T>): Promise<T> {
 const CONNECTION = { host: "192.168.0.21", port: 22, user: "root", privateKey: "PRIVATE-KEY-MATERIAL" };
 
 function line(over: Record<string, unknown> = {}): string {
-    return VERIFY_OUTPUT_PREFIX + JSON.stringify({
-        image: "swr.cn-north-4.myhuaweicloud.com/org/app:1.0", node: "node-a", runtime: "containerd",
-        pullSeconds: 3.25, removedPreviousCopy: true, throughDragonfly: true, proxyRequests: 4,
-        traffic: { remotePeer: 1000, localPeer: 0, backToSource: 24 }, ...over,
-    });
+    return (
+        VERIFY_OUTPUT_PREFIX +
+        JSON.stringify({
+            image: "swr.cn-north-4.myhuaweicloud.com/org/app:1.0",
+            node: "node-a",
+            runtime: "containerd",
+            pullSeconds: 3.25,
+            removedPreviousCopy: true,
+            throughDragonfly: true,
+            proxyRequests: 4,
+            traffic: { remotePeer: 1000, localPeer: 0, backToSource: 24 },
+            ...over,
+        })
+    );
 }
 
-async function make(name: string, over: Partial<import("../../components/pullVerification").PullVerificationArgs> = {}) {
+async function make(
+    name: string,
+    over: Partial<import("../../components/pullVerification").PullVerificationArgs> = {},
+) {
     const before = seen.length;
     const v = new PullVerification(name, {
-        connection: CONNECTION, sudo: false, runtime: "containerd", image: "swr.cn-north-4.myhuaweicloud.com/org/app:1.0",
-        node: "node-a", triggers: ["node-config-hash-1"], ...over,
+        connection: CONNECTION,
+        sudo: false,
+        runtime: "containerd",
+        image: "swr.cn-north-4.myhuaweicloud.com/org/app:1.0",
+        node: "node-a",
+        triggers: ["node-config-hash-1"],
+        ...over,
     });
     const verification = await resolve(v.verification);
     await new Promise((r) => setTimeout(r, 20));
@@ -83,9 +106,16 @@ describe("PullVerification (mock engine)", () => {
         expect(cmd.inputs.connection.host).toBe("192.168.0.21");
         expect(cmd.inputs.delete).toBeUndefined();
         // The command text is the verification script run by bash; no secret in it.
-        expect(cmd.inputs.create).toBe(remoteCommand(verifyScript({
-            image: "swr.cn-north-4.myhuaweicloud.com/org/app:1.0", node: "node-a", runtime: "containerd",
-        }), { sudo: false }));
+        expect(cmd.inputs.create).toBe(
+            remoteCommand(
+                verifyScript({
+                    image: "swr.cn-north-4.myhuaweicloud.com/org/app:1.0",
+                    node: "node-a",
+                    runtime: "containerd",
+                }),
+                { sudo: false },
+            ),
+        );
         expect(cmd.inputs.create).toContain("\nRUNTIME=containerd\n");
         expect(cmd.inputs.create).not.toContain("PRIVATE-KEY-MATERIAL");
     });
@@ -94,8 +124,13 @@ describe("PullVerification (mock engine)", () => {
         stdout = `${line()}\n`;
         const { verification } = await make("verify2");
         expect(verification).toEqual({
-            image: "swr.cn-north-4.myhuaweicloud.com/org/app:1.0", node: "node-a", runtime: "containerd",
-            pullSeconds: 3.25, removedPreviousCopy: true, throughDragonfly: true, proxyRequests: 4,
+            image: "swr.cn-north-4.myhuaweicloud.com/org/app:1.0",
+            node: "node-a",
+            runtime: "containerd",
+            pullSeconds: 3.25,
+            removedPreviousCopy: true,
+            throughDragonfly: true,
+            proxyRequests: 4,
             traffic: { remotePeer: 1000, localPeer: 0, backToSource: 24 },
         });
     });
@@ -104,9 +139,16 @@ describe("PullVerification (mock engine)", () => {
         stdout = `${line({ runtime: "docker" })}\n`;
         const { registered } = await make("verify3", { sudo: true, runtime: "docker" });
         expect(registered[1].inputs.create).toMatch(/^sudo -n bash /);
-        expect(registered[1].inputs.create).toBe(remoteCommand(verifyScript({
-            image: "swr.cn-north-4.myhuaweicloud.com/org/app:1.0", node: "node-a", runtime: "docker",
-        }), { sudo: true }));
+        expect(registered[1].inputs.create).toBe(
+            remoteCommand(
+                verifyScript({
+                    image: "swr.cn-north-4.myhuaweicloud.com/org/app:1.0",
+                    node: "node-a",
+                    runtime: "docker",
+                }),
+                { sudo: true },
+            ),
+        );
         expect(registered[1].inputs.create).toContain("\nRUNTIME=docker\n");
     });
 
@@ -119,7 +161,8 @@ describe("PullVerification (mock engine)", () => {
         const otherConfig = (await make("s3", { triggers: ["node-config-hash-2"] })).registered[1].inputs;
         expect(otherConfig.create).toBe(a.create);
         expect(otherConfig.triggers).not.toEqual(a.triggers);
-        const otherImage = (await make("s4", { image: "swr.cn-north-4.myhuaweicloud.com/org/app:1.1" })).registered[1].inputs;
+        const otherImage = (await make("s4", { image: "swr.cn-north-4.myhuaweicloud.com/org/app:1.1" })).registered[1]
+            .inputs;
         expect(otherImage.triggers).not.toEqual(a.triggers);
         expect(otherImage.create).not.toBe(a.create);
         const otherNode = (await make("s5", { node: "node-b" })).registered[1].inputs;

@@ -99,193 +99,251 @@ interface Run {
     calls: string[];
 }
 
-describePrivileged("verification script (bash, stand-in metrics, crictl/docker shims)", { commands: ["bash", "curl", "awk", "timeout", "shellcheck"] }, () => {
-    let dir: string;
-    let shimDir: string;
+describePrivileged(
+    "verification script (bash, stand-in metrics, crictl/docker shims)",
+    { commands: ["bash", "curl", "awk", "timeout", "shellcheck"] },
+    () => {
+        let dir: string;
+        let shimDir: string;
 
-    beforeEach(() => {
-        dir = mkdtempSync(join(tmpdir(), `dfverify-${process.pid}-`));
-        shimDir = join(dir, "bin");
-        mkdirSync(shimDir);
-        for (const name of ["crictl", "docker"]) {
-            writeFileSync(join(shimDir, name), SHIM);
-            chmodSync(join(shimDir, name), 0o755);
-        }
-    });
-
-    afterEach(() => {
-        rmSync(dir, { recursive: true, force: true });
-    });
-
-    function runScript(spec: VerifyScriptSpec, env: { mode: "through" | "direct" | "fail"; serve?: string[]; present?: boolean; inUse?: boolean }): Promise<Run> {
-        if (env.present) {
-            writeFileSync(join(dir, "present"), "");
-        }
-        if (env.inUse) {
-            writeFileSync(join(dir, "in-use"), "");
-        }
-        const text = remoteCommand(verifyScript(spec), { sudo: false });
-        return new Promise((resolve) => {
-            // The remote command text runs through a POSIX shell, as sshd runs it with the login shell.
-            const child = spawn("sh", ["-c", text], {
-                env: {
-                    PATH: `${shimDir}:${process.env.PATH}`, SHIM_DIR: dir, SHIM_MODE: env.mode,
-                    SHIM_SERVE: (env.serve ?? []).join(" "), TMPDIR: dir,
-                },
-            });
-            let stdout = "";
-            let stderr = "";
-            child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-            child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-            child.on("close", (code) => {
-                const log = join(dir, "calls.log");
-                resolve({ code: code ?? 1, stdout, stderr, calls: existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : [] });
-            });
+        beforeEach(() => {
+            dir = mkdtempSync(join(tmpdir(), `dfverify-${process.pid}-`));
+            shimDir = join(dir, "bin");
+            mkdirSync(shimDir);
+            for (const name of ["crictl", "docker"]) {
+                writeFileSync(join(shimDir, name), SHIM);
+                chmodSync(join(shimDir, name), 0o755);
+            }
         });
-    }
 
-    test("the generated scripts are clean under shellcheck (containerd and docker)", async () => {
-        for (const runtime of ["containerd", "docker"] as const) {
-            const file = join(dir, `verify-${runtime}.sh`);
-            writeFileSync(file, verifyScript({ image: IMAGE, node: "node-a", runtime, metricsUrls: ["http://10.0.0.5:4002/metrics", "http://10.0.0.6:4002/metrics"] }));
-            const r = await new Promise<{ code: number; out: string }>((res) => {
-                const c = spawn("shellcheck", [file]);
-                let out = "";
-                c.stdout.on("data", (d: Buffer) => (out += d.toString()));
-                c.on("close", (code) => res({ code: code ?? 1, out }));
+        afterEach(() => {
+            rmSync(dir, { recursive: true, force: true });
+        });
+
+        function runScript(
+            spec: VerifyScriptSpec,
+            env: { mode: "through" | "direct" | "fail"; serve?: string[]; present?: boolean; inUse?: boolean },
+        ): Promise<Run> {
+            if (env.present) {
+                writeFileSync(join(dir, "present"), "");
+            }
+            if (env.inUse) {
+                writeFileSync(join(dir, "in-use"), "");
+            }
+            const text = remoteCommand(verifyScript(spec), { sudo: false });
+            return new Promise((resolve) => {
+                // The remote command text runs through a POSIX shell, as sshd runs it with the login shell.
+                const child = spawn("sh", ["-c", text], {
+                    env: {
+                        PATH: `${shimDir}:${process.env.PATH}`,
+                        SHIM_DIR: dir,
+                        SHIM_MODE: env.mode,
+                        SHIM_SERVE: (env.serve ?? []).join(" "),
+                        TMPDIR: dir,
+                    },
+                });
+                let stdout = "";
+                let stderr = "";
+                child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+                child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+                child.on("close", (code) => {
+                    const log = join(dir, "calls.log");
+                    resolve({
+                        code: code ?? 1,
+                        stdout,
+                        stderr,
+                        calls: existsSync(log) ? readFileSync(log, "utf8").trim().split("\n") : [],
+                    });
+                });
             });
-            expect(r.out).toBe("");
-            expect(r.code).toBe(0);
         }
-    });
 
-    test("a pull through Dragonfly: removes the old copy, pulls, reports the counter deltas", async () => {
-        const m = await metricsServer();
-        try {
-            const r = await runScript({ image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] },
-                { mode: "through", serve: [m.serveUrl], present: true });
-            expect(r.stderr).toBe("");
-            expect(r.code).toBe(0);
-            expect(r.calls).toEqual([`crictl inspecti ${IMAGE}`, `crictl rmi ${IMAGE}`, `crictl pull ${IMAGE}`]);
-            const v = parseVerificationOutput(r.stdout);
-            expect(v).toEqual({
-                image: IMAGE, node: "node-a", runtime: "containerd", pullSeconds: v.pullSeconds, removedPreviousCopy: true,
-                throughDragonfly: true, proxyRequests: 3, traffic: { remotePeer: 512, localPeer: 0, backToSource: 2048 },
-            });
-            expect(v.pullSeconds).toBeGreaterThan(0);
-            expect(v.pullSeconds).toBeLessThan(10);
-        } finally {
+        test("the generated scripts are clean under shellcheck (containerd and docker)", async () => {
+            for (const runtime of ["containerd", "docker"] as const) {
+                const file = join(dir, `verify-${runtime}.sh`);
+                writeFileSync(
+                    file,
+                    verifyScript({
+                        image: IMAGE,
+                        node: "node-a",
+                        runtime,
+                        metricsUrls: ["http://10.0.0.5:4002/metrics", "http://10.0.0.6:4002/metrics"],
+                    }),
+                );
+                const r = await new Promise<{ code: number; out: string }>((res) => {
+                    const c = spawn("shellcheck", [file]);
+                    let out = "";
+                    c.stdout.on("data", (d: Buffer) => (out += d.toString()));
+                    c.on("close", (code) => res({ code: code ?? 1, out }));
+                });
+                expect(r.out).toBe("");
+                expect(r.code).toBe(0);
+            }
+        });
+
+        test("a pull through Dragonfly: removes the old copy, pulls, reports the counter deltas", async () => {
+            const m = await metricsServer();
+            try {
+                const r = await runScript(
+                    { image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] },
+                    { mode: "through", serve: [m.serveUrl], present: true },
+                );
+                expect(r.stderr).toBe("");
+                expect(r.code).toBe(0);
+                expect(r.calls).toEqual([`crictl inspecti ${IMAGE}`, `crictl rmi ${IMAGE}`, `crictl pull ${IMAGE}`]);
+                const v = parseVerificationOutput(r.stdout);
+                expect(v).toEqual({
+                    image: IMAGE,
+                    node: "node-a",
+                    runtime: "containerd",
+                    pullSeconds: v.pullSeconds,
+                    removedPreviousCopy: true,
+                    throughDragonfly: true,
+                    proxyRequests: 3,
+                    traffic: { remotePeer: 512, localPeer: 0, backToSource: 2048 },
+                });
+                expect(v.pullSeconds).toBeGreaterThan(0);
+                expect(v.pullSeconds).toBeLessThan(10);
+            } finally {
+                await m.close();
+            }
+        });
+
+        test("no local copy: nothing is removed", async () => {
+            const m = await metricsServer();
+            try {
+                const r = await runScript(
+                    { image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] },
+                    { mode: "through", serve: [m.serveUrl] },
+                );
+                expect(r.code).toBe(0);
+                expect(r.calls).toEqual([`crictl inspecti ${IMAGE}`, `crictl pull ${IMAGE}`]);
+                expect(parseVerificationOutput(r.stdout).removedPreviousCopy).toBe(false);
+            } finally {
+                await m.close();
+            }
+        });
+
+        test("a pull that bypassed Dragonfly fails with a clear message (and still reports what it saw)", async () => {
+            const m = await metricsServer();
+            try {
+                const r = await runScript(
+                    { image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] },
+                    { mode: "direct" },
+                );
+                expect(r.code).toBe(1);
+                expect(r.stderr).toContain(`the pull of ${IMAGE} did NOT go through Dragonfly`);
+                expect(r.stderr).toContain("NO_PROXY");
+                const v = parseVerificationOutput(r.stdout);
+                expect(v.throughDragonfly).toBe(false);
+                expect(v.proxyRequests).toBe(0);
+                expect(v.traffic).toEqual({ remotePeer: 0, localPeer: 0, backToSource: 0 });
+            } finally {
+                await m.close();
+            }
+        });
+
+        test("unreachable metrics: fails before pulling, naming the URL", async () => {
+            const m = await metricsServer();
+            const url = m.url;
             await m.close();
-        }
-    });
-
-    test("no local copy: nothing is removed", async () => {
-        const m = await metricsServer();
-        try {
-            const r = await runScript({ image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] },
-                { mode: "through", serve: [m.serveUrl] });
-            expect(r.code).toBe(0);
-            expect(r.calls).toEqual([`crictl inspecti ${IMAGE}`, `crictl pull ${IMAGE}`]);
-            expect(parseVerificationOutput(r.stdout).removedPreviousCopy).toBe(false);
-        } finally {
-            await m.close();
-        }
-    });
-
-    test("a pull that bypassed Dragonfly fails with a clear message (and still reports what it saw)", async () => {
-        const m = await metricsServer();
-        try {
-            const r = await runScript({ image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] }, { mode: "direct" });
+            const r = await runScript(
+                { image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [url] },
+                { mode: "through", present: true },
+            );
             expect(r.code).toBe(1);
-            expect(r.stderr).toContain(`the pull of ${IMAGE} did NOT go through Dragonfly`);
-            expect(r.stderr).toContain("NO_PROXY");
-            const v = parseVerificationOutput(r.stdout);
-            expect(v.throughDragonfly).toBe(false);
-            expect(v.proxyRequests).toBe(0);
-            expect(v.traffic).toEqual({ remotePeer: 0, localPeer: 0, backToSource: 0 });
-        } finally {
-            await m.close();
-        }
-    });
+            expect(r.stderr).toContain(`cannot read the Dragonfly client metrics at ${url}`);
+            expect(r.calls).toEqual([]);
+            expect(r.stdout).toBe("");
+        });
 
-    test("unreachable metrics: fails before pulling, naming the URL", async () => {
-        const m = await metricsServer();
-        const url = m.url;
-        await m.close();
-        const r = await runScript({ image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [url] }, { mode: "through", present: true });
-        expect(r.code).toBe(1);
-        expect(r.stderr).toContain(`cannot read the Dragonfly client metrics at ${url}`);
-        expect(r.calls).toEqual([]);
-        expect(r.stdout).toBe("");
-    });
+        test("a failing pull fails with the runtime's own error", async () => {
+            const m = await metricsServer();
+            try {
+                const r = await runScript(
+                    { image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] },
+                    { mode: "fail" },
+                );
+                expect(r.code).toBe(1);
+                expect(r.stderr).toContain(`pulling ${IMAGE} with containerd failed`);
+                expect(r.stderr).toContain("failed to resolve reference: not found");
+            } finally {
+                await m.close();
+            }
+        });
 
-    test("a failing pull fails with the runtime's own error", async () => {
-        const m = await metricsServer();
-        try {
-            const r = await runScript({ image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] }, { mode: "fail" });
-            expect(r.code).toBe(1);
-            expect(r.stderr).toContain(`pulling ${IMAGE} with containerd failed`);
-            expect(r.stderr).toContain("failed to resolve reference: not found");
-        } finally {
-            await m.close();
-        }
-    });
+        test("an image in use cannot be removed: fails saying so, without pulling", async () => {
+            const m = await metricsServer();
+            try {
+                const r = await runScript(
+                    { image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] },
+                    { mode: "through", serve: [m.serveUrl], present: true, inUse: true },
+                );
+                expect(r.code).toBe(1);
+                expect(r.stderr).toContain("cannot remove the local copy");
+                expect(r.stderr).toContain("image is in use by container abc");
+                expect(r.calls).not.toContain(`crictl pull ${IMAGE}`);
+            } finally {
+                await m.close();
+            }
+        });
 
-    test("an image in use cannot be removed: fails saying so, without pulling", async () => {
-        const m = await metricsServer();
-        try {
-            const r = await runScript({ image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] },
-                { mode: "through", serve: [m.serveUrl], present: true, inUse: true });
-            expect(r.code).toBe(1);
-            expect(r.stderr).toContain("cannot remove the local copy");
-            expect(r.stderr).toContain("image is in use by container abc");
-            expect(r.calls).not.toContain(`crictl pull ${IMAGE}`);
-        } finally {
-            await m.close();
-        }
-    });
+        test("metrics without download traffic: traffic is null, the decision uses the proxy counter", async () => {
+            const m = await metricsServer({ traffic: false });
+            try {
+                const r = await runScript(
+                    { image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] },
+                    { mode: "through", serve: [m.serveUrl] },
+                );
+                expect(r.code).toBe(0);
+                const v = parseVerificationOutput(r.stdout);
+                expect(v.traffic).toBeNull();
+                expect(v.proxyRequests).toBe(3);
+            } finally {
+                await m.close();
+            }
+        });
 
-    test("metrics without download traffic: traffic is null, the decision uses the proxy counter", async () => {
-        const m = await metricsServer({ traffic: false });
-        try {
-            const r = await runScript({ image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] },
-                { mode: "through", serve: [m.serveUrl] });
-            expect(r.code).toBe(0);
-            const v = parseVerificationOutput(r.stdout);
-            expect(v.traffic).toBeNull();
-            expect(v.proxyRequests).toBe(3);
-        } finally {
-            await m.close();
-        }
-    });
+        test("several metrics URLs (LoadBalancer endpoint): counters are summed, another node's client counts", async () => {
+            const local = await metricsServer();
+            const other = await metricsServer();
+            try {
+                const r = await runScript(
+                    { image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [local.url, other.url] },
+                    { mode: "through", serve: [other.serveUrl] },
+                );
+                expect(r.code).toBe(0);
+                const v = parseVerificationOutput(r.stdout);
+                expect(v.throughDragonfly).toBe(true);
+                expect(v.proxyRequests).toBe(3);
+                expect(v.traffic).toEqual({ remotePeer: 512, localPeer: 0, backToSource: 2048 });
+            } finally {
+                await local.close();
+                await other.close();
+            }
+        });
 
-    test("several metrics URLs (LoadBalancer endpoint): counters are summed, another node's client counts", async () => {
-        const local = await metricsServer();
-        const other = await metricsServer();
-        try {
-            const r = await runScript({ image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [local.url, other.url] },
-                { mode: "through", serve: [other.serveUrl] });
-            expect(r.code).toBe(0);
-            const v = parseVerificationOutput(r.stdout);
-            expect(v.throughDragonfly).toBe(true);
-            expect(v.proxyRequests).toBe(3);
-            expect(v.traffic).toEqual({ remotePeer: 512, localPeer: 0, backToSource: 2048 });
-        } finally {
-            await local.close();
-            await other.close();
-        }
-    });
-
-    test("Docker nodes: docker image inspect, docker rmi, docker pull", async () => {
-        const m = await metricsServer();
-        try {
-            const r = await runScript({ image: IMAGE, node: "node-d", runtime: "docker", metricsUrls: [m.url] },
-                { mode: "through", serve: [m.serveUrl], present: true });
-            expect(r.code).toBe(0);
-            expect(r.calls).toEqual([`docker image inspect ${IMAGE}`, `docker rmi ${IMAGE}`, `docker pull ${IMAGE}`]);
-            expect(parseVerificationOutput(r.stdout)).toMatchObject({ node: "node-d", runtime: "docker", throughDragonfly: true });
-        } finally {
-            await m.close();
-        }
-    });
-});
+        test("Docker nodes: docker image inspect, docker rmi, docker pull", async () => {
+            const m = await metricsServer();
+            try {
+                const r = await runScript(
+                    { image: IMAGE, node: "node-d", runtime: "docker", metricsUrls: [m.url] },
+                    { mode: "through", serve: [m.serveUrl], present: true },
+                );
+                expect(r.code).toBe(0);
+                expect(r.calls).toEqual([
+                    `docker image inspect ${IMAGE}`,
+                    `docker rmi ${IMAGE}`,
+                    `docker pull ${IMAGE}`,
+                ]);
+                expect(parseVerificationOutput(r.stdout)).toMatchObject({
+                    node: "node-d",
+                    runtime: "docker",
+                    throughDragonfly: true,
+                });
+            } finally {
+                await m.close();
+            }
+        });
+    },
+);

@@ -14,9 +14,25 @@ export async function makeCa(dir: string, name: string): Promise<CertFiles> {
     const cert = join(dir, `${name}-ca.crt`);
     const key = join(dir, `${name}-ca.key`);
     await run("openssl", [
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", key, "-out", cert, "-days", "2", "-subj", `/CN=${name} test CA`,
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+        "-days",
+        "2",
+        "-subj",
+        `/CN=${name} test CA`,
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
     ]);
     return { cert, key };
 }
@@ -26,12 +42,31 @@ export async function makeLeaf(dir: string, name: string, ca: CertFiles, ips: st
     const cert = join(dir, `${name}.crt`);
     const key = join(dir, `${name}.key`);
     await run("openssl", [
-        "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-        "-keyout", key, "-out", cert, "-days", "2", "-subj", `/CN=${name}`,
-        "-CA", ca.cert, "-CAkey", ca.key,
-        "-addext", `subjectAltName=${ips.map((i) => `IP:${i}`).join(",")}`,
-        "-addext", "basicConstraints=critical,CA:FALSE",
-        "-addext", "extendedKeyUsage=serverAuth",
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+        "-days",
+        "2",
+        "-subj",
+        `/CN=${name}`,
+        "-CA",
+        ca.cert,
+        "-CAkey",
+        ca.key,
+        "-addext",
+        `subjectAltName=${ips.map((i) => `IP:${i}`).join(",")}`,
+        "-addext",
+        "basicConstraints=critical,CA:FALSE",
+        "-addext",
+        "extendedKeyUsage=serverAuth",
     ]);
     return { cert, key };
 }

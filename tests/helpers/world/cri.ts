@@ -18,7 +18,12 @@ export interface CriImage {
 type Callback<T> = (err: grpc.ServiceError | null, res: T) => void;
 interface ImageServiceClient extends grpc.Client {
     PullImage(req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<{ imageRef: string }>): void;
-    ImageStatus(req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<{ image: CriImage | null }>): void;
+    ImageStatus(
+        req: unknown,
+        md: grpc.Metadata,
+        opts: grpc.CallOptions,
+        cb: Callback<{ image: CriImage | null }>,
+    ): void;
     RemoveImage(req: unknown, md: grpc.Metadata, opts: grpc.CallOptions, cb: Callback<object>): void;
 }
 

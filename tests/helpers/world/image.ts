@@ -119,7 +119,13 @@ export async function pushImage(t: PushTarget, image: TestImage): Promise<void> 
         const file = join(t.workDir, blob.digest.replace(":", "-"));
         writeFileSync(file, blob.data);
         const headers = await curl(t, [
-            "-o", "/dev/null", "-D", "-", "-X", "POST", `${t.baseUrl}/v2/${image.repository}/blobs/uploads/`,
+            "-o",
+            "/dev/null",
+            "-D",
+            "-",
+            "-X",
+            "POST",
+            `${t.baseUrl}/v2/${image.repository}/blobs/uploads/`,
         ]);
         const m = /^location:\s*(\S+)/im.exec(headers);
         if (!m) {
@@ -128,8 +134,17 @@ export async function pushImage(t: PushTarget, image: TestImage): Promise<void> 
         const location = new URL(m[1], t.baseUrl);
         location.searchParams.set("digest", blob.digest);
         const status = await curl(t, [
-            "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT",
-            "-H", "Content-Type: application/octet-stream", "--data-binary", `@${file}`, location.toString(),
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/octet-stream",
+            "--data-binary",
+            `@${file}`,
+            location.toString(),
         ]);
         if (status !== "201") {
             throw new Error(`blob upload of ${blob.digest} answered ${status}`);
@@ -138,8 +153,17 @@ export async function pushImage(t: PushTarget, image: TestImage): Promise<void> 
     const file = join(t.workDir, image.manifest.digest.replace(":", "-"));
     writeFileSync(file, image.manifest.data);
     const status = await curl(t, [
-        "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT", "-H", `Content-Type: ${image.manifest.mediaType}`,
-        "--data-binary", `@${file}`, `${t.baseUrl}/v2/${image.repository}/manifests/${image.tag}`,
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-X",
+        "PUT",
+        "-H",
+        `Content-Type: ${image.manifest.mediaType}`,
+        "--data-binary",
+        `@${file}`,
+        `${t.baseUrl}/v2/${image.repository}/manifests/${image.tag}`,
     ]);
     if (status !== "201") {
         throw new Error(`manifest upload of ${image.repository}:${image.tag} answered ${status}`);

@@ -10,7 +10,17 @@
  * host key is generated per run and pinned in the client's known_hosts.
  */
 import { ChildProcess, spawn } from "child_process";
-import { chmodSync, chownSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, writeFileSync } from "fs";
+import {
+    chmodSync,
+    chownSync,
+    closeSync,
+    copyFileSync,
+    existsSync,
+    mkdirSync,
+    openSync,
+    readFileSync,
+    writeFileSync,
+} from "fs";
 import { join } from "path";
 import { run, RunResult, waitFor } from "./exec";
 
@@ -56,9 +66,18 @@ export class NodeHost {
     async start(): Promise<void> {
         const o = this.opts;
         const d = o.dir;
-        for (const dir of [this.runDir, this.etcContainerd, this.etcSystemd, this.sshDir, join(d, "node-tmp"),
-            join(d, "sudoers.d"), join(this.sshDir, "authorized_keys"), join(d, "home", SUDO_USER),
-            join(d, "varlib-upper"), join(d, "varlib-work")]) {
+        for (const dir of [
+            this.runDir,
+            this.etcContainerd,
+            this.etcSystemd,
+            this.sshDir,
+            join(d, "node-tmp"),
+            join(d, "sudoers.d"),
+            join(this.sshDir, "authorized_keys"),
+            join(d, "home", SUDO_USER),
+            join(d, "varlib-upper"),
+            join(d, "varlib-work"),
+        ]) {
             mkdirSync(dir, { recursive: true });
             chmodSync(dir, 0o755);
         }
@@ -67,20 +86,26 @@ export class NodeHost {
         writeFileSync(join(this.etcContainerd, "config.toml"), o.configToml);
 
         // Users: copies of the machine's files plus the sudo user, bind-mounted in the node only.
-        writeFileSync(join(d, "passwd"),
+        writeFileSync(
+            join(d, "passwd"),
             readFileSync("/etc/passwd", "utf8") +
-                `${SUDO_USER}:x:${SUDO_UID}:${SUDO_UID}:dragonfly-cce test:${join(d, "home", SUDO_USER)}:/bin/bash\n`);
+                `${SUDO_USER}:x:${SUDO_UID}:${SUDO_UID}:dragonfly-cce test:${join(d, "home", SUDO_USER)}:/bin/bash\n`,
+        );
         writeFileSync(join(d, "group"), readFileSync("/etc/group", "utf8") + `${SUDO_USER}:x:${SUDO_UID}:\n`);
         const shadow = readFileSync("/etc/shadow", "utf8")
             .split("\n")
             .map((l) => (l.startsWith("root:") ? l.replace(/^root:[^:]*:/, "root:*:") : l))
             .join("\n");
-        writeFileSync(join(d, "shadow"), `${shadow.replace(/\n*$/, "\n")}${SUDO_USER}:*:19000:0:99999:7:::\n`, { mode: 0o640 });
+        writeFileSync(join(d, "shadow"), `${shadow.replace(/\n*$/, "\n")}${SUDO_USER}:*:19000:0:99999:7:::\n`, {
+            mode: 0o640,
+        });
         chownSync(join(d, "home", SUDO_USER), SUDO_UID, SUDO_UID);
         writeFileSync(join(d, "sudoers.d", SUDO_USER), `${SUDO_USER} ALL=(ALL) NOPASSWD: ALL\n`, { mode: 0o440 });
 
         // CA bundle: the system's plus the registry CA.
-        const bundle = existsSync("/etc/ssl/certs/ca-certificates.crt") ? readFileSync("/etc/ssl/certs/ca-certificates.crt", "utf8") : "";
+        const bundle = existsSync("/etc/ssl/certs/ca-certificates.crt")
+            ? readFileSync("/etc/ssl/certs/ca-certificates.crt", "utf8")
+            : "";
         writeFileSync(join(d, "ca-certificates.crt"), bundle + (o.trustedCa ? readFileSync(o.trustedCa, "utf8") : ""));
 
         copyFileSync(join(__dirname, "systemctl-standin.sh"), join(d, "systemctl"));
@@ -89,7 +114,17 @@ export class NodeHost {
         // SSH: host key, client key (one per user), sshd_config.
         const hostKey = join(this.sshDir, "ssh_host_ed25519_key");
         await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "node-host", "-f", hostKey]);
-        await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "operator", "-f", join(this.sshDir, "id_ed25519")]);
+        await run("ssh-keygen", [
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-C",
+            "operator",
+            "-f",
+            join(this.sshDir, "id_ed25519"),
+        ]);
         const pub = readFileSync(join(this.sshDir, "id_ed25519.pub"), "utf8");
         for (const user of ["root", SUDO_USER]) {
             writeFileSync(join(this.sshDir, "authorized_keys", user), pub, { mode: 0o644 });
@@ -141,17 +176,25 @@ export class NodeHost {
             { mode: 0o755 },
         );
         const log = openSync(join(d, "node-boot.log"), "a");
-        this.child = spawn("ip", ["netns", "exec", o.netns, "unshare", "-m", "--propagation", "private", "bash", boot], {
-            stdio: ["ignore", log, log],
-        });
+        this.child = spawn(
+            "ip",
+            ["netns", "exec", o.netns, "unshare", "-m", "--propagation", "private", "bash", boot],
+            {
+                stdio: ["ignore", log, log],
+            },
+        );
         closeSync(log);
-        await waitFor("sshd on the node", async () => {
-            if (this.child?.exitCode !== null) {
-                throw new Error(`node boot failed: ${readFileSync(join(d, "node-boot.log"), "utf8").slice(-2000)}`);
-            }
-            const r = await this.ssh("root", "true", { allowFailure: true });
-            return r.code === 0 ? true : undefined;
-        }, 30_000);
+        await waitFor(
+            "sshd on the node",
+            async () => {
+                if (this.child?.exitCode !== null) {
+                    throw new Error(`node boot failed: ${readFileSync(join(d, "node-boot.log"), "utf8").slice(-2000)}`);
+                }
+                const r = await this.ssh("root", "true", { allowFailure: true });
+                return r.code === 0 ? true : undefined;
+            },
+            30_000,
+        );
     }
 
     /** Runs `command` over a real SSH session, exactly as given (one string, as a remote command does). */
@@ -159,16 +202,26 @@ export class NodeHost {
         return run(
             "ssh",
             [
-                "-F", "/dev/null",
-                "-o", "BatchMode=yes",
-                "-o", "StrictHostKeyChecking=yes",
-                "-o", `UserKnownHostsFile=${join(this.sshDir, "known_hosts")}`,
-                "-o", "GlobalKnownHostsFile=/dev/null",
-                "-o", "IdentitiesOnly=yes",
-                "-o", "IdentityAgent=none",
-                "-o", "ConnectTimeout=5",
-                "-o", "LogLevel=ERROR",
-                "-i", join(this.sshDir, "id_ed25519"),
+                "-F",
+                "/dev/null",
+                "-o",
+                "BatchMode=yes",
+                "-o",
+                "StrictHostKeyChecking=yes",
+                "-o",
+                `UserKnownHostsFile=${join(this.sshDir, "known_hosts")}`,
+                "-o",
+                "GlobalKnownHostsFile=/dev/null",
+                "-o",
+                "IdentitiesOnly=yes",
+                "-o",
+                "IdentityAgent=none",
+                "-o",
+                "ConnectTimeout=5",
+                "-o",
+                "LogLevel=ERROR",
+                "-i",
+                join(this.sshDir, "id_ed25519"),
                 `${user}@${this.opts.address}`,
                 command,
             ],
@@ -179,12 +232,18 @@ export class NodeHost {
     /** systemctl calls recorded on the node, in order. */
     systemctlCalls(): string[] {
         const f = join(this.standinDir, "calls.log");
-        return existsSync(f) ? readFileSync(f, "utf8").split("\n").filter((l) => l !== "") : [];
+        return existsSync(f)
+            ? readFileSync(f, "utf8")
+                  .split("\n")
+                  .filter((l) => l !== "")
+            : [];
     }
 
     /** How many times containerd was (re)started by systemctl (boot start included). */
     containerdStarts(): number {
-        return this.systemctlCalls().filter((c) => /^(start|restart|reload-or-restart|try-restart)\b.*containerd/.test(c)).length;
+        return this.systemctlCalls().filter((c) =>
+            /^(start|restart|reload-or-restart|try-restart)\b.*containerd/.test(c),
+        ).length;
     }
 
     containerdLog(): string {

@@ -74,10 +74,14 @@ export class Registry {
             if (this.child?.exitCode !== null) {
                 throw new Error(`registry exited: ${readFileSync(this.logFile, "utf8").slice(-1500)}`);
             }
-            const r = await run("curl", ["-sS", "-o", "/dev/null", "-w", "%{http_code}", ...ca, `${this.baseUrl}/v2/`], {
-                netns: hubNetns,
-                allowFailure: true,
-            });
+            const r = await run(
+                "curl",
+                ["-sS", "-o", "/dev/null", "-w", "%{http_code}", ...ca, `${this.baseUrl}/v2/`],
+                {
+                    netns: hubNetns,
+                    allowFailure: true,
+                },
+            );
             return r.stdout === "200" ? true : undefined;
         });
     }

@@ -97,21 +97,37 @@ export class World {
         const dflyLeaf = await makeLeaf(this.dir, "dragonfly-standin", dflyCa, [ADDR.dfly]);
 
         this.httpRegistry = new Registry({
-            name: "registry-http", netns: this.net.hosts.reg.netns, listen: `0.0.0.0:${HTTP_PORT}`,
-            reachAt: `${ADDR.reg}:${HTTP_PORT}`, dir: this.dir,
+            name: "registry-http",
+            netns: this.net.hosts.reg.netns,
+            listen: `0.0.0.0:${HTTP_PORT}`,
+            reachAt: `${ADDR.reg}:${HTTP_PORT}`,
+            dir: this.dir,
         });
         this.httpsRegistry = new Registry({
-            name: "registry-https", netns: this.net.hosts.reg.netns, listen: `0.0.0.0:${HTTPS_PORT}`,
-            reachAt: `${ADDR.reg}:${HTTPS_PORT}`, dir: this.dir,
+            name: "registry-https",
+            netns: this.net.hosts.reg.netns,
+            listen: `0.0.0.0:${HTTPS_PORT}`,
+            reachAt: `${ADDR.reg}:${HTTPS_PORT}`,
+            dir: this.dir,
             tls: { cert: regLeaf.cert, key: regLeaf.key, ca: ca.cert },
         });
         this.standin = new Standin({
-            netns: this.net.hosts.dfly.netns, host: ADDR.dfly, port: STANDIN_PORT, metricsPort: STANDIN_METRICS_PORT,
-            cert: dflyLeaf.cert, key: dflyLeaf.key, upstreamCa: ca.cert, dir: this.dir,
+            netns: this.net.hosts.dfly.netns,
+            host: ADDR.dfly,
+            port: STANDIN_PORT,
+            metricsPort: STANDIN_METRICS_PORT,
+            cert: dflyLeaf.cert,
+            key: dflyLeaf.key,
+            upstreamCa: ca.cert,
+            dir: this.dir,
         });
         this.node = new NodeHost({
-            netns: this.net.hosts.node.netns, address: ADDR.node, clientNetns: hub, dir: this.dir,
-            trustedCa: ca.cert, configToml,
+            netns: this.net.hosts.node.netns,
+            address: ADDR.node,
+            clientNetns: hub,
+            dir: this.dir,
+            trustedCa: ca.cert,
+            configToml,
         });
         await Promise.all([
             this.httpRegistry.start(hub),
@@ -131,8 +147,12 @@ export class World {
         const tag = `t${++this.counter}`;
         const image = buildImage(`e2e/${name}`, tag, `${this.pid}-${this.counter}-${name}`);
         await pushImage(
-            { baseUrl: registry.baseUrl, netns: this.net.hub.netns, caFile: kind === "https" ? this.registryCa : undefined,
-                workDir: join(this.dir, "push") },
+            {
+                baseUrl: registry.baseUrl,
+                netns: this.net.hub.netns,
+                caFile: kind === "https" ? this.registryCa : undefined,
+                workDir: join(this.dir, "push"),
+            },
             image,
         );
         const port = kind === "http" ? HTTP_PORT : HTTPS_PORT;
