@@ -1,0 +1,132 @@
+/**
+ * `npm run render`: the files match what the stack itself would apply (same functions, same
+ * inputs), secrets stay out of the reviewable files, and Pulumi.dev.yaml is a valid stack config.
+ */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse } from "yaml";
+
+import { MOCK_LB_IP, recordResources, resolve } from "./helpers/mockEngine";
+
+const registered = recordResources();
+
+import { DragonflyCce } from "../components/dragonflyCce";
+import { buildHelmValues } from "../lib/helmValues";
+import { remoteCommand } from "../lib/node/scripts";
+import { configFromStackFile, renderStack, stackConfigFromFile, UNKNOWN_PROXY_HOST } from "../lib/render";
+import { ConfigError } from "../lib/validate";
+
+const ROOT = path.resolve(__dirname, "..");
+const DEV = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8");
+
+function file(files: ReturnType<typeof renderStack>, p: string) {
+    const f = files.find((x) => x.path === p);
+    expect(f).toBeDefined();
+    return f as ReturnType<typeof renderStack>[number];
+}
+
+describe("render", () => {
+    const cfg = stackConfigFromFile(DEV);
+    const files = renderStack(cfg, { proxyHost: MOCK_LB_IP });
+
+    test("Pulumi.dev.yaml is a complete, valid stack config for the seed's cluster", () => {
+        expect(cfg.core.nodePool).toBe("test-dragonfly-nodepool");
+        expect(cfg.core.storageClass).toBe("csi-disk");
+        expect(cfg.nodes.nodes.map((n) => n.name)).toEqual(["node-1", "node-2"]);
+        expect(cfg.verify?.image).toBe("test-uvpv1j.swr-pro.myhuaweicloud.com/library/busybox:latest");
+    });
+
+    test("values.yaml is the stack's Helm values without the secrets; the secrets file has them all", () => {
+        const plain = parse(file(files, "values.yaml").content);
+        const secretsFile = file(files, "values.secrets.yaml");
+        const secrets = parse(secretsFile.content);
+        expect(secretsFile.mode).toBe(0o600);
+        const expected = buildHelmValues(cfg.core, {
+            mysqlRootPassword: secrets.mysql.auth.rootPassword,
+            mysqlPassword: secrets.mysql.auth.password,
+            redisPassword: secrets.redis.auth.password,
+            jwtKey: secrets.manager.config.auth.jwt.key,
+        }) as any;
+        // Put the secrets back into the plain values: the result is exactly the stack's values.
+        plain.mysql.auth = { ...plain.mysql.auth, ...secrets.mysql.auth };
+        plain.redis.auth = { ...plain.redis.auth, ...secrets.redis.auth };
+        plain.manager.config = { auth: { jwt: { key: secrets.manager.config.auth.jwt.key } } };
+        expect(plain).toEqual(JSON.parse(JSON.stringify(expected)));
+        expect(secrets.mysql.auth.rootPassword).toMatch(/^[A-Za-z0-9]{32}$/);
+        expect(secrets.manager.config.auth.jwt.key).toMatch(/^[A-Za-z0-9]{48}$/);
+        const reviewable = files
+            .filter((f) => f.mode !== 0o600)
+            .map((f) => f.content)
+            .join("\n");
+        for (const s of [secrets.mysql.auth.rootPassword, secrets.mysql.auth.password, secrets.redis.auth.password]) {
+            expect(reviewable).not.toContain(s);
+        }
+    });
+
+    test("node scripts are byte for byte the commands the stack runs on each node", async () => {
+        const before = registered.length;
+        const stack = new DragonflyCce("render", cfg);
+        await resolve(pulumi.all([stack.configuredNodes, stack.proxyUrl, stack.verification]));
+        const commands = registered.slice(before).filter((r) => r.name.endsWith("-runtime"));
+        expect(commands.map((c) => c.name)).toEqual(["render-nodes-node-1-runtime", "render-nodes-node-2-runtime"]);
+        for (const c of commands) {
+            const node = c.name.replace(/^render-nodes-/, "").replace(/-runtime$/, "");
+            expect(c.inputs.create).toBe(remoteCommand(file(files, `nodes/${node}/apply.sh`).content, { sudo: false }));
+            expect(c.inputs.delete).toBe(
+                remoteCommand(file(files, `nodes/${node}/restore.sh`).content, { sudo: false }),
+            );
+        }
+    });
+
+    test("the Service manifests are the ones the stack creates", () => {
+        const proxy = parse(file(files, "proxy-service.yaml").content);
+        expect(proxy.spec.type).toBe("LoadBalancer");
+        expect(proxy.spec.selector).toEqual({ app: "dragonfly", component: "client" });
+        expect(proxy.spec.loadBalancerSourceRanges).toEqual(["192.168.0.0/16"]);
+        const consoleSvc = parse(file(files, "console-service.yaml").content);
+        expect(consoleSvc.spec.ports[0].nodePort).toBe(30080);
+    });
+
+    test("without a known proxy address the scripts name a reserved placeholder host, and README says so", () => {
+        const f = renderStack(cfg);
+        expect(file(f, "nodes/node-1/apply.sh").content).toContain(`http://${UNKNOWN_PROXY_HOST}:4001`);
+        expect(file(f, "README.txt").content).toContain("--proxy-address");
+    });
+
+    test("secure values are never rendered; unknown keys are config errors", () => {
+        const raw = configFromStackFile(
+            "config:\n  dragonfly-cce:nodePool: p\n  dragonfly-cce:kubeconfig:\n    secure: v1:abc\n  other:key: 1\n",
+        );
+        expect(raw).toEqual({ nodePool: "p" });
+        expect(() => configFromStackFile("config:\n  dragonfly-cce:nodepool: p\n")).toThrow(ConfigError);
+    });
+
+    test("the CLI writes the files with their modes", () => {
+        const out = fs.mkdtempSync(path.join(os.tmpdir(), "render-"));
+        try {
+            const stdout = execFileSync(
+                path.join(ROOT, "node_modules/.bin/ts-node"),
+                [
+                    "--transpile-only",
+                    "scripts/render.ts",
+                    "--stack",
+                    "dev",
+                    "--out",
+                    out,
+                    "--proxy-address",
+                    "10.0.0.5",
+                ],
+                { cwd: ROOT, encoding: "utf8" },
+            );
+            expect(stdout).toMatch(/render: 10 files for stack dev/);
+            expect(fs.statSync(path.join(out, "values.secrets.yaml")).mode & 0o777).toBe(0o600);
+            expect(fs.statSync(path.join(out, "nodes/node-1/apply.sh")).mode & 0o777).toBe(0o755);
+            expect(fs.readFileSync(path.join(out, "nodes/node-2/apply.sh"), "utf8")).toContain("http://10.0.0.5:4001");
+        } finally {
+            fs.rmSync(out, { recursive: true, force: true });
+        }
+    });
+});
