@@ -1,19 +1,21 @@
 // Reads the stack config, builds the stack, exports its outputs. Nothing else lives here.
+import * as pulumi from "@pulumi/pulumi";
+
 import { DragonflyCce } from "./components/dragonflyCce";
-import { loadStackConfig } from "./lib/stackConfig";
+import { loadStackConfig, whenReady } from "./lib/stackConfig";
 
-const config = loadStackConfig();
-const stack = new DragonflyCce("dragonfly", config);
+const stack = whenReady(loadStackConfig(), (config) => new DragonflyCce("dragonfly", config));
+const output = <K extends keyof DragonflyCce>(key: K) => pulumi.output(stack.then((s) => s[key]));
 
-export const namespace = stack.namespace;
-export const releaseName = stack.releaseName;
-export const chartVersion = stack.chartVersion;
-export const releaseStatus = stack.releaseStatus;
-export const proxyAddress = stack.proxyAddress;
-export const proxyUrl = stack.proxyUrl;
-export const consoleNodePort = stack.consoleNodePort;
-export const consoleUrl = stack.consoleUrl;
-export const noProxy = stack.noProxy;
-export const configuredNodes = stack.configuredNodes;
-export const consoleCredentials = stack.consoleCredentials;
-export const verification = stack.verification;
+export const namespace = output("namespace");
+export const releaseName = output("releaseName");
+export const chartVersion = output("chartVersion");
+export const releaseStatus = output("releaseStatus");
+export const proxyAddress = output("proxyAddress");
+export const proxyUrl = output("proxyUrl");
+export const consoleNodePort = output("consoleNodePort");
+export const consoleUrl = output("consoleUrl");
+export const noProxy = output("noProxy");
+export const configuredNodes = output("configuredNodes");
+export const consoleCredentials = output("consoleCredentials");
+export const verification = output("verification");

@@ -67,6 +67,14 @@ export function mockPassword(name: string, length: number): string {
     return `Pw${createHash("sha256").update(name).digest("hex")}`.repeat(2).slice(0, length);
 }
 
+/** Outputs of other stacks, as StackReferences to them read them. */
+const stackOutputs: Record<string, Record<string, unknown>> = {};
+
+/** Makes `StackReference(name)` see `outputs`. */
+export function setStackOutputs(name: string, outputs: Record<string, unknown>): void {
+    stackOutputs[name] = outputs;
+}
+
 function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
     const inputs = args.inputs;
     switch (args.type) {
@@ -91,6 +99,8 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
                     revision: 1,
                 },
             };
+        case "pulumi:pulumi:StackReference":
+            return { name: inputs.name, outputs: stackOutputs[inputs.name] ?? {}, secretOutputNames: [] };
         case "command:remote:Command": {
             // What the scripts print: the node script's summary, the pull check's JSON line.
             const create = String(inputs.create ?? "");
@@ -158,7 +168,13 @@ export function secret(o: pulumi.Output<unknown>): Promise<boolean> {
     return pulumi.isSecret(o) as Promise<boolean>;
 }
 
-/** Waits until every registered resource's outputs are settled. */
-export function settle(): Promise<void> {
-    return new Promise((r) => setTimeout(r, 50));
+/** Waits (bounded) until `done()` holds: registrations reach the mock monitor asynchronously. */
+export async function waitFor(done: () => boolean, timeoutMs = 5000): Promise<void> {
+    const start = Date.now();
+    while (!done()) {
+        if (Date.now() - start > timeoutMs) {
+            throw new Error(`waitFor: condition not met within ${timeoutMs} ms`);
+        }
+        await new Promise((r) => setTimeout(r, 10));
+    }
 }
