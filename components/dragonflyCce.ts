@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { CoreConfig } from "../lib/config";
 import { NodeConfig } from "../lib/nodeConfig";
 import { Verification } from "../lib/verify/result";
-import { VerifyConfig } from "../lib/verify/config";
+import { defaultMetricsUrls, VerifyConfig } from "../lib/verify/config";
 import { ConsolePassword } from "./consolePassword";
 import { ConsoleService } from "./consoleService";
 import { DragonflyRelease } from "./dragonflyRelease";
@@ -136,7 +136,10 @@ export class DragonflyCce extends pulumi.ComponentResource {
                     runtime: node.runtime,
                     image: v.image,
                     node: node.name,
-                    metricsUrls: v.metricsUrls.length > 0 ? v.metricsUrls : undefined,
+                    // Default: every configured node's client and this node's own (the
+                    // LoadBalancer may hand the pull to any Dragonfly node's client).
+                    metricsUrls:
+                        v.metricsUrls.length > 0 ? v.metricsUrls : defaultMetricsUrls(nodes.nodes.map((n) => n.host)),
                     // Re-run when this node's configuration changes, not on every up.
                     triggers: [runtime.command.triggers],
                 },

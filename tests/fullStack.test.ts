@@ -118,6 +118,10 @@ describe("DragonflyCce with nodes, console rotation and verification", () => {
         expect(check.dependsOn).toEqual([named(b, "df-nodes-node-1").resource]);
         const cmd = b.resources.find((r) => r.type === "command:remote:Command" && r.name === "df-verify-pull");
         expect(cmd?.inputs.create).toContain("swr.cn-north-4.myhuaweicloud.com/library/busybox:latest");
+        // By default the metrics of every configured node are read (the pool's clients among them).
+        for (const host of ["192.168.0.11", "192.168.0.12", "192.168.0.13", "127.0.0.1"]) {
+            expect(cmd?.inputs.create).toContain(`http://${host}:4002/metrics`);
+        }
         expect(cmd?.inputs.connection.host).toBe("192.168.0.11");
         expect(await resolve(b.stack.verification)).toEqual(MOCK_VERIFICATION);
     });

@@ -256,6 +256,7 @@ describe("docs/outputs.md", () => {
             "removedPreviousCopy",
             "throughDragonfly",
             "proxyRequests",
+            "metricsSources",
             "traffic",
         ]);
         expect(fields.runtime).toEqual({

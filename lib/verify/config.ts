@@ -4,6 +4,7 @@
  * `verify` or its `image` is not set.
  */
 import { expectObject, fail, optArray, optString } from "../validate";
+import { DEFAULT_METRICS_URL } from "./script";
 
 export const VERIFY_KEYS = ["image", "node", "metricsUrls"] as const;
 
@@ -11,8 +12,32 @@ export interface VerifyConfig {
     image: string;
     /** A name from `nodes` (default: the first node). */
     node: string;
-    /** Metrics endpoints to read; empty means the client on the chosen node (127.0.0.1:4002). */
+    /**
+     * Metrics endpoints of the Dragonfly clients whose counters are summed. Empty (the default)
+     * means {@link defaultMetricsUrls} of every configured node's host: port 4002 of each node in
+     * `nodes`, plus the chosen node's own client at 127.0.0.1:4002. The proxy LoadBalancer may
+     * hand the pull to the client on any Dragonfly node, and those clients run only on the
+     * Dragonfly node pool's nodes: when the pool's nodes are listed in `nodes` they are found
+     * automatically; otherwise list their URLs here (`http://NODE-IP:4002/metrics`). URLs that
+     * cannot be read before the pull (nodes without a client) are skipped with a note.
+     */
     metricsUrls: string[];
+}
+
+/** Port of the Dragonfly client's metrics on every node it runs on (hostNetwork). */
+export const CLIENT_METRICS_PORT = 4002;
+
+/**
+ * The metrics URLs read when `verify.metricsUrls` is empty: `http://HOST:4002/metrics` for each
+ * host (IPv6 addresses in brackets, host names lower-cased), then the verifying node's own client
+ * ({@link DEFAULT_METRICS_URL}); duplicates removed, first occurrence kept, in the given order.
+ */
+export function defaultMetricsUrls(hosts: readonly string[]): string[] {
+    const urls = hosts.map((h) => {
+        const host = h.includes(":") && !h.startsWith("[") ? `[${h}]` : h;
+        return `http://${host.toLowerCase()}:${CLIENT_METRICS_PORT}/metrics`;
+    });
+    return [...new Set([...urls, DEFAULT_METRICS_URL])];
 }
 
 // distribution/reference grammar: [domain[:port]/]path-component(/path-component)*[:tag][@digest]

@@ -18,6 +18,11 @@ export interface Verification {
     proxyRequests: number;
     /** Bytes by source during the pull; null when the metrics do not give it. */
     traffic: TrafficSplit | null;
+    /**
+     * How many metrics URLs were read (their counters summed). Absent in lines of scripts that
+     * did not report it.
+     */
+    metricsSources?: number;
 }
 
 function isCount(v: unknown): v is number {
@@ -78,13 +83,16 @@ export function parseVerificationOutput(stdout: string): Verification {
             traffic = { remotePeer: t.remotePeer, localPeer: t.localPeer, backToSource: t.backToSource };
         }
     }
+    if (v.metricsSources !== undefined && !(Number.isInteger(v.metricsSources) && (v.metricsSources as number) >= 1)) {
+        problems.push("metricsSources");
+    }
     if (problems.length > 0) {
         throw new Error(`the verification line has invalid fields: ${problems.join(", ")}`);
     }
     if (v.throughDragonfly !== (v.proxyRequests as number) > 0) {
         throw new Error("the verification line is inconsistent: throughDragonfly must equal proxyRequests > 0");
     }
-    return {
+    const result: Verification = {
         image: v.image as string,
         node: v.node as string,
         runtime: v.runtime as "containerd" | "docker",
@@ -94,4 +102,8 @@ export function parseVerificationOutput(stdout: string): Verification {
         proxyRequests: v.proxyRequests as number,
         traffic,
     };
+    if (v.metricsSources !== undefined) {
+        result.metricsSources = v.metricsSources as number;
+    }
+    return result;
 }

@@ -1,17 +1,26 @@
 /**
  * The verification script that runs on one node after the nodes are configured: it pulls an
- * image the way the kubelet does and proves from the Dragonfly client's own counters that the
+ * image the way the kubelet does and proves from the Dragonfly clients' own counters that the
  * pull went through Dragonfly.
  *
- * Steps (the seed document's manual check, made exact): read the client's metrics; remove a
+ * Steps (the seed document's manual check, made exact): read the clients' metrics; remove a
  * previous local copy of the image (else nothing is pulled); pull through the runtime
  * (`crictl pull` on containerd: the CRI, i.e. the daemon's proxy environment and registry
  * configuration; `docker pull` on Docker); time it; read the metrics again. It prints ONE JSON
- * line (see {@link parseVerificationOutput}) and fails with a clear message when the client's
+ * line (see {@link parseVerificationOutput}) and fails with a clear message when the clients'
  * `dragonfly_client_proxy_request_total` did not move, i.e. the runtime pulled straight from the
  * registry.
  *
- * Needs on the node: bash, coreutils (date, timeout), awk, curl, crictl or docker.
+ * Metrics sources: the runtime usually pulls through the proxy LoadBalancer, which may hand the
+ * request to the client on any Dragonfly node, so the counters of every listed URL are summed.
+ * Before the pull, a URL that cannot be read is skipped with a note on stderr (e.g. a listed
+ * node that runs no Dragonfly client), and so is a URL that reaches a client already read (this
+ * node's own client under another of its addresses, which would count twice); at least one URL
+ * must be read. After the pull exactly the URLs read before are read again, and all must answer:
+ * a sum over fewer clients would give a wrong delta.
+ *
+ * Needs on the node: bash, coreutils (date, timeout), awk, grep, curl, crictl or docker; `ip`
+ * (iproute) to recognise this node's own addresses (without it only loopback is recognised).
  */
 import { shq } from "../node/scripts";
 
@@ -29,8 +38,10 @@ export interface VerifyScriptSpec {
     node: string;
     runtime: "containerd" | "docker";
     /**
-     * Metrics endpoints whose counters are summed (default: the client on this node). With a
-     * LoadBalancer endpoint a pull may be served by another node's client: list those too.
+     * Metrics endpoints whose counters are summed (default {@link DEFAULT_METRICS_URL}, the
+     * client on this node). With a LoadBalancer endpoint a pull may be served by any Dragonfly
+     * node's client: list all of them (see `defaultMetricsUrls` in ./config). URLs that cannot be
+     * read before the pull are skipped; at least one must be readable.
      */
     metricsUrls?: string[];
     pullTimeoutSeconds?: number;
@@ -109,22 +120,93 @@ COUNTERS_AWK=$(cat <<'AWK'${AWK_COUNTERS}AWK
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
+# The metrics URLs read before the pull; exactly these are read after it.
+SOURCES=()
+
 die() {
     printf 'dragonfly-cce verify: %s\\n' "$*" >&2
     exit 1
 }
 
-# Prints the summed counters of every metrics URL (see COUNTERS_AWK).
-read_counters() {
-    local url
+note() {
+    printf 'dragonfly-cce verify: note: %s\\n' "$*" >&2
+}
+
+# This node's own addresses, one a line: a URL naming one of them reaches this node's client.
+own_addresses() {
+    printf '%s\\n' localhost ::1
+    if command -v ip > /dev/null 2>&1; then
+        ip -o addr show 2> /dev/null | awk '{ sub(/\\/.*/, "", $4); print $4 }' || true
+    fi
+}
+OWN_ADDRESSES=$(own_addresses)
+
+# Prints which client a URL reaches: "this-node:PORT" when its host is this node (one client
+# per port), else the URL itself.
+client_of() {
+    local url=$1 authority host port
+    authority=\${url#*://}
+    authority=\${authority%%/*}
+    if [[ $authority == \\[* ]]; then
+        host=\${authority%%]*}
+        host=\${host#[}
+        port=\${authority#*]}
+    else
+        host=\${authority%%:*}
+        port=\${authority#"$host"}
+    fi
+    port=\${port#:}
+    if [ -z "$port" ]; then
+        if [[ $url == https:* ]]; then port=443; else port=80; fi
+    fi
+    if [[ $host == 127.* ]] || { [ -n "$host" ] && grep -qixF -e "$host" <<< "$OWN_ADDRESSES"; }; then
+        printf 'this-node:%s\\n' "$port"
+    else
+        printf '%s\\n' "$url"
+    fi
+}
+
+# Reads one URL's metrics and appends them to $WORK/metrics; fails (curl's message in
+# $WORK/curl.err) when they cannot be read.
+fetch_metrics() {
+    curl -fsS --connect-timeout 5 --max-time 10 "$1" > "$WORK/one" 2> "$WORK/curl.err" || return 1
+    cat "$WORK/one" >> "$WORK/metrics"
+    printf '\\n' >> "$WORK/metrics"
+}
+
+curl_error() {
+    tr '\\n' ' ' < "$WORK/curl.err"
+}
+
+# Before the pull: reads every URL it can into $WORK/metrics and records them in SOURCES.
+read_sources() {
+    local url client seen=" "
     : > "$WORK/metrics"
     for url in "\${METRICS_URLS[@]}"; do
-        if ! curl -fsS --max-time 10 "$url" >> "$WORK/metrics" 2> "$WORK/curl.err"; then
-            die "cannot read the Dragonfly client metrics at $url ($(tr '\\n' ' ' < "$WORK/curl.err")). Is the dragonfly-client pod running on this node? It serves its metrics on port 4002."
+        client=$(client_of "$url")
+        if [[ $seen == *" $client "* ]]; then
+            note "skipping $url: it reaches a Dragonfly client already read (this node's own client under another address); it would count twice"
+        elif fetch_metrics "$url"; then
+            SOURCES+=("$url")
+            seen+="$client "
+        else
+            note "skipping $url: cannot read the Dragonfly client metrics there ($(curl_error)); no Dragonfly client on that node?"
         fi
-        printf '\\n' >> "$WORK/metrics"
     done
-    awk "$COUNTERS_AWK" "$WORK/metrics"
+    if [ "\${#SOURCES[@]}" -eq 0 ]; then
+        die "cannot read the Dragonfly client metrics at any of \${METRICS_URLS[*]}. The Dragonfly clients (DaemonSet dragonfly-client, hostNetwork) serve their metrics on port 4002 of the Dragonfly node pool's nodes only: list those nodes' metrics URLs (http://NODE-IP:4002/metrics) in verify.metricsUrls, and check that the verifying node can reach them."
+    fi
+}
+
+# After the pull: reads exactly the URLs read before into $WORK/metrics.
+read_sources_again() {
+    local url
+    : > "$WORK/metrics"
+    for url in "\${SOURCES[@]}"; do
+        if ! fetch_metrics "$url"; then
+            die "cannot read the Dragonfly client metrics at $url after the pull although it was read before ($(curl_error)). Without it the counters would give a wrong delta; run the verification again (did the dragonfly-client pod restart?)."
+        fi
+    done
 }
 
 image_present() {
@@ -160,7 +242,8 @@ main() {
         command -v docker > /dev/null 2>&1 || die "docker not found"
     fi
     command -v curl > /dev/null 2>&1 || die "curl not found: it is needed to read the Dragonfly client metrics"
-    before=$(read_counters)
+    read_sources
+    before=$(awk "$COUNTERS_AWK" "$WORK/metrics")
     if image_present; then
         remove_image
         removed=true
@@ -170,7 +253,8 @@ main() {
         die "pulling $IMAGE with $RUNTIME failed: $(printf '%s' "$out" | tail -n 5 | tr '\\n' ' ')"
     fi
     end=$(date +%s%N)
-    after=$(read_counters)
+    read_sources_again
+    after=$(awk "$COUNTERS_AWK" "$WORK/metrics")
     seconds=$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", (e - s) / 1000000000 }')
     # Deltas; a counter that went down (client restarted) counts from zero.
     delta=$(printf '%s\\n%s\\n' "$before" "$after" | awk '
@@ -184,10 +268,10 @@ main() {
     if [ "$has_traffic" = 1 ]; then
         traffic="{\\"remotePeer\\":$remote,\\"localPeer\\":$local_peer,\\"backToSource\\":$source}"
     fi
-    printf '${VERIFY_OUTPUT_PREFIX}{"image":%s,"node":%s,"runtime":"%s","pullSeconds":%s,"removedPreviousCopy":%s,"throughDragonfly":%s,"proxyRequests":%s,"traffic":%s}\\n' \\
-        "$IMAGE_JSON" "$NODE_JSON" "$RUNTIME" "$seconds" "$removed" "$through" "$proxy" "$traffic"
+    printf '${VERIFY_OUTPUT_PREFIX}{"image":%s,"node":%s,"runtime":"%s","pullSeconds":%s,"removedPreviousCopy":%s,"throughDragonfly":%s,"proxyRequests":%s,"traffic":%s,"metricsSources":%s}\\n' \\
+        "$IMAGE_JSON" "$NODE_JSON" "$RUNTIME" "$seconds" "$removed" "$through" "$proxy" "$traffic" "\${#SOURCES[@]}"
     if [ "$through" != true ]; then
-        die "the pull of $IMAGE did NOT go through Dragonfly: the client's dragonfly_client_proxy_request_total did not move (read from \${METRICS_URLS[*]}). $RUNTIME pulled straight from the registry: check that the registry host (port included) is in the registries list, that it is not covered by NO_PROXY, and that $RUNTIME was restarted after the change. With a LoadBalancer endpoint the request may have reached another node's client: list the metrics URLs of the Dragonfly nodes in verify.metricsUrls."
+        die "the pull of $IMAGE did NOT go through Dragonfly: the client's dragonfly_client_proxy_request_total did not move (read from \${SOURCES[*]}). $RUNTIME pulled straight from the registry: check that the registry host (port included) is in the registries list, that it is not covered by NO_PROXY, and that $RUNTIME was restarted after the change. With a LoadBalancer endpoint the request may have reached another node's client: list the metrics URLs of the Dragonfly nodes in verify.metricsUrls."
     fi
 }
 

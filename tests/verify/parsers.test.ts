@@ -2,7 +2,7 @@
  * Unit tests of the verification's pure parts: the Prometheus text parser and counters, the
  * script's JSON line parser, and the `verify` config.
  */
-import { parseVerifyConfig, isImageReference } from "../../lib/verify/config";
+import { defaultMetricsUrls, parseVerifyConfig, isImageReference } from "../../lib/verify/config";
 import { counterDelta, dragonflyCounters, parsePrometheusText } from "../../lib/verify/metrics";
 import { parseVerificationOutput } from "../../lib/verify/result";
 import { ConfigError } from "../../lib/validate";
@@ -89,6 +89,18 @@ describe("verification line parser", () => {
         expect(parseVerificationOutput(out)).toEqual(GOOD);
     });
 
+    test("metricsSources: kept when present, absent from older lines, a positive whole number", () => {
+        const line = (v: object) => `dragonfly-cce-verify: ${JSON.stringify(v)}`;
+        expect(parseVerificationOutput(line({ ...GOOD, metricsSources: 3 }))).toEqual({ ...GOOD, metricsSources: 3 });
+        // An older line without it still parses, and the result has no such key.
+        expect(Object.keys(parseVerificationOutput(line(GOOD)))).not.toContain("metricsSources");
+        for (const bad of [0, -1, 1.5, "2", null]) {
+            expect(() => parseVerificationOutput(line({ ...GOOD, metricsSources: bad }))).toThrow(
+                "invalid fields: metricsSources",
+            );
+        }
+    });
+
     test("traffic may be null", () => {
         expect(
             parseVerificationOutput(`dragonfly-cce-verify: ${JSON.stringify({ ...GOOD, traffic: null })}`).traffic,
@@ -111,6 +123,39 @@ describe("verification line parser", () => {
         expect(() =>
             parseVerificationOutput(`dragonfly-cce-verify: ${JSON.stringify({ ...GOOD, proxyRequests: 0 })}`),
         ).toThrow(/inconsistent/);
+    });
+});
+
+describe("default metrics URLs", () => {
+    test("every host's client on port 4002, then this node's own, in order", () => {
+        expect(defaultMetricsUrls(["192.168.0.11", "df-node-2.internal", "192.168.0.13"])).toEqual([
+            "http://192.168.0.11:4002/metrics",
+            "http://df-node-2.internal:4002/metrics",
+            "http://192.168.0.13:4002/metrics",
+            "http://127.0.0.1:4002/metrics",
+        ]);
+    });
+
+    test("IPv6 hosts are bracketed", () => {
+        expect(defaultMetricsUrls(["fd00::12", "192.168.0.12"])).toEqual([
+            "http://[fd00::12]:4002/metrics",
+            "http://192.168.0.12:4002/metrics",
+            "http://127.0.0.1:4002/metrics",
+        ]);
+    });
+
+    test("duplicates are removed, the first occurrence kept (host names in any case, loopback listed as a node)", () => {
+        expect(
+            defaultMetricsUrls(["Node-A.example", "192.168.0.12", "node-a.example", "127.0.0.1", "192.168.0.12"]),
+        ).toEqual([
+            "http://node-a.example:4002/metrics",
+            "http://192.168.0.12:4002/metrics",
+            "http://127.0.0.1:4002/metrics",
+        ]);
+    });
+
+    test("no nodes: only this node's own client", () => {
+        expect(defaultMetricsUrls([])).toEqual(["http://127.0.0.1:4002/metrics"]);
     });
 });
 

@@ -8,7 +8,7 @@ import { spawn } from "child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import * as http from "http";
 import { AddressInfo } from "net";
-import { tmpdir } from "os";
+import { networkInterfaces, tmpdir } from "os";
 import { join } from "path";
 import { remoteCommand } from "../../lib/node/scripts";
 import { parseVerificationOutput } from "../../lib/verify/result";
@@ -18,8 +18,9 @@ import { describePrivileged } from "../helpers/privileged";
 const IMAGE = "swr.cn-north-4.myhuaweicloud.com/org/app:1.0";
 
 const SHIM = `#!/usr/bin/env bash
-# crictl / docker shim: records calls; "pull" makes the metrics server count a proxied pull
-# (SHIM_MODE=through), counts nothing (direct) or fails (fail).
+# crictl / docker shim: records calls; "pull" makes the metrics servers in SHIM_SERVE count a
+# proxied pull (SHIM_MODE=through), counts nothing (direct) or fails (fail); then it breaks the
+# metrics servers in SHIM_BREAK (their metrics fail from then on).
 set -euo pipefail
 printf '%s\\n' "$(basename "$0") $*" >> "$SHIM_DIR/calls.log"
 case $1 in
@@ -35,6 +36,7 @@ case $1 in
             direct) ;;
             fail) echo "rpc error: code = Unknown desc = failed to resolve reference: not found" >&2; exit 1 ;;
         esac
+        for url in $SHIM_BREAK; do curl -fsS -X POST "$url" > /dev/null; done
         : > "$SHIM_DIR/present"
         echo "Image is up to date for sha256:0123"
         ;;
@@ -44,13 +46,26 @@ esac
 interface MetricsServer {
     url: string;
     serveUrl: string;
+    /** POST: the metrics fail (HTTP 503) from then on. */
+    breakUrl: string;
     close(): Promise<void>;
 }
 
 /** A Dragonfly-client-like metrics endpoint; POST /serve counts one proxied pull. */
 async function metricsServer(opts: { traffic?: boolean } = {}): Promise<MetricsServer> {
     const c = { proxy: 17, remote: 1000, local: 5, source: 300 };
+    let broken = false;
     const server = http.createServer((req, res) => {
+        if (req.method === "POST" && req.url === "/break") {
+            broken = true;
+            res.end("ok");
+            return;
+        }
+        if (broken) {
+            res.writeHead(503);
+            res.end("client restarting");
+            return;
+        }
         if (req.method === "POST" && req.url === "/serve") {
             c.proxy += 3;
             c.remote += 512;
@@ -88,6 +103,7 @@ async function metricsServer(opts: { traffic?: boolean } = {}): Promise<MetricsS
     return {
         url: `http://127.0.0.1:${port}/metrics`,
         serveUrl: `http://127.0.0.1:${port}/serve`,
+        breakUrl: `http://127.0.0.1:${port}/break`,
         close: () => new Promise((r) => server.close(() => r())),
     };
 }
@@ -101,7 +117,7 @@ interface Run {
 
 describePrivileged(
     "verification script (bash, stand-in metrics, crictl/docker shims)",
-    { commands: ["bash", "curl", "awk", "timeout", "shellcheck"] },
+    { commands: ["bash", "curl", "awk", "timeout", "shellcheck", "ip"] },
     () => {
         let dir: string;
         let shimDir: string;
@@ -122,7 +138,13 @@ describePrivileged(
 
         function runScript(
             spec: VerifyScriptSpec,
-            env: { mode: "through" | "direct" | "fail"; serve?: string[]; present?: boolean; inUse?: boolean },
+            env: {
+                mode: "through" | "direct" | "fail";
+                serve?: string[];
+                breakAfterPull?: string[];
+                present?: boolean;
+                inUse?: boolean;
+            },
         ): Promise<Run> {
             if (env.present) {
                 writeFileSync(join(dir, "present"), "");
@@ -139,6 +161,7 @@ describePrivileged(
                         SHIM_DIR: dir,
                         SHIM_MODE: env.mode,
                         SHIM_SERVE: (env.serve ?? []).join(" "),
+                        SHIM_BREAK: (env.breakAfterPull ?? []).join(" "),
                         TMPDIR: dir,
                     },
                 });
@@ -201,6 +224,7 @@ describePrivileged(
                     throughDragonfly: true,
                     proxyRequests: 3,
                     traffic: { remotePeer: 512, localPeer: 0, backToSource: 2048 },
+                    metricsSources: 1,
                 });
                 expect(v.pullSeconds).toBeGreaterThan(0);
                 expect(v.pullSeconds).toBeLessThan(10);
@@ -243,18 +267,105 @@ describePrivileged(
             }
         });
 
-        test("unreachable metrics: fails before pulling, naming the URL", async () => {
-            const m = await metricsServer();
-            const url = m.url;
-            await m.close();
+        test("no metrics URL readable: fails before pulling, naming the URLs and verify.metricsUrls", async () => {
+            const a = await metricsServer();
+            const b = await metricsServer();
+            await a.close();
+            await b.close();
             const r = await runScript(
-                { image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [url] },
+                { image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [a.url, b.url] },
                 { mode: "through", present: true },
             );
             expect(r.code).toBe(1);
-            expect(r.stderr).toContain(`cannot read the Dragonfly client metrics at ${url}`);
+            expect(r.stderr).toContain(`cannot read the Dragonfly client metrics at any of ${a.url} ${b.url}.`);
+            expect(r.stderr).toContain("Dragonfly node pool's nodes");
+            expect(r.stderr).toContain("(http://NODE-IP:4002/metrics) in verify.metricsUrls");
+            // Each URL got its note with curl's reason before the failure.
+            expect(r.stderr).toContain(
+                `note: skipping ${a.url}: cannot read the Dragonfly client metrics there (curl:`,
+            );
+            expect(r.stderr).toContain(`note: skipping ${b.url}: cannot read`);
             expect(r.calls).toEqual([]);
             expect(r.stdout).toBe("");
+        });
+
+        test("an unreadable URL before the pull is skipped with a note; the readable one decides", async () => {
+            const gone = await metricsServer();
+            await gone.close();
+            const m = await metricsServer();
+            try {
+                const r = await runScript(
+                    { image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [gone.url, m.url] },
+                    { mode: "through", serve: [m.serveUrl] },
+                );
+                expect(r.code).toBe(0);
+                expect(r.stderr.trim().split("\n")).toEqual([
+                    expect.stringMatching(
+                        new RegExp(
+                            `^dragonfly-cce verify: note: skipping ${gone.url.replace(/\./g, "\\.")}: cannot read the Dragonfly client metrics there \\(curl: \\(7\\) .*\\); no Dragonfly client on that node\\?$`,
+                        ),
+                    ),
+                ]);
+                const v = parseVerificationOutput(r.stdout);
+                expect(v.throughDragonfly).toBe(true);
+                expect(v.proxyRequests).toBe(3);
+                expect(v.traffic).toEqual({ remotePeer: 512, localPeer: 0, backToSource: 2048 });
+                expect(v.metricsSources).toBe(1);
+            } finally {
+                await m.close();
+            }
+        });
+
+        test("a URL read before the pull that fails after it: fails (a partial sum would be wrong)", async () => {
+            const a = await metricsServer();
+            const b = await metricsServer();
+            try {
+                const r = await runScript(
+                    { image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [a.url, b.url] },
+                    { mode: "through", serve: [a.serveUrl], breakAfterPull: [b.breakUrl] },
+                );
+                expect(r.code).toBe(1);
+                expect(r.calls).toEqual([`crictl inspecti ${IMAGE}`, `crictl pull ${IMAGE}`]);
+                expect(r.stderr).toContain(
+                    `cannot read the Dragonfly client metrics at ${b.url} after the pull although it was read before (curl: (22) The requested URL returned error: 503`,
+                );
+                expect(r.stderr).toContain("wrong delta");
+                // No result line: a's counters alone are not reported as the pull's.
+                expect(r.stdout).not.toContain("dragonfly-cce-verify:");
+            } finally {
+                await a.close();
+                await b.close();
+            }
+        });
+
+        test("a URL that failed before the pull is not read after it", async () => {
+            const m = await metricsServer();
+            // Broken from the start: skipped before the pull, so its failure after the pull does not matter.
+            const broken = await metricsServer();
+            await new Promise<void>((res, rej) =>
+                http
+                    .request(broken.breakUrl, { method: "POST" }, (resp) => {
+                        resp.resume();
+                        resp.on("end", res);
+                    })
+                    .on("error", rej)
+                    .end(),
+            );
+            try {
+                const r = await runScript(
+                    { image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [broken.url, m.url] },
+                    { mode: "through", serve: [m.serveUrl] },
+                );
+                expect(r.code).toBe(0);
+                expect(r.stderr).toContain(`note: skipping ${broken.url}: cannot read`);
+                expect(r.stderr).toContain("503");
+                const v = parseVerificationOutput(r.stdout);
+                expect(v.proxyRequests).toBe(3);
+                expect(v.metricsSources).toBe(1);
+            } finally {
+                await m.close();
+                await broken.close();
+            }
         });
 
         test("a failing pull fails with the runtime's own error", async () => {
@@ -317,9 +428,68 @@ describePrivileged(
                 expect(v.throughDragonfly).toBe(true);
                 expect(v.proxyRequests).toBe(3);
                 expect(v.traffic).toEqual({ remotePeer: 512, localPeer: 0, backToSource: 2048 });
+                expect(v.metricsSources).toBe(2);
             } finally {
                 await local.close();
                 await other.close();
+            }
+        });
+
+        test("two clients that both served part of the pull: the deltas are summed", async () => {
+            const a = await metricsServer();
+            const b = await metricsServer();
+            try {
+                const r = await runScript(
+                    { image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [a.url, b.url] },
+                    { mode: "through", serve: [a.serveUrl, b.serveUrl] },
+                );
+                expect(r.stderr).toBe("");
+                expect(r.code).toBe(0);
+                const v = parseVerificationOutput(r.stdout);
+                expect(v.proxyRequests).toBe(6);
+                expect(v.traffic).toEqual({ remotePeer: 1024, localPeer: 0, backToSource: 4096 });
+                expect(v.metricsSources).toBe(2);
+            } finally {
+                await a.close();
+                await b.close();
+            }
+        });
+
+        test("this node's own client under another address (localhost, its own IP) is read once", async () => {
+            const m = await metricsServer();
+            const port = new URL(m.url).port;
+            const own = Object.values(networkInterfaces())
+                .flat()
+                .find((i) => i !== undefined && !i.internal && i.family === "IPv4");
+            if (own === undefined) {
+                throw new Error("this test needs a non-loopback IPv4 address on this machine");
+            }
+            const viaLocalhost = `http://localhost:${port}/metrics`;
+            // The stand-in listens on 127.0.0.1 only: were this URL not recognised as this node,
+            // curl would be refused and the note would say "cannot read".
+            const viaOwnIp = `http://${own.address}:${port}/metrics`;
+            try {
+                const r = await runScript(
+                    {
+                        image: IMAGE,
+                        node: "node-a",
+                        runtime: "containerd",
+                        metricsUrls: [m.url, viaLocalhost, viaOwnIp],
+                    },
+                    { mode: "through", serve: [m.serveUrl] },
+                );
+                expect(r.code).toBe(0);
+                const notes = r.stderr.trim().split("\n");
+                expect(notes).toEqual([
+                    `dragonfly-cce verify: note: skipping ${viaLocalhost}: it reaches a Dragonfly client already read (this node's own client under another address); it would count twice`,
+                    `dragonfly-cce verify: note: skipping ${viaOwnIp}: it reaches a Dragonfly client already read (this node's own client under another address); it would count twice`,
+                ]);
+                const v = parseVerificationOutput(r.stdout);
+                expect(v.proxyRequests).toBe(3);
+                expect(v.traffic).toEqual({ remotePeer: 512, localPeer: 0, backToSource: 2048 });
+                expect(v.metricsSources).toBe(1);
+            } finally {
+                await m.close();
             }
         });
 
