@@ -34,7 +34,7 @@ export const DEFAULT_NODE_POOL_LABEL_KEY = "cce.cloud.com/cce-nodepool";
 export const DEFAULT_NAMESPACE = "dragonfly-system";
 /** Helm release name. Set explicitly: every object name of the chart derives from it. */
 export const DEFAULT_RELEASE_NAME = "dragonfly";
-/** The pinned chart. Moving the pin: see README "Upgrading". */
+/** The pinned chart. Moving the pin: see docs/ci.md, "Upgrading the chart". */
 export const DEFAULT_CHART_VERSION = "1.7.4";
 export const DEFAULT_CHART_REPO = "https://dragonflyoss.github.io/helm-charts/";
 export const CHART_NAME = "dragonfly";
