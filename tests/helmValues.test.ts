@@ -29,21 +29,17 @@ function leaves(v: any, path: string[] = []): Array<[string, unknown]> {
     return [[path.join("."), v]];
 }
 
+/** The value roots of every workload the chart runs, bitnami subcharts included. */
+function workloads(v: any): any[] {
+    return [v.manager, v.scheduler, v.seedClient, v.client, v.mysql.primary, v.redis.master, v.redis.replica];
+}
+
 const SELECTOR = { "cce.cloud.com/cce-nodepool": "test-dragonfly-nodepool" };
 
 describe("buildHelmValues", () => {
     test("every workload is placed on the node pool by its label, bitnami subcharts included", () => {
         const v = values();
-        const placed = [
-            v.manager,
-            v.scheduler,
-            v.seedClient,
-            v.client,
-            v.mysql.primary,
-            v.redis.master,
-            v.redis.replica,
-        ];
-        for (const w of placed) {
+        for (const w of workloads(v)) {
             expect(w.nodeSelector).toEqual(SELECTOR);
             expect(w.tolerations).toEqual([]);
         }
@@ -54,15 +50,7 @@ describe("buildHelmValues", () => {
     test("a custom label key and tolerations reach every workload", () => {
         const tol = [{ key: "dedicated", operator: "Equal", value: "dragonfly", effect: "NoSchedule" }];
         const v = values({ nodePoolLabelKey: "pool.example.com/name", nodePoolTolerations: tol });
-        for (const w of [
-            v.manager,
-            v.scheduler,
-            v.seedClient,
-            v.client,
-            v.mysql.primary,
-            v.redis.master,
-            v.redis.replica,
-        ]) {
+        for (const w of workloads(v)) {
             expect(w.nodeSelector).toEqual({ "pool.example.com/name": "test-dragonfly-nodepool" });
             expect(w.tolerations).toEqual(tol);
         }

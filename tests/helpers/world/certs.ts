@@ -9,10 +9,10 @@ export interface CertFiles {
     key: string;
 }
 
-/** A self-signed CA (EC P-256, valid 2 days). */
-export async function makeCa(dir: string, name: string): Promise<CertFiles> {
-    const cert = join(dir, `${name}-ca.crt`);
-    const key = join(dir, `${name}-ca.key`);
+/** `openssl req -x509` for a new EC P-256 key valid 2 days, with `extra` arguments. */
+async function newCertificate(dir: string, file: string, subject: string, extra: string[]): Promise<CertFiles> {
+    const cert = join(dir, `${file}.crt`);
+    const key = join(dir, `${file}.key`);
     await run("openssl", [
         "req",
         "-x509",
@@ -28,35 +28,25 @@ export async function makeCa(dir: string, name: string): Promise<CertFiles> {
         "-days",
         "2",
         "-subj",
-        `/CN=${name} test CA`,
+        subject,
+        ...extra,
+    ]);
+    return { cert, key };
+}
+
+/** A self-signed CA (EC P-256, valid 2 days). */
+export function makeCa(dir: string, name: string): Promise<CertFiles> {
+    return newCertificate(dir, `${name}-ca`, `/CN=${name} test CA`, [
         "-addext",
         "basicConstraints=critical,CA:TRUE",
         "-addext",
         "keyUsage=critical,keyCertSign,cRLSign",
     ]);
-    return { cert, key };
 }
 
 /** A server certificate for `ips` (subjectAltName IP entries), signed by `ca`. */
-export async function makeLeaf(dir: string, name: string, ca: CertFiles, ips: string[]): Promise<CertFiles> {
-    const cert = join(dir, `${name}.crt`);
-    const key = join(dir, `${name}.key`);
-    await run("openssl", [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-        "-days",
-        "2",
-        "-subj",
-        `/CN=${name}`,
+export function makeLeaf(dir: string, name: string, ca: CertFiles, ips: string[]): Promise<CertFiles> {
+    return newCertificate(dir, name, `/CN=${name}`, [
         "-CA",
         ca.cert,
         "-CAkey",
@@ -68,5 +58,4 @@ export async function makeLeaf(dir: string, name: string, ca: CertFiles, ips: st
         "-addext",
         "extendedKeyUsage=serverAuth",
     ]);
-    return { cert, key };
 }
