@@ -112,12 +112,39 @@ async function curl(t: PushTarget, args: string[]): Promise<string> {
     return r.stdout;
 }
 
+/** Writes `data` to a scratch file and PUTs it to `url`; fails unless the registry answers 201. */
+async function putFile(
+    t: PushTarget,
+    name: string,
+    data: Buffer | string,
+    contentType: string,
+    url: string,
+    what: string,
+): Promise<void> {
+    const file = join(t.workDir, name.replace(":", "-"));
+    writeFileSync(file, data);
+    const status = await curl(t, [
+        "-o",
+        "/dev/null",
+        "-w",
+        "%{http_code}",
+        "-X",
+        "PUT",
+        "-H",
+        `Content-Type: ${contentType}`,
+        "--data-binary",
+        `@${file}`,
+        url,
+    ]);
+    if (status !== "201") {
+        throw new Error(`${what} answered ${status}`);
+    }
+}
+
 /** Pushes config, layer and manifest (two-step blob upload: POST, then PUT with the digest). */
 export async function pushImage(t: PushTarget, image: TestImage): Promise<void> {
     mkdirSync(t.workDir, { recursive: true });
     for (const blob of [image.config, image.layer]) {
-        const file = join(t.workDir, blob.digest.replace(":", "-"));
-        writeFileSync(file, blob.data);
         const headers = await curl(t, [
             "-o",
             "/dev/null",
@@ -133,39 +160,21 @@ export async function pushImage(t: PushTarget, image: TestImage): Promise<void> 
         }
         const location = new URL(m[1], t.baseUrl);
         location.searchParams.set("digest", blob.digest);
-        const status = await curl(t, [
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
-            "-X",
-            "PUT",
-            "-H",
-            "Content-Type: application/octet-stream",
-            "--data-binary",
-            `@${file}`,
+        await putFile(
+            t,
+            blob.digest,
+            blob.data,
+            "application/octet-stream",
             location.toString(),
-        ]);
-        if (status !== "201") {
-            throw new Error(`blob upload of ${blob.digest} answered ${status}`);
-        }
+            `blob upload of ${blob.digest}`,
+        );
     }
-    const file = join(t.workDir, image.manifest.digest.replace(":", "-"));
-    writeFileSync(file, image.manifest.data);
-    const status = await curl(t, [
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code}",
-        "-X",
-        "PUT",
-        "-H",
-        `Content-Type: ${image.manifest.mediaType}`,
-        "--data-binary",
-        `@${file}`,
+    await putFile(
+        t,
+        image.manifest.digest,
+        image.manifest.data,
+        image.manifest.mediaType,
         `${t.baseUrl}/v2/${image.repository}/manifests/${image.tag}`,
-    ]);
-    if (status !== "201") {
-        throw new Error(`manifest upload of ${image.repository}:${image.tag} answered ${status}`);
-    }
+        `manifest upload of ${image.repository}:${image.tag}`,
+    );
 }
