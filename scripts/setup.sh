@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Prepares a machine to run the test suite: the Debian packages the node-side tests run for real
-# (containerd, runc, the OCI registry, sshd, shellcheck, ...) and the npm dependencies.
+# (containerd, runc, the OCI registry, sshd, shellcheck, ...), the npm dependencies, and the real
+# tools built from Go modules (helm, kube-apiserver, kine: scripts/tools.sh; minutes when cold,
+# seconds when warm).
 # Run as root on Debian/Ubuntu; elsewhere it installs the npm dependencies only and says what
 # the privileged suites will skip.
 set -euo pipefail
@@ -17,3 +19,13 @@ else
 fi
 
 npm ci --no-audit --no-fund
+
+# Go's own install location, for shells whose PATH lacks it.
+if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
+  export PATH="/usr/local/go/bin:$PATH"
+fi
+if command -v go >/dev/null 2>&1; then
+  bash scripts/tools.sh
+else
+  echo "setup: no 'go' on PATH: the real tools (helm, kube-apiserver) are not built; the real-tool suites will be skipped (and fail under CI=true)." >&2
+fi

@@ -11,9 +11,15 @@ import { parse } from "yaml";
 import { DEFAULT_CHART_VERSION, parseCoreConfig } from "../lib/config";
 import { buildHelmValues } from "../lib/helmValues";
 
-/** The shared fixture (beside the checkout, as CI lays it out) and the repository's copy of it. */
+/**
+ * The shared fixture (beside the checkout, as CI lays it out) and the repository's copy of the
+ * whole chart (tests/fixtures/dragonfly-chart-1.7.4, for checkouts without ../shared such as
+ * GitHub runners, and for the real-Helm suite).
+ */
 const SHARED_FIXTURE_DIR = path.resolve(__dirname, "../../shared/fixtures/dragonfly-chart");
-const VENDORED_FIXTURE_DIR = path.resolve(__dirname, "fixtures/dragonfly-chart");
+const SHARED_CHART_DIR = path.resolve(__dirname, "../../shared/fixtures/dragonfly-chart-1.7.4");
+const VENDORED_CHART_DIR = path.resolve(__dirname, "fixtures/dragonfly-chart-1.7.4");
+const VENDORED_FIXTURE_DIR = path.join(VENDORED_CHART_DIR, "dragonfly");
 const FIXTURE_DIR =
     process.env.DRAGONFLY_CHART_FIXTURE ??
     (fs.existsSync(SHARED_FIXTURE_DIR) ? SHARED_FIXTURE_DIR : VENDORED_FIXTURE_DIR);
@@ -43,6 +49,14 @@ function loadFixture(file: string): string {
         );
     }
     return fs.readFileSync(p, "utf8");
+}
+
+/** Every file below `dir`, as sorted relative paths. */
+function listFiles(dir: string): string[] {
+    return (fs.readdirSync(dir, { recursive: true, withFileTypes: true }) as fs.Dirent[])
+        .filter((d) => d.isFile())
+        .map((d) => path.relative(dir, path.join(d.parentPath, d.name)))
+        .sort();
 }
 
 function isMap(v: unknown): v is Record<string, unknown> {
@@ -95,12 +109,24 @@ const everything = buildHelmValues(
 );
 
 describe("chart contract (pinned values.yaml)", () => {
-    test("the repository's copy of the fixture is the shared one, byte for byte", () => {
-        if (!fs.existsSync(SHARED_FIXTURE_DIR)) {
+    test("the repository's copy of the chart is the shared one, byte for byte", () => {
+        if (!fs.existsSync(SHARED_CHART_DIR)) {
             // A checkout without ../shared (e.g. GitHub Actions) has only the copy.
             expect(fs.existsSync(path.join(VENDORED_FIXTURE_DIR, "values.yaml"))).toBe(true);
             return;
         }
+        const ours = listFiles(VENDORED_CHART_DIR);
+        expect(ours).toEqual(listFiles(SHARED_CHART_DIR));
+        expect(ours.length).toBeGreaterThan(100);
+        for (const file of ours) {
+            expect({
+                file,
+                same: fs
+                    .readFileSync(path.join(VENDORED_CHART_DIR, file))
+                    .equals(fs.readFileSync(path.join(SHARED_CHART_DIR, file))),
+            }).toEqual({ file, same: true });
+        }
+        // The values.yaml/Chart.yaml fixture is the same chart.
         for (const file of ["values.yaml", "Chart.yaml"]) {
             expect(fs.readFileSync(path.join(VENDORED_FIXTURE_DIR, file), "utf8")).toBe(
                 fs.readFileSync(path.join(SHARED_FIXTURE_DIR, file), "utf8"),

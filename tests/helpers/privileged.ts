@@ -8,12 +8,17 @@
  *   that names the suite and why, so nobody mistakes a skip for a pass.
  */
 import { execFileSync } from "child_process";
+import * as fs from "fs";
+
+import { toolPath } from "./tools";
 
 export interface Needs {
     /** Needs uid 0 (mount namespaces, ip netns, starting daemons). */
     root?: boolean;
     /** Executables that must be on PATH, e.g. "containerd", "shellcheck". */
     commands?: string[];
+    /** Real tools that scripts/tools.sh builds into the tools cache, e.g. "helm". */
+    tools?: string[];
 }
 
 function hasCommand(cmd: string): boolean {
@@ -34,6 +39,11 @@ export function missing(needs: Needs): string[] {
     for (const c of needs.commands ?? []) {
         if (!hasCommand(c)) {
             reasons.push(`command not found: ${c}`);
+        }
+    }
+    for (const t of needs.tools ?? []) {
+        if (!fs.existsSync(toolPath(t))) {
+            reasons.push(`tool not built: ${t} (run: bash scripts/tools.sh)`);
         }
     }
     return reasons;

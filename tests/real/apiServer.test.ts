@@ -1,0 +1,146 @@
+/**
+ * A real kube-apiserver (v1.33.13, with kine as its store; both built by scripts/tools.sh) accepts
+ * every object of every scenario with strict field validation: the chart's rendered objects, the
+ * Namespace and both Services the stack adds. A broken object is rejected, so the check can fail.
+ */
+import * as fs from "fs";
+import * as path from "path";
+
+import { StackConfig } from "../../lib/stackConfig";
+import { describePrivileged } from "../helpers/privileged";
+import { ApiServer, CreateResult } from "../helpers/kube/apiServer";
+import { KubeObject, renderRelease, tempDir } from "../helpers/kube/helm";
+import { scenarios } from "./scenarios";
+
+/** Kinds created first, so that what refers to them exists (the order Helm installs in). */
+const FIRST = ["Namespace", "NetworkPolicy", "PodDisruptionBudget", "ServiceAccount", "Secret", "ConfigMap"];
+
+function order(objects: KubeObject[]): KubeObject[] {
+    const rank = (o: KubeObject) => (FIRST.includes(o.kind) ? FIRST.indexOf(o.kind) : FIRST.length);
+    return [...objects].sort((a, b) => rank(a) - rank(b));
+}
+
+/** The scenario in a namespace of its own, so one API server takes every scenario. */
+function inOwnNamespace(cfg: StackConfig, i: number): StackConfig {
+    return { ...cfg, core: { ...cfg.core, namespace: `s${i}-${cfg.core.namespace}`.slice(0, 63) } };
+}
+
+describePrivileged(
+    "a real Kubernetes API server accepts every object the stack applies",
+    { tools: ["kube-apiserver", "kine", "helm"], commands: ["openssl"] },
+    () => {
+        const work = tempDir("dfcce-api-");
+        const server = new ApiServer(path.join(work, "apiserver"));
+        const results: CreateResult[] = [];
+
+        beforeAll(async () => {
+            await server.start();
+        }, 150_000);
+
+        afterAll(async () => {
+            await server.stop();
+            const accepted = results.filter((r) => r.status === 201).length;
+            process.stdout.write(
+                `kube-apiserver: ready in ${server.startSeconds.toFixed(1)} s; accepted ${accepted} of ${results.length} objects\n`,
+            );
+            fs.rmSync(work, { recursive: true, force: true });
+        }, 30_000);
+
+        test("the server reports the pinned Kubernetes version", async () => {
+            const r = await server.request("GET", "/version");
+            expect(r.status).toBe(200);
+            expect(r.body.gitVersion).toBe("v1.33.13");
+        });
+
+        test.each(scenarios().map((s, i) => [s.name, i] as const))(
+            "%s: every object is created, none rejected",
+            async (name, i) => {
+                const s = scenarios()[i];
+                const r = renderRelease(inOwnNamespace(s.cfg, i), work, i + 1);
+                const objects = order([
+                    ...r.stackObjects,
+                    ...r.chartObjects.map((o) => ({
+                        ...o,
+                        metadata: { ...o.metadata, namespace: o.metadata.namespace ?? r.cfg.core.namespace },
+                    })),
+                ]);
+                const mine: CreateResult[] = [];
+                for (const o of objects) {
+                    mine.push(await server.create(o));
+                }
+                results.push(...mine);
+                const rejected = mine.filter((x) => x.status !== 201);
+                expect({ scenario: name, rejected }).toEqual({ scenario: name, rejected: [] });
+                // Everything was sent: the chart's objects plus the Namespace and two Services.
+                expect(mine.length).toBe(r.chartObjects.length + 3);
+                expect(mine.map((x) => x.object)).toEqual(
+                    expect.arrayContaining([
+                        `Namespace/${r.cfg.core.namespace}`,
+                        expect.stringMatching(/^DaemonSet\/.*-client$/),
+                        expect.stringMatching(/^Service\/.*-client-proxy$/),
+                        expect.stringMatching(/^Service\/.*-manager-console$/),
+                    ]),
+                );
+            },
+            60_000,
+        );
+
+        test("the proxy Service keeps its CCE ELB annotations and gets the configured NodePort on the console", async () => {
+            const dev = scenarios().findIndex((s) => s.name === "Pulumi.dev.yaml");
+            const ns = inOwnNamespace(scenarios()[dev].cfg, dev).core.namespace;
+            const proxy = await server.request("GET", `/api/v1/namespaces/${ns}/services/dragonfly-client-proxy`);
+            expect(proxy.status).toBe(200);
+            const meta = proxy.body.metadata as { annotations: Record<string, string> };
+            expect(meta.annotations["kubernetes.io/elb.class"]).toBe("union");
+            expect(JSON.parse(meta.annotations["kubernetes.io/elb.autocreate"])).toEqual({ type: "inner" });
+            const spec = proxy.body.spec as {
+                type: string;
+                externalTrafficPolicy: string;
+                loadBalancerSourceRanges: string[];
+            };
+            expect(spec.type).toBe("LoadBalancer");
+            expect(spec.externalTrafficPolicy).toBe("Local");
+            expect(spec.loadBalancerSourceRanges).toEqual(["192.168.0.0/16"]);
+            const consoleSvc = await server.request(
+                "GET",
+                `/api/v1/namespaces/${ns}/services/dragonfly-manager-console`,
+            );
+            expect((consoleSvc.body.spec as { ports: Array<{ nodePort: number }> }).ports[0].nodePort).toBe(30080);
+        });
+
+        test("the check can fail: an unknown field and a bad port are rejected", async () => {
+            const base: KubeObject = {
+                apiVersion: "v1",
+                kind: "Service",
+                metadata: { name: "broken", namespace: "s0-dragonfly-system" },
+                spec: { type: "ClusterIP", selector: { app: "x" }, ports: [{ port: 80, targetPort: 80 }] },
+            };
+            const unknownField = await server.create({
+                ...base,
+                metadata: { ...base.metadata, name: "unknown-field" },
+                spec: { ...(base.spec as object), selectr: { app: "x" } },
+            });
+            expect(unknownField.status).toBe(400);
+            expect(unknownField.message).toMatch(/unknown field "spec.selectr"/);
+            const badPort = await server.create({
+                ...base,
+                metadata: { ...base.metadata, name: "bad-port" },
+                spec: { ...(base.spec as object), ports: [{ port: 70000, targetPort: 80 }] },
+            });
+            expect(badPort.status).toBe(422);
+            expect(badPort.message).toMatch(/spec.ports\[0\].port/);
+        });
+
+        // Last: the server is stopped here, and afterAll's stop() is then a no-op.
+        test("stop() ends kine and kube-apiserver by their pids and removes the directory", async () => {
+            const pids = server.runningPids();
+            expect(pids).toHaveLength(2);
+            await server.stop();
+            expect(server.runningPids()).toEqual([]);
+            for (const pid of pids) {
+                expect(() => process.kill(pid, 0)).toThrow();
+            }
+            expect(fs.existsSync(server.dir)).toBe(false);
+        }, 30_000);
+    },
+);
