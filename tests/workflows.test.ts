@@ -159,6 +159,30 @@ describe("workflow files", () => {
         }
     });
 
+    test("the test job installs a Go new enough for every wrapper module scripts/tools.sh builds", () => {
+        const checks = steps.filter((s) => s.workflow.file === "checks.yml" && s.id === "test");
+        const setupGo = checks.find((s) => /^actions\/setup-go@/.test(s.step.uses ?? ""));
+        expect(setupGo).toBeDefined();
+        const have = String((setupGo!.step.with as Record<string, unknown>)["go-version"])
+            .split(".")
+            .map(Number);
+        for (const mod of ["tools/kubernetes/go.mod", "tools/pulumi/go.mod"]) {
+            const need = /^go (\d+)\.(\d+)(?:\.(\d+))?$/m
+                .exec(fs.readFileSync(path.join(ROOT, mod), "utf8"))!
+                .slice(1)
+                .map((x) => Number(x ?? 0));
+            const cmp = have[0] - need[0] || have[1] - need[1] || (have[2] ?? 0) - need[2];
+            expect({ mod, have: have.join("."), newEnough: cmp >= 0 }).toEqual({
+                mod,
+                have: have.join("."),
+                newEnough: true,
+            });
+        }
+        // .ci/run (which runs scripts/setup.sh, which runs scripts/tools.sh) comes after it.
+        const ids = checks.map((s) => s.step.uses ?? s.step.run);
+        expect(ids.indexOf("bash .ci/run")).toBeGreaterThan(ids.indexOf(setupGo!.step.uses));
+    });
+
     test("credentials come from secrets only, through env or with, never interpolated into scripts", () => {
         const sensitiveKey = /token|password|passphrase|secret|private|key|kubeconfig|credential/i;
         for (const s of steps) {
