@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 
-import { DEFAULT_CHART_VERSION, parseCoreConfig } from "../lib/config";
+import { DEFAULT_CHART_VERSION, parseCoreConfig } from "../lib/config/core";
 import { buildHelmValues } from "../lib/helmValues";
 
 /** The shared fixture (beside the checkout, as CI lays it out) and the repository's copy of it. */
