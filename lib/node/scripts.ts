@@ -1,9 +1,10 @@
 /**
  * Node-side scripts that make containerd or Docker pull images through Dragonfly, and undo it.
  *
- * Pure functions: a {@link NodeScriptSpec} in, bash text out. The per-node values sit at the
- * top of each script as shell-quoted variables; the rest is a fixed body, so a script reads like
- * a hand-written one and the text only changes when the node's own settings change (stable
+ * A {@link NodeScriptSpec} in, bash text out. The per-node values sit at the top of each script
+ * as shell-quoted variables; the rest is fixed text from real files (lib/node/common.sh, apply.sh
+ * or restore.sh, and only the awk programs the node's runtime needs), so a script reads like a
+ * hand-written one and the text only changes when the node's own settings change (stable
  * previews). What the scripts guarantee:
  *
  * - Idempotent: files are compared with what they should hold; equal files are not written and
@@ -19,7 +20,8 @@
  *   changed the file after us), so a smaller registry list or another mode leaves no stale edits.
  * - Files that a previous run managed but this spec no longer wants are restored.
  */
-import { JSON_AWK, TOML_AWK } from "./awk";
+import { sourceFile } from "../sourceFile";
+import { JSON_AWK, TOML_CONFIG_PATH, TOML_INSPECT, TOML_READ, TOML_TLS } from "./awk";
 
 export interface NodeScriptSpec {
     runtime: "containerd" | "docker";
@@ -87,6 +89,7 @@ set -euo pipefail
 export LC_ALL=C
 
 RUNTIME=${spec.runtime}
+STATE_DIR=${NODE_STATE_DIR}
 `;
 }
 
@@ -102,592 +105,28 @@ PROXY_AUTH=${spec.proxyAuth ? "yes" : "no"}
 `;
 }
 
-/**
- * A tag for bash text: raw (backslashes stay), and \${...} is written for bash's own ${...} so
- * that TypeScript does not interpolate it.
- */
-function bash(strings: TemplateStringsArray, ...values: unknown[]): string {
-    return String.raw(strings, ...values).replace(/\\\$\{/g, "${");
+/** The fixed parts (lib/node/*.sh), read once. */
+const COMMON = sourceFile(__dirname, "common.sh");
+const APPLY_BODY = sourceFile(__dirname, "apply.sh");
+const RESTORE_BODY = sourceFile(__dirname, "restore.sh");
+
+/** `NAME=$(cat <<'AWK' ... AWK)`: an awk program as a shell variable. */
+function awkVariable(name: string, program: string): string {
+    return `${name}=$(cat <<'AWK'\n${program}AWK\n)\n`;
 }
 
-/** Functions shared by the apply and restore scripts. */
-const COMMON = bash`
-STATE_DIR=${NODE_STATE_DIR}
-BACKUP_DIR=$STATE_DIR/backup
-APPLIED_DIR=$STATE_DIR/applied
-HEALTH_TIMEOUT=\${DRAGONFLY_CCE_HEALTH_TIMEOUT:-60}
-CONTAINERD_CONFIG=/etc/containerd/config.toml
-DOCKER_CONFIG=/etc/docker/daemon.json
-
-umask 022
-WORK=$(mktemp -d)
-: > "$WORK/touched"
-: > "$WORK/created"
-ROLLED_BACK=no
-STATE_CREATED=no
-
-# On any failure, the files this run changed are put back before the script exits.
-finish() {
-    local status=$?
-    if [ "$status" -ne 0 ] && [ "$ROLLED_BACK" = no ] && [ -s "$WORK/touched" ]; then
-        rollback
-        warn "the files this run changed were put back"
-    fi
-    if [ "$status" -ne 0 ] && [ "$STATE_CREATED" = yes ] && [ -z "$(managed_paths)" ]; then
-        # A refused first run leaves nothing behind.
-        rm -rf "$STATE_DIR"
-    fi
-    rm -rf "$WORK"
+/** The awk programs a node's runtime needs, as shell variables. */
+function awkPrograms(runtime: NodeScriptSpec["runtime"]): string {
+    if (runtime === "docker") {
+        return awkVariable("AWK_DOCKER_JSON", JSON_AWK);
+    }
+    return [
+        awkVariable("AWK_TOML_READ", TOML_READ),
+        awkVariable("AWK_TOML_INSPECT", TOML_INSPECT),
+        awkVariable("AWK_TOML_TLS", TOML_TLS),
+        awkVariable("AWK_TOML_CONFIG_PATH", TOML_CONFIG_PATH),
+    ].join("\n");
 }
-trap finish EXIT
-
-changed=()
-restart_needed=no
-reload_needed=no
-
-die() {
-    printf 'dragonfly-cce: %s\n' "$*" >&2
-    exit 1
-}
-
-warn() {
-    printf 'dragonfly-cce: warning: %s\n' "$*" >&2
-}
-
-# Prints the summary line that the Pulumi program reads.
-summary() {
-    local list=-
-    if [ "\${#changed[@]}" -gt 0 ]; then
-        list=$(IFS=,; printf '%s' "\${changed[*]}")
-    fi
-    printf 'dragonfly-cce: changed=%s, restarted=%s\n' "$list" "$1"
-}
-
-lock_state() {
-    if [ ! -d "$STATE_DIR" ]; then
-        STATE_CREATED=yes
-    fi
-    mkdir -p "$STATE_DIR"
-    chmod 0700 "$STATE_DIR"
-    if command -v flock >/dev/null 2>&1; then
-        exec 9>"$STATE_DIR/lock"
-        flock -n 9 || die "another dragonfly-cce run is in progress on this node"
-    fi
-}
-
-# What a change to PATH requires: reload (systemd unit), restart, or none.
-path_kind() {
-    case $1 in
-        /etc/systemd/system/*) echo reload ;;
-        "$CONTAINERD_CONFIG" | "$DOCKER_CONFIG") echo restart ;;
-        *) echo none ;;
-    esac
-}
-
-mark_changed() {
-    changed+=("$1")
-    case $(path_kind "$1") in
-        reload) reload_needed=yes; restart_needed=yes ;;
-        restart) restart_needed=yes ;;
-    esac
-}
-
-# Remembers how PATH looked before this run, once, so that a failed run can put it back.
-save_previous() {
-    local path=$1
-    if [ -e "$WORK/prev-files$path" ] || [ -e "$WORK/prev-absent$path" ]; then
-        return 0
-    fi
-    if [ -e "$path" ]; then
-        mkdir -p "$(dirname "$WORK/prev-files$path")"
-        cp -p "$path" "$WORK/prev-files$path"
-    else
-        mkdir -p "$(dirname "$WORK/prev-absent$path")"
-        : > "$WORK/prev-absent$path"
-    fi
-    printf '%s\n' "$path" >> "$WORK/touched"
-}
-
-# Copies SOURCE over PATH atomically (temp file in the same directory, then rename),
-# keeping SOURCE's mode and owner.
-replace_with_copy() {
-    local source=$1 path=$2 tmp
-    tmp=$(mktemp "$(dirname "$path")/.dragonfly-cce.XXXXXX")
-    cp -p "$source" "$tmp"
-    mv -f "$tmp" "$path"
-}
-
-# Puts every file this run changed back as it was before the run, and removes the
-# directories it created.
-rollback() {
-    local path
-    ROLLED_BACK=yes
-    while IFS= read -r path; do
-        if [ -f "$WORK/prev-files$path" ]; then
-            replace_with_copy "$WORK/prev-files$path" "$path"
-        else
-            rm -f "$path"
-        fi
-    done < "$WORK/touched"
-    sort -ru "$WORK/created" | while IFS= read -r path; do
-        rmdir "$path" 2>/dev/null || true
-    done
-}
-
-# Managed paths: every file with a kept original.
-managed_paths() {
-    local kind
-    for kind in files absent; do
-        if [ -d "$BACKUP_DIR/$kind" ]; then
-            (cd "$BACKUP_DIR/$kind" && find . -type f | sed 's|^\.||')
-        fi
-    done | sort -u
-}
-
-# Puts the original of PATH back (byte for byte, mode and owner included), or removes PATH
-# when it did not exist. The kept original is forgotten later, once the runtime is healthy.
-restore_path() {
-    local path=$1
-    if [ -f "$BACKUP_DIR/files$path" ]; then
-        if [ -f "$path" ] && cmp -s "$BACKUP_DIR/files$path" "$path"; then
-            return 0
-        fi
-        if [ -f "$APPLIED_DIR$path" ] && [ -f "$path" ] && ! cmp -s "$APPLIED_DIR$path" "$path"; then
-            mkdir -p "$(dirname "$BACKUP_DIR/replaced$path")"
-            cp -p "$path" "$BACKUP_DIR/replaced$path"
-            warn "$path was changed after dragonfly-cce wrote it; restoring the original (the changed file is kept as $BACKUP_DIR/replaced$path)"
-        fi
-        save_previous "$path"
-        mkdir -p "$(dirname "$path")"
-        replace_with_copy "$BACKUP_DIR/files$path" "$path"
-        mark_changed "$path"
-    elif [ -e "$path" ]; then
-        save_previous "$path"
-        rm -f "$path"
-        mark_changed "$path"
-    fi
-}
-
-forget_path() {
-    rm -f "$BACKUP_DIR/files$1" "$BACKUP_DIR/absent$1" "$APPLIED_DIR$1"
-}
-
-# Is the runtime up and usable? On failure HEALTH_ERROR holds the runtime's own error when it
-# is known for sure (then waiting longer does not help).
-runtime_healthy() {
-    local plugins status
-    HEALTH_ERROR=
-    if [ "$RUNTIME" = containerd ]; then
-        plugins=$(ctr plugins ls 2>/dev/null) || return 1
-        status=$(printf '%s\n' "$plugins" | awk '$1 == "io.containerd.grpc.v1" && $2 == "cri" { print $NF }')
-        if [ "$status" = ok ]; then
-            return 0
-        fi
-        HEALTH_ERROR=$(ctr plugins ls -d 2>/dev/null |
-            awk '/^Type:/ { t = $2 } /^ID:/ { id = $2 }
-                 /^[ \t]*Message:/ && t == "io.containerd.grpc.v1" && id == "cri" { sub(/^[ \t]*Message:[ \t]*/, ""); print }')
-        HEALTH_ERROR="the CRI plugin is \${status:-missing}: \${HEALTH_ERROR:-no error reported}"
-        return 1
-    fi
-    systemctl is-active --quiet docker && docker info >/dev/null 2>&1
-}
-
-wait_healthy() {
-    local deadline=$((SECONDS + HEALTH_TIMEOUT))
-    until runtime_healthy; do
-        if [ -n "$HEALTH_ERROR" ] || [ "$SECONDS" -ge "$deadline" ]; then
-            return 1
-        fi
-        sleep 1
-    done
-}
-
-# The runtime's own words about why it is not healthy.
-runtime_error() {
-    if [ -n "\${HEALTH_ERROR:-}" ]; then
-        printf '%s' "$HEALTH_ERROR"
-        return 0
-    fi
-    if command -v journalctl >/dev/null 2>&1; then
-        journalctl -u "$RUNTIME" -n 15 --no-pager -o cat 2>/dev/null | tail -n 15 || true
-    fi
-    if [ "$RUNTIME" = docker ]; then
-        docker info 2>&1 >/dev/null | tail -n 5 || true
-    fi
-}
-
-# Restarts the runtime (after daemon-reload when a unit file changed) and waits until healthy.
-restart_runtime() {
-    if [ "$reload_needed" = yes ]; then
-        systemctl daemon-reload
-    fi
-    systemctl restart "$RUNTIME" || return 1
-    wait_healthy
-}
-
-# Removes the directories dragonfly-cce created, deepest first, when they are empty.
-remove_created_dirs() {
-    local dir
-    if [ -f "$BACKUP_DIR/created-dirs" ]; then
-        sort -ru "$BACKUP_DIR/created-dirs" | while IFS= read -r dir; do
-            rmdir "$dir" 2>/dev/null || true
-        done
-    fi
-}
-`;
-
-const APPLY_BODY = bash`
-DEFAULT_HOSTS_DIR=/etc/containerd/certs.d
-DROPIN=/etc/systemd/system/$RUNTIME.service.d/http-proxy.conf
-desired=()
-leftovers=()
-
-# awk ends its output with a newline; when it made no edit, keep the base byte for byte.
-keep_if_unchanged() {
-    if [ -s "$1" ] && [ "$(cat "$1")" = "$(cat "$2")" ]; then
-        cat "$1" > "$2"
-    fi
-}
-
-# Keeps the original of PATH once: a copy, or a marker that it did not exist.
-backup_once() {
-    local path=$1
-    if [ -e "$BACKUP_DIR/files$path" ] || [ -e "$BACKUP_DIR/absent$path" ]; then
-        return 0
-    fi
-    if [ -e "$path" ]; then
-        mkdir -p "$(dirname "$BACKUP_DIR/files$path")"
-        cp -p "$path" "$BACKUP_DIR/files$path.new"
-        mv -f "$BACKUP_DIR/files$path.new" "$BACKUP_DIR/files$path"
-    else
-        mkdir -p "$(dirname "$BACKUP_DIR/absent$path")"
-        : > "$BACKUP_DIR/absent$path"
-    fi
-}
-
-# Creates DIR and its missing parents, remembering each one so that restore can remove it.
-ensure_dir() {
-    local dir=$1
-    if [ -d "$dir" ]; then
-        return 0
-    fi
-    ensure_dir "$(dirname "$dir")"
-    mkdir -m 0755 "$dir"
-    printf '%s\n' "$dir" >> "$BACKUP_DIR/created-dirs"
-    printf '%s\n' "$dir" >> "$WORK/created"
-}
-
-record_applied() {
-    mkdir -p "$(dirname "$APPLIED_DIR$1")"
-    cp -p "$1" "$APPLIED_DIR$1"
-}
-
-# install_file PATH SOURCE MODE: gives PATH the content of SOURCE unless it already has it.
-# MODE applies to new files, and always when it is 0600 (the file holds a credential).
-install_file() {
-    local path=$1 source=$2 mode=$3 tmp
-    desired+=("$path")
-    if [ -f "$path" ] && cmp -s "$source" "$path"; then
-        if [ "$mode" = 0600 ]; then
-            chmod 0600 "$path"
-        fi
-        if [ -e "$BACKUP_DIR/files$path" ] || [ -e "$BACKUP_DIR/absent$path" ]; then
-            record_applied "$path"
-        fi
-        return 0
-    fi
-    backup_once "$path"
-    save_previous "$path"
-    ensure_dir "$(dirname "$path")"
-    tmp=$(mktemp "$(dirname "$path")/.dragonfly-cce.XXXXXX")
-    cat "$source" > "$tmp"
-    if [ -e "$path" ] && [ "$mode" != 0600 ]; then
-        chmod --reference="$path" "$tmp"
-        chown --reference="$path" "$tmp"
-    else
-        chmod "$mode" "$tmp"
-    fi
-    mv -f "$tmp" "$path"
-    record_applied "$path"
-    mark_changed "$path"
-}
-
-# The text our edits start from: the original file when the current one is exactly what we
-# wrote last time (so that removed registries or another mode leave nothing behind), otherwise
-# the current file. An empty file stands for a missing one.
-select_base() {
-    local path=$1 dest=$2
-    if [ -f "$APPLIED_DIR$path" ] && [ -f "$path" ] && cmp -s "$APPLIED_DIR$path" "$path"; then
-        if [ -f "$BACKUP_DIR/files$path" ]; then
-            cat "$BACKUP_DIR/files$path" > "$dest"
-        else
-            : > "$dest"
-        fi
-    elif [ -f "$path" ]; then
-        cat "$path" > "$dest"
-    else
-        : > "$dest"
-    fi
-}
-
-read_proxy_url() {
-    PROXY_URL=$ENDPOINT
-    if [ "$PROXY_AUTH" != yes ]; then
-        return 0
-    fi
-    local credentials=
-    IFS= read -r credentials || true
-    case $credentials in
-        ?*:?*) ;;
-        *) die "expected the proxy credentials as one line user:password on stdin" ;;
-    esac
-    PROXY_URL="\${ENDPOINT%%://*}://$(urlencode "\${credentials%%:*}"):$(urlencode "\${credentials#*:}")@\${ENDPOINT#*://}"
-}
-
-# Percent-encodes everything but unreserved URL characters (byte by byte: LC_ALL=C).
-urlencode() {
-    local s=$1 out='' c i
-    for ((i = 0; i < \${#s}; i++)); do
-        c=\${s:i:1}
-        case $c in
-            [A-Za-z0-9._~-]) out+=$c ;;
-            *) out+=$(printf '%%%02X' "'$c") ;;
-        esac
-    done
-    printf '%s' "$out"
-}
-
-# The systemd drop-in that sends the runtime's registry traffic to the Dragonfly proxy.
-write_dropin() {
-    local url mode=0644
-    # systemd expands % specifiers: a literal % is written %%.
-    url=\${PROXY_URL//%/%%}
-    if [ "$PROXY_AUTH" = yes ]; then
-        mode=0600
-    fi
-    {
-        printf '# Managed by dragonfly-cce: %s pulls images through the Dragonfly client proxy.\n' "$RUNTIME"
-        printf '[Service]\n'
-        printf 'Environment="HTTP_PROXY=%s"\n' "$url"
-        printf 'Environment="HTTPS_PROXY=%s"\n' "$url"
-        printf 'Environment="NO_PROXY=%s"\n' "$NO_PROXY_LIST"
-    } > "$WORK/dropin"
-    install_file "$DROPIN" "$WORK/dropin" "$mode"
-}
-
-registry_url() {
-    case $1 in
-        docker.io) echo https://registry-1.docker.io ;;
-        *) echo "https://$1" ;;
-    esac
-}
-
-# hosts.toml for HOST in mirror mode: pulls go to the Dragonfly endpoint, which fetches from
-# the registry named in X-Dragonfly-Registry.
-write_mirror_hosts() {
-    local host=$1 dir=$2 upstream
-    upstream=$(registry_url "$host")
-    {
-        printf '# Managed by dragonfly-cce: pulls of %s go through Dragonfly.\n' "$host"
-        printf 'server = "%s"\n\n' "$upstream"
-        printf '[host."%s"]\n' "$ENDPOINT"
-        printf '  capabilities = ["pull", "resolve"]\n\n'
-        printf '  [host."%s".header]\n' "$ENDPOINT"
-        printf '    X-Dragonfly-Registry = "%s"\n' "$upstream"
-    } > "$WORK/hosts.toml"
-    install_file "$dir/$host/hosts.toml" "$WORK/hosts.toml" 0644
-}
-
-write_mirror_default() {
-    local dir=$1
-    {
-        printf '# Managed by dragonfly-cce: pulls from every other registry go through Dragonfly.\n'
-        printf '[host."%s"]\n' "$ENDPOINT"
-        printf '  capabilities = ["pull", "resolve"]\n'
-    } > "$WORK/hosts.toml"
-    install_file "$dir/_default/hosts.toml" "$WORK/hosts.toml" 0644
-}
-
-# Proxy mode when config.toml uses config_path: skip verification in the registry's hosts.toml
-# (containerd refuses registry.configs.*.tls together with config_path).
-write_skip_verify_hosts() {
-    local host=$1 dir=$2 upstream
-    upstream=$(registry_url "$host")
-    {
-        printf '# Managed by dragonfly-cce: the Dragonfly proxy intercepts HTTPS for %s.\n' "$host"
-        printf 'server = "%s"\n\n' "$upstream"
-        printf '[host."%s"]\n' "$upstream"
-        printf '  capabilities = ["pull", "resolve"]\n'
-        printf '  skip_verify = true\n'
-    } > "$WORK/hosts.toml"
-    install_file "$dir/$host/hosts.toml" "$WORK/hosts.toml" 0644
-}
-
-# Reads the facts of a config.toml (see the awk program) into TOML_* variables.
-inspect_toml() {
-    local facts key value
-    facts=$(awk -v action=inspect "$TOML_AWK" "$1") || die "cannot read $CONTAINERD_CONFIG: $facts"
-    TOML_VERSION='' TOML_BLANK=0 TOML_CONFIG_PATH='' TOML_MIRRORS=0 TOML_TLS=0 TOML_INLINE=''
-    while IFS='=' read -r key value; do
-        case $key in
-            version) TOML_VERSION=$value ;;
-            blank) TOML_BLANK=$value ;;
-            config_path) TOML_CONFIG_PATH=$value ;;
-            mirrors) TOML_MIRRORS=$value ;;
-            tls) TOML_TLS=$value ;;
-            inline) TOML_INLINE=$value ;;
-        esac
-    done <<< "$facts"
-}
-
-configure_containerd() {
-    local base=$WORK/config.base out=$WORK/config.toml registry table hosts_dir
-    select_base "$CONTAINERD_CONFIG" "$base"
-    inspect_toml "$base"
-    if [ "$TOML_BLANK" != 1 ] && [ "$TOML_VERSION" != 2 ] && [ "$TOML_VERSION" != 3 ]; then
-        die "$CONTAINERD_CONFIG is a version \${TOML_VERSION:-1} file; dragonfly-cce edits version 2 (containerd 1.x) and version 3 (containerd 2.x) files. Convert it (containerd 2.x: 'containerd config migrate'; 1.x: 'containerd config default' shows the version 2 layout) and run again."
-    fi
-    if [ "$TOML_VERSION" = 3 ]; then
-        table='plugins."io.containerd.cri.v1.images".registry'
-    else
-        table='plugins."io.containerd.grpc.v1.cri".registry'
-    fi
-    if [ -n "$TOML_INLINE" ]; then
-        die "$CONTAINERD_CONFIG sets $TOML_INLINE as an inline table; write it as [table] sections so that dragonfly-cce can edit $table safely, then run again."
-    fi
-    if [ -n "$TOML_CONFIG_PATH" ] && { [ "$TOML_MIRRORS" = 1 ] || [ "$TOML_TLS" = 1 ]; }; then
-        die "$CONTAINERD_CONFIG already conflicts: $table sets config_path together with registry.mirrors or registry.configs.*.tls, which containerd refuses (1.7+ does not start, 1.6 runs without its CRI plugin). Move those settings into hosts.toml files under $TOML_CONFIG_PATH or remove config_path, then run again. The file was not changed."
-    fi
-    hosts_dir=\${TOML_CONFIG_PATH%%:*}
-    if [ "$MODE" = mirror ]; then
-        if [ "$TOML_MIRRORS" = 1 ] || [ "$TOML_TLS" = 1 ]; then
-            die "$CONTAINERD_CONFIG sets $table.mirrors or $table.configs.*.tls; mirror mode needs config_path, which containerd refuses together with them. Move those settings into hosts.toml files under $DEFAULT_HOSTS_DIR (or use runtimeMode proxy), then run again. The file was not changed."
-        fi
-        hosts_dir=\${hosts_dir:-$DEFAULT_HOSTS_DIR}
-        if ! awk -v action=config_path -v dir="$hosts_dir" "$TOML_AWK" "$base" > "$out"; then
-            die "cannot set config_path in $CONTAINERD_CONFIG: $(cat "$out"). The file was not changed."
-        fi
-        keep_if_unchanged "$base" "$out"
-        install_file "$CONTAINERD_CONFIG" "$out" 0644
-        for registry in \${REGISTRIES[@]+"\${REGISTRIES[@]}"}; do
-            write_mirror_hosts "$registry" "$hosts_dir"
-        done
-        if [ "$ALL_REGISTRIES" = yes ]; then
-            write_mirror_default "$hosts_dir"
-        fi
-    elif [ -n "$hosts_dir" ]; then
-        for registry in \${REGISTRIES[@]+"\${REGISTRIES[@]}"}; do
-            write_skip_verify_hosts "$registry" "$hosts_dir"
-        done
-    elif [ "\${#REGISTRIES[@]}" -gt 0 ]; then
-        if ! awk -v action=tls -v hosts="\${REGISTRIES[*]}" "$TOML_AWK" "$base" > "$out"; then
-            die "cannot set the TLS settings in $CONTAINERD_CONFIG: $(cat "$out"). The file was not changed."
-        fi
-        keep_if_unchanged "$base" "$out"
-        install_file "$CONTAINERD_CONFIG" "$out" 0644
-    fi
-}
-
-configure_docker() {
-    local base=$WORK/daemon.base out=$WORK/daemon.json
-    if [ "\${#REGISTRIES[@]}" -eq 0 ]; then
-        return 0
-    fi
-    select_base "$DOCKER_CONFIG" "$base"
-    if ! awk -v regs="\${REGISTRIES[*]}" "$JSON_AWK" "$base" > "$out"; then
-        die "$DOCKER_CONFIG was not changed: $(cat "$out")"
-    fi
-    keep_if_unchanged "$base" "$out"
-    install_file "$DOCKER_CONFIG" "$out" 0644
-}
-
-# Restores files that an earlier run managed and this one no longer wants.
-restore_leftovers() {
-    local path want wanted
-    while IFS= read -r path; do
-        wanted=no
-        for want in \${desired[@]+"\${desired[@]}"}; do
-            if [ "$want" = "$path" ]; then
-                wanted=yes
-            fi
-        done
-        if [ "$wanted" = no ]; then
-            restore_path "$path"
-            leftovers+=("$path")
-        fi
-    done < <(managed_paths)
-}
-
-main() {
-    local path restarted=no error
-    if [ "$(id -u)" -ne 0 ]; then
-        die "must run as root (the Pulumi program runs it through sudo -n for other users)"
-    fi
-    if [ "$RUNTIME" = containerd ]; then
-        command -v ctr >/dev/null 2>&1 || die "ctr not found: it is needed to check containerd's health"
-    else
-        command -v docker >/dev/null 2>&1 || die "docker not found: it is needed to check Docker's health"
-    fi
-    read_proxy_url
-    lock_state
-    mkdir -p "$BACKUP_DIR" "$APPLIED_DIR"
-    # The edits that can be refused come first.
-    if [ "$RUNTIME" = containerd ]; then
-        configure_containerd
-    else
-        configure_docker
-    fi
-    if [ "$MODE" = proxy ]; then
-        write_dropin
-    fi
-    restore_leftovers
-    if [ "$restart_needed" = yes ]; then
-        restarted=yes
-        if ! restart_runtime; then
-            error=$(runtime_error)
-            rollback
-            reload_needed=yes
-            HEALTH_ERROR=
-            if restart_runtime; then
-                die "$RUNTIME was not healthy after the change, so the previous files were put back and $RUNTIME restarted (healthy again). $RUNTIME said: $error"
-            fi
-            die "$RUNTIME was not healthy after the change; the previous files were put back but $RUNTIME is still not healthy: $(runtime_error). Before the rollback it said: $error"
-        fi
-    fi
-    for path in \${leftovers[@]+"\${leftovers[@]}"}; do
-        forget_path "$path"
-    done
-    summary "$restarted"
-}
-`;
-
-const RESTORE_BODY = bash`
-main() {
-    local path restarted=no
-    if [ "$(id -u)" -ne 0 ]; then
-        die "must run as root (the Pulumi program runs it through sudo -n for other users)"
-    fi
-    if [ ! -d "$BACKUP_DIR" ]; then
-        summary no
-        return 0
-    fi
-    lock_state
-    while IFS= read -r path; do
-        restore_path "$path"
-    done < <(managed_paths)
-    if [ "$restart_needed" = yes ]; then
-        restarted=yes
-        if ! restart_runtime; then
-            die "restored the original files, but $RUNTIME is not healthy: $(runtime_error)"
-        fi
-    fi
-    remove_created_dirs
-    rm -rf "$BACKUP_DIR" "$APPLIED_DIR"
-    rm -f "$STATE_DIR/lock"
-    rmdir "$STATE_DIR" 2>/dev/null || true
-    summary "$restarted"
-}
-`;
 
 /** The apply script: configures the node's runtime for Dragonfly (see the module comment). */
 export function applyScript(spec: NodeScriptSpec): string {
@@ -696,14 +135,7 @@ export function applyScript(spec: NodeScriptSpec): string {
         spec.mode === "mirror"
             ? "point containerd's registry hosts at Dragonfly (mirror mode)"
             : `send ${spec.runtime}'s registry traffic through the Dragonfly proxy (proxy mode)`;
-    return (
-        header(spec, job) +
-        applyValues(spec) +
-        COMMON +
-        `\nTOML_AWK=$(cat <<'AWK'${TOML_AWK}AWK\n)\n\nJSON_AWK=$(cat <<'AWK'${JSON_AWK}AWK\n)\n` +
-        APPLY_BODY +
-        `\nmain "$@"\n`
-    );
+    return `${header(spec, job)}${applyValues(spec)}\n${COMMON}\n${awkPrograms(spec.runtime)}\n${APPLY_BODY}`;
 }
 
 /**
@@ -712,12 +144,8 @@ export function applyScript(spec: NodeScriptSpec): string {
  */
 export function restoreScript(spec: Pick<NodeScriptSpec, "runtime">): string {
     checkRuntime(spec.runtime);
-    return (
-        header(spec, `undo the Dragonfly configuration of ${spec.runtime} (restore the original files)`) +
-        COMMON +
-        RESTORE_BODY +
-        `\nmain "$@"\n`
-    );
+    const job = `undo the Dragonfly configuration of ${spec.runtime} (restore the original files)`;
+    return `${header(spec, job)}\n${COMMON}\n${RESTORE_BODY}`;
 }
 
 /**
