@@ -198,10 +198,25 @@ function isNoProxyEntry(s: string): boolean {
     return hp !== null && isHost(hp[1]) && Number(hp[2]) >= 1 && Number(hp[2]) <= 65535;
 }
 
-function uniqueList(key: string, list: string[], what: string): string[] {
+/**
+ * An optional list of distinct strings under `key`: each one a string (`what`) that `valid`
+ * accepts (else the error says `allowed`), none listed twice (`one` names one in that error).
+ */
+function stringSet(
+    key: string,
+    raw: unknown,
+    spec: { what: string; one: string; valid: (s: string) => boolean; allowed: string },
+): string[] {
+    const list = optArray(key, raw, (k, value) => {
+        const s = expectString(k, value, spec.what);
+        if (!spec.valid(s)) {
+            fail(k, value, spec.allowed);
+        }
+        return s;
+    });
     list.forEach((v, i) => {
         if (list.indexOf(v) !== i) {
-            fail(`${key}[${i}]`, v, `${what} listed once (it is already ${key}[${list.indexOf(v)}])`);
+            fail(`${key}[${i}]`, v, `${spec.one} listed once (it is already ${key}[${list.indexOf(v)}])`);
         }
     });
     return list;
@@ -289,21 +304,13 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
         );
     }
 
-    const registries = uniqueList(
-        "registries",
-        optArray("registries", raw.registries, (key, value) => {
-            const s = expectString(key, value, "a registry host");
-            if (!isRegistryHost(s)) {
-                fail(
-                    key,
-                    value,
-                    "a registry host as in image names, e.g. swr.cn-north-4.myhuaweicloud.com or registry.local:5000 (no scheme or path; no :443)",
-                );
-            }
-            return s;
-        }),
-        "a registry",
-    );
+    const registries = stringSet("registries", raw.registries, {
+        what: "a registry host",
+        one: "a registry",
+        valid: isRegistryHost,
+        allowed:
+            "a registry host as in image names, e.g. swr.cn-north-4.myhuaweicloud.com or registry.local:5000 (no scheme or path; no :443)",
+    });
     const allRegistries = optBool("allRegistries", raw.allRegistries) ?? false;
     if (allRegistries && runtimeMode !== "mirror") {
         fail(
@@ -320,32 +327,18 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
         );
     }
 
-    const noProxy = uniqueList(
-        "noProxy",
-        optArray("noProxy", raw.noProxy, (key, value) => {
-            const s = expectString(key, value, "a NO_PROXY entry");
-            if (!isNoProxyEntry(s)) {
-                fail(
-                    key,
-                    value,
-                    "a host, IP address, CIDR, .domain suffix or * (one entry per list item, no commas or spaces)",
-                );
-            }
-            return s;
-        }),
-        "an entry",
-    );
-    const clusterCidrs = uniqueList(
-        "clusterCidrs",
-        optArray("clusterCidrs", raw.clusterCidrs, (key, value) => {
-            const s = expectString(key, value, "a CIDR block");
-            if (!isCidr(s)) {
-                fail(key, value, "a CIDR block such as 10.247.0.0/16 (the cluster's service or pod range)");
-            }
-            return s;
-        }),
-        "a CIDR block",
-    );
+    const noProxy = stringSet("noProxy", raw.noProxy, {
+        what: "a NO_PROXY entry",
+        one: "an entry",
+        valid: isNoProxyEntry,
+        allowed: "a host, IP address, CIDR, .domain suffix or * (one entry per list item, no commas or spaces)",
+    });
+    const clusterCidrs = stringSet("clusterCidrs", raw.clusterCidrs, {
+        what: "a CIDR block",
+        one: "a CIDR block",
+        valid: isCidr,
+        allowed: "a CIDR block such as 10.247.0.0/16 (the cluster's service or pod range)",
+    });
 
     const mirrorEndpoint =
         optEnum("mirrorEndpoint", raw.mirrorEndpoint, ["loadBalancer", "local"] as const) ?? DEFAULT_MIRROR_ENDPOINT;
