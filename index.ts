@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 
 import { DragonflyCce } from "./components/dragonflyCce";
-import { loadStackConfig, whenReady } from "./lib/stackConfig";
+import { loadStackConfig, whenReady } from "./lib/config/pulumi";
 
 const stack = whenReady(loadStackConfig(), (config) => new DragonflyCce("dragonfly", config));
 const output = <K extends keyof DragonflyCce>(key: K) => pulumi.output(stack.then((s) => s[key]));

@@ -24,7 +24,7 @@ pulumi.runtime.setMocks(
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { NodeFleet } = require("../components/nodeFleet") as typeof import("../components/nodeFleet");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { parseNodeConfig } = require("../lib/nodeConfig") as typeof import("../lib/nodeConfig");
+const { parseNodeConfig } = require("../lib/config/nodes") as typeof import("../lib/config/nodes");
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAbench\n-----END OPENSSH PRIVATE KEY-----\n";
 

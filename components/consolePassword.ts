@@ -39,11 +39,6 @@ export interface ConsolePasswordArgs {
     /** The manager's REST API as the node sees it, e.g. `http://192.168.0.10:30080`. Not secret. */
     consoleUrl: pulumi.Input<string>;
     /**
-     * Accepted for symmetry with the other node components and ignored: the rotation only runs
-     * curl against the NodePort, which needs no root.
-     */
-    sudo?: boolean;
-    /**
      * The password to give root (8-20 printable ASCII characters, no spaces). Default: a
      * `random.RandomPassword` of {@link GENERATED_PASSWORD_LENGTH} characters, kept in state.
      */

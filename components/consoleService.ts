@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { httpUrl } from "../lib/hosts";
 
-import { CoreConfig } from "../lib/config";
+import { CoreConfig } from "../lib/config/core";
 import { consoleServiceManifest } from "../lib/services";
 
 export interface ConsoleServiceArgs {
@@ -46,9 +47,7 @@ export class ConsoleService extends pulumi.ComponentResource {
                 this,
             );
         }
-        this.url = this.nodePort.apply((port) =>
-            host === undefined ? undefined : `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
-        );
+        this.url = this.nodePort.apply((port) => (host === undefined ? undefined : httpUrl(host, port)));
         this.registerOutputs({ nodePort: this.nodePort, url: this.url });
     }
 }

@@ -1,10 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { CoreConfig } from "../lib/config";
-import { NodeConfig } from "../lib/nodeConfig";
+import { CoreConfig } from "../lib/config/core";
+import { NodeConfig, parseNodeConfig } from "../lib/config/nodes";
+import { urlHost } from "../lib/hosts";
 import { Verification } from "../lib/verify/result";
-import { defaultMetricsUrls, VerifyConfig } from "../lib/verify/config";
+import { defaultMetricsUrls, VerifyConfig } from "../lib/config/verify";
 import { ConsolePassword } from "./consolePassword";
 import { ConsoleService } from "./consoleService";
 import { DragonflyRelease } from "./dragonflyRelease";
@@ -14,10 +15,10 @@ import { ProxyService } from "./proxyService";
 import { PullVerification } from "./pullVerification";
 
 export interface DragonflyCceArgs {
-    /** The parsed core configuration (see lib/config.ts and the README's config table). */
+    /** The parsed core configuration (see lib/config/core.ts and the README's config table). */
     core: CoreConfig;
-    /** Nodes whose runtimes pull through Dragonfly (see lib/nodeConfig.ts); none when omitted. */
-    nodes?: NodeConfig;
+    /** Nodes whose runtimes pull through Dragonfly (see lib/config/nodes.ts); default `parseNodeConfig({})`: none. */
+    nodes?: NodeConfig<pulumi.Input<string>>;
     /** The pull check on one node; off when omitted. */
     verify?: VerifyConfig;
 }
@@ -46,21 +47,14 @@ export class DragonflyCce extends pulumi.ComponentResource {
     public readonly verification: pulumi.Output<Verification | undefined>;
     /** The node fleet (one NodeRuntime per node). */
     public readonly fleet: NodeFleet;
+    /** The node configuration in effect (the parser's defaults when `nodes` was omitted). */
+    public readonly nodeConfig: NodeConfig<pulumi.Input<string>>;
 
     constructor(name: string, args: DragonflyCceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dragonfly:index:DragonflyCce", name, {}, opts);
         const cfg = args.core;
-        const nodes: NodeConfig = args.nodes ?? {
-            nodes: [],
-            ssh: { user: "root" },
-            runtimeMode: "proxy",
-            registries: [],
-            allRegistries: false,
-            noProxy: [],
-            clusterCidrs: [],
-            mirrorEndpoint: "loadBalancer",
-            rollout: { maxParallel: 1 },
-        };
+        const nodes = args.nodes ?? parseNodeConfig({});
+        this.nodeConfig = nodes;
 
         // An explicit provider only when the stack names a kubeconfig or context; otherwise the
         // ambient kubeconfig (KUBECONFIG / ~/.kube/config), as kubectl and helm would use.
@@ -92,7 +86,7 @@ export class DragonflyCce extends pulumi.ComponentResource {
             {
                 config: nodes,
                 endpoint: proxy.url,
-                localEndpoint: `http://127.0.0.1:${cfg.proxy.port}`,
+                proxyPort: cfg.proxy.port,
                 proxyCredentials: release.proxyCredentials,
                 dependsOn: [release.release, proxy.service],
             },
@@ -108,7 +102,7 @@ export class DragonflyCce extends pulumi.ComponentResource {
                 `${name}-console-password`,
                 {
                     connection: nodeConnection(firstNode, nodes.ssh),
-                    consoleUrl: pulumi.interpolate`http://${hostForUrl(firstNode.host)}:${consoleSvc.nodePort}`,
+                    consoleUrl: pulumi.interpolate`http://${urlHost(firstNode.host)}:${consoleSvc.nodePort}`,
                     triggers: [release.release.status.revision],
                 },
                 { parent: this, dependsOn: [release.release, consoleSvc.service] },
@@ -132,7 +126,7 @@ export class DragonflyCce extends pulumi.ComponentResource {
                 `${name}-verify`,
                 {
                     connection: nodeConnection(node, nodes.ssh),
-                    sudo: node.user !== "root",
+                    sudo: this.fleet.plan[index].sudo,
                     runtime: node.runtime,
                     image: v.image,
                     node: node.name,
@@ -175,8 +169,4 @@ export class DragonflyCce extends pulumi.ComponentResource {
             verification: this.verification,
         });
     }
-}
-
-function hostForUrl(host: string): string {
-    return host.includes(":") ? `[${host}]` : host;
 }

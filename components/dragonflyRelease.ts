@@ -2,15 +2,9 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 
-import { CHART_NAME, CoreConfig } from "../lib/config";
-import { buildHelmValues, PROXY_BASIC_AUTH_USERNAME, ReleaseSecrets } from "../lib/helmValues";
-
-/** Length of the generated MySQL and Redis passwords (letters and digits only). */
-export const DATABASE_PASSWORD_LENGTH = 32;
-/** Length of the generated JWT signing key of the manager. */
-export const JWT_KEY_LENGTH = 48;
-/** Length of the generated proxy basic-auth password. */
-export const PROXY_PASSWORD_LENGTH = 24;
+import { CHART_NAME, CoreConfig } from "../lib/config/core";
+import { buildHelmValues, PROXY_BASIC_AUTH_USERNAME, ReleaseSecrets, SECRET_LENGTHS } from "../lib/helmValues";
+import { namespaceManifest } from "../lib/services";
 /** Helm keeps this many revisions of the release (rollback targets). */
 export const MAX_HISTORY = 10;
 
@@ -42,21 +36,20 @@ export class DragonflyRelease extends pulumi.ComponentResource {
 
         const ns = new k8s.core.v1.Namespace(
             `${name}-namespace`,
-            {
-                metadata: {
-                    name: cfg.namespace,
-                    labels: { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "dragonfly" },
-                },
-            },
+            { metadata: namespaceManifest(cfg).metadata },
             { parent: this },
         );
 
-        const password = (suffix: string, length: number) =>
-            new random.RandomPassword(`${name}-${suffix}`, { length, special: false }, { parent: this });
-        const mysqlRoot = password("mysql-root-password", DATABASE_PASSWORD_LENGTH);
-        const mysqlUser = password("mysql-password", DATABASE_PASSWORD_LENGTH);
-        const redis = password("redis-password", DATABASE_PASSWORD_LENGTH);
-        const jwt = password("jwt-key", JWT_KEY_LENGTH);
+        const password = (suffix: string, secret: keyof ReleaseSecrets<unknown>) =>
+            new random.RandomPassword(
+                `${name}-${suffix}`,
+                { length: SECRET_LENGTHS[secret], special: false },
+                { parent: this },
+            );
+        const mysqlRoot = password("mysql-root-password", "mysqlRootPassword");
+        const mysqlUser = password("mysql-password", "mysqlPassword");
+        const redis = password("redis-password", "redisPassword");
+        const jwt = password("jwt-key", "jwtKey");
         // `result` is secret in state already; wrapping keeps it secret through every transformation
         // (the rendered values, the proxy credentials) whatever the provider reports.
         const secrets: ReleaseSecrets<pulumi.Output<string>> = {
@@ -67,7 +60,7 @@ export class DragonflyRelease extends pulumi.ComponentResource {
         };
         const generated: pulumi.Resource[] = [mysqlRoot, mysqlUser, redis, jwt];
         if (cfg.proxy.basicAuth) {
-            const proxy = password("proxy-password", PROXY_PASSWORD_LENGTH);
+            const proxy = password("proxy-password", "proxyPassword");
             secrets.proxyPassword = pulumi.secret(proxy.result);
             generated.push(proxy);
             this.proxyCredentials = pulumi.secret(

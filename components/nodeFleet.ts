@@ -4,21 +4,23 @@
  * in `dependsOn` (the Dragonfly release and the proxy LoadBalancer).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { buildNoProxy, LOCAL_ENDPOINT, NodeConfig } from "../lib/nodeConfig";
+import { DEFAULT_PROXY_PORT } from "../lib/config/core";
+import { buildNoProxy, NodeConfig } from "../lib/config/nodes";
+import { NodePlan, planNodes } from "../lib/node/plan";
 import { NodeRuntime } from "./nodeRuntime";
 
 export interface NodeFleetArgs {
     /** The validated node configuration (`parseNodeConfig`). */
-    config: NodeConfig;
+    config: NodeConfig<pulumi.Input<string>>;
     /** The Dragonfly client proxy URL "http://IP:4001" (the proxy LoadBalancer's address). */
     endpoint: pulumi.Input<string>;
-    /** Secret "user:password" when the proxy requires authentication (proxy mode). */
-    proxyCredentials?: pulumi.Input<string>;
     /**
-     * The endpoint for `mirrorEndpoint: local` (the Dragonfly client on the node itself);
-     * default {@link LOCAL_ENDPOINT}. Follows `proxy.port` when the stack sets it.
+     * Secret "user:password" when the proxy requires authentication (`proxy.basicAuth`); the
+     * proxy-mode nodes get it on stdin.
      */
-    localEndpoint?: string;
+    proxyCredentials?: pulumi.Input<string>;
+    /** `proxy.port`, the port of the node's own client for `mirrorEndpoint: local`. Default 4001. */
+    proxyPort?: number;
     /** What must exist before any node is touched: the release and the proxy LoadBalancer. */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -37,6 +39,8 @@ export class NodeFleet extends pulumi.ComponentResource {
     public readonly configuredNodes: pulumi.Output<string[]>;
     /** The NO_PROXY list the nodes get. */
     public readonly noProxy: pulumi.Output<string>;
+    /** The per-node plan (`planNodes`), in config order. */
+    public readonly plan: NodePlan<pulumi.Input<string>>[];
     /** The per-node components, in config order. */
     public readonly runtimes: NodeRuntime[] = [];
 
@@ -44,31 +48,24 @@ export class NodeFleet extends pulumi.ComponentResource {
         super("dragonfly:index:NodeFleet", name, {}, opts);
         const cfg = args.config;
         const noProxy = buildNoProxy(cfg.noProxy, cfg.clusterCidrs);
-        const endpoint =
-            cfg.runtimeMode === "mirror" && cfg.mirrorEndpoint === "local"
-                ? (args.localEndpoint ?? LOCAL_ENDPOINT)
-                : args.endpoint;
+        const plan = (this.plan = planNodes(cfg, {
+            proxyUrl: args.endpoint,
+            proxyPort: args.proxyPort ?? DEFAULT_PROXY_PORT,
+            proxyAuth: args.proxyCredentials !== undefined,
+        }));
         if (cfg.nodes.length === 0) {
             pulumi.log.info("nodes is empty: no node's container runtime is configured", this);
         }
         let previous: pulumi.Resource[] = [];
-        for (const batch of batches(cfg.nodes, cfg.rollout.maxParallel)) {
+        for (const batch of batches(plan, cfg.rollout.maxParallel)) {
             const current = batch.map(
-                (node) =>
+                (p) =>
                     new NodeRuntime(
-                        `${name}-${node.name}`,
+                        `${name}-${p.node.name}`,
                         {
-                            node,
+                            plan: p,
                             ssh: cfg.ssh,
-                            spec: {
-                                runtime: node.runtime,
-                                mode: node.runtime === "docker" ? "proxy" : cfg.runtimeMode,
-                                registries: cfg.registries,
-                                allRegistries: cfg.allRegistries,
-                                noProxy,
-                            },
-                            endpoint,
-                            proxyCredentials: cfg.runtimeMode === "proxy" ? args.proxyCredentials : undefined,
+                            proxyCredentials: p.spec.proxyAuth ? args.proxyCredentials : undefined,
                         },
                         { parent: this, dependsOn: [...(args.dependsOn ?? []), ...previous] },
                     ),

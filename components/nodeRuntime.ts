@@ -9,8 +9,9 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { NodeEntry, SshConfig } from "../lib/nodeConfig";
-import { applyScript, NodeScriptSpec, remoteCommand, restoreScript } from "../lib/node/scripts";
+import { NodeEntry, SshConfig } from "../lib/config/nodes";
+import { NodePlan } from "../lib/node/plan";
+import { applyScript, NodeScriptSpec, remoteCommand, restoreScript, SUMMARY_PREFIX } from "../lib/node/scripts";
 
 /** Seconds each SSH dial attempt may take. */
 export const DEFAULT_DIAL_TIMEOUT_SECONDS = 15;
@@ -18,22 +19,21 @@ export const DEFAULT_DIAL_TIMEOUT_SECONDS = 15;
 export const DEFAULT_DIAL_ERROR_LIMIT = 10;
 
 export interface NodeRuntimeArgs {
-    /** The node: host, port, user, runtime. */
-    node: NodeEntry;
+    /** The node's part of the plan (`planNodes`): the node, its script spec, sudo, the endpoint. */
+    plan: NodePlan<pulumi.Input<string>>;
     /** SSH credentials (secrets) and optional bastion. */
-    ssh: SshConfig;
-    /** What to configure, without the endpoint. */
-    spec: Omit<NodeScriptSpec, "endpoint" | "proxyAuth">;
-    /** The Dragonfly endpoint, "http://HOST:PORT". */
-    endpoint: pulumi.Input<string>;
-    /** Secret "user:password" for the proxy; passed on stdin, never in the command text. */
+    ssh: SshConfig<pulumi.Input<string>>;
+    /**
+     * Secret "user:password" for the proxy, required when the plan's spec has `proxyAuth`;
+     * passed on stdin, never in the command text.
+     */
     proxyCredentials?: pulumi.Input<string>;
 }
 
 /** The SSH connection of a node (a secret as a whole). */
 export function nodeConnection(
     node: NodeEntry,
-    ssh: SshConfig,
+    ssh: SshConfig<pulumi.Input<string>>,
 ): pulumi.Output<command.types.input.remote.ConnectionArgs> {
     const connection: command.types.input.remote.ConnectionArgs = {
         host: node.host,
@@ -64,11 +64,12 @@ function sha256(text: string): string {
 /** Nodes with the same settings share one generated text (fleets of 1,000 nodes). */
 const cache = new Map<string, { command: string; hash: string }>();
 
-function generated(kind: "apply" | "restore", spec: NodeScriptSpec, sudo: boolean): { command: string; hash: string } {
-    const key = JSON.stringify([kind, spec, sudo]);
+/** The remote command running `script(spec)`; `spec` and `sudo` are all it depends on. */
+function generated<T>(script: (spec: T) => string, spec: T, sudo: boolean): { command: string; hash: string } {
+    const key = JSON.stringify([script.name, spec, sudo]);
     let hit = cache.get(key);
     if (!hit) {
-        const command = remoteCommand(kind === "apply" ? applyScript(spec) : restoreScript(spec), { sudo });
+        const command = remoteCommand(script(spec), { sudo });
         hit = { command, hash: sha256(command) };
         if (cache.size > 1000) {
             cache.clear();
@@ -88,17 +89,20 @@ export class NodeRuntime extends pulumi.ComponentResource {
 
     constructor(name: string, args: NodeRuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dragonfly:index:NodeRuntime", name, {}, opts);
-        const sudo = args.node.user !== "root";
-        const proxyAuth = args.proxyCredentials !== undefined && args.spec.mode === "proxy";
+        const { node, spec, sudo } = args.plan;
+        const proxyAuth = spec.proxyAuth === true;
+        if (proxyAuth && args.proxyCredentials === undefined) {
+            throw new Error(`node ${node.name}: the proxy requires credentials (proxyAuth) but none were given`);
+        }
         const applied = pulumi
-            .output(args.endpoint)
-            .apply((endpoint) => generated("apply", { ...args.spec, endpoint, proxyAuth }, sudo));
+            .output(args.plan.endpoint)
+            .apply((endpoint) => generated<NodeScriptSpec>(applyScript, { ...spec, endpoint }, sudo));
         const apply = applied.apply((g) => g.command);
-        const restore = generated("restore", { ...args.spec, endpoint: "http://127.0.0.1:4001" }, sudo);
+        const restore = generated(restoreScript, { runtime: spec.runtime }, sudo);
         this.command = new command.remote.Command(
             `${name}-runtime`,
             {
-                connection: nodeConnection(args.node, args.ssh),
+                connection: nodeConnection(node, args.ssh),
                 create: apply,
                 update: apply,
                 delete: restore.command,
@@ -117,12 +121,12 @@ export class NodeRuntime extends pulumi.ComponentResource {
                 customTimeouts: { create: "10m", update: "10m", delete: "10m" },
             },
         );
-        this.nodeName = pulumi.output(args.node.name);
+        this.nodeName = pulumi.output(node.name);
         this.summary = this.command.stdout.apply(
             (out) =>
                 out
                     .split("\n")
-                    .filter((l) => l.startsWith("dragonfly-cce:"))
+                    .filter((l) => l.startsWith(SUMMARY_PREFIX))
                     .pop() ?? "",
         );
         this.registerOutputs({ nodeName: this.nodeName, summary: this.summary });

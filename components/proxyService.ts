@@ -1,7 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { CoreConfig } from "../lib/config";
+import { CoreConfig } from "../lib/config/core";
 import { LoadBalancerIngress, proxyAddressFrom, proxyServiceManifest } from "../lib/services";
 
 export interface ProxyServiceArgs {

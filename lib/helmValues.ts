@@ -5,8 +5,8 @@
  * script and the contract test pass plain strings. Every value path set here is checked against
  * the pinned chart's values.yaml by tests/chartContract.test.ts.
  */
-import { CoreConfig } from "./config";
-import { fail } from "./validate";
+import { CoreConfig } from "./config/core";
+import { fail } from "./config/validate";
 
 /** The chart's component names (`<component>.name`), used in object names and pod labels. */
 export const COMPONENTS = {
@@ -25,6 +25,22 @@ export const DELETE_WITH_STATEFULSET = {
     whenDeleted: "Delete",
     whenScaled: "Retain",
 } as const;
+
+/** Length of the generated MySQL and Redis passwords (letters and digits only). */
+export const DATABASE_PASSWORD_LENGTH = 32;
+/** Length of the generated JWT signing key of the manager. */
+export const JWT_KEY_LENGTH = 48;
+/** Length of the generated proxy basic-auth password. */
+export const PROXY_PASSWORD_LENGTH = 24;
+
+/** The length of each generated secret of {@link ReleaseSecrets}. */
+export const SECRET_LENGTHS: Readonly<Record<keyof ReleaseSecrets<unknown>, number>> = {
+    mysqlRootPassword: DATABASE_PASSWORD_LENGTH,
+    mysqlPassword: DATABASE_PASSWORD_LENGTH,
+    redisPassword: DATABASE_PASSWORD_LENGTH,
+    jwtKey: JWT_KEY_LENGTH,
+    proxyPassword: PROXY_PASSWORD_LENGTH,
+};
 
 /** The secrets the chart needs instead of its public defaults. */
 export interface ReleaseSecrets<S> {

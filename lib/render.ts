@@ -10,25 +10,19 @@
  * - `README.txt`: how to apply them by hand, in the seed document's order.
  */
 import { randomBytes } from "crypto";
-import { parse, stringify } from "yaml";
+import { stringify } from "yaml";
 
-import { CoreConfig } from "./config";
-import { buildHelmValues, Values } from "./helmValues";
-import { buildNoProxy, LOCAL_ENDPOINT, NodeConfig } from "./nodeConfig";
-import { applyScript, NodeScriptSpec, restoreScript } from "./node/scripts";
-import { consoleServiceManifest, proxyServiceManifest } from "./services";
-import { parseStackConfig, STACK_CONFIG_KEYS, StackConfig } from "./stackConfig";
-import { CONFIG_NAMESPACE, fail, isPlainObject } from "./validate";
+import { StackConfig } from "./config";
+import { CoreConfig } from "./config/core";
+import { isPlainObject } from "./config/validate";
+import { buildHelmValues, PROXY_BASIC_AUTH_USERNAME, ReleaseSecrets, SECRET_LENGTHS, Values } from "./helmValues";
+import { httpUrl } from "./hosts";
+import { planNodes } from "./node/plan";
+import { applyScript, restoreScript } from "./node/scripts";
+import { consoleServiceManifest, namespaceManifest, proxyServiceManifest } from "./services";
 
 /** Host used in node scripts when the proxy address is not known before deployment (RFC 2606). */
 export const UNKNOWN_PROXY_HOST = "proxy-address.invalid";
-
-/** Stands in for a `secure:` value of the stack file, which only the Pulumi CLI can decrypt. */
-const SECRET_PLACEHOLDERS: Record<string, string> = {
-    "ssh.privateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\n(not rendered)\n-----END OPENSSH PRIVATE KEY-----\n",
-    "ssh.bastion.privateKey":
-        "-----BEGIN OPENSSH PRIVATE KEY-----\n(not rendered)\n-----END OPENSSH PRIVATE KEY-----\n",
-};
 
 export interface RenderedFile {
     path: string;
@@ -42,53 +36,6 @@ export interface RenderOptions {
     proxyHost?: string;
     /** Random bytes source (tests pass a fixed one). */
     random?: (n: number) => Buffer;
-}
-
-/**
- * The stack's config keys from a `Pulumi.<stack>.yaml` text, without the namespace. `secure:`
- * values become placeholders (SSH keys) or are dropped (anything else: kubeconfig), since only the
- * Pulumi CLI can decrypt them and nothing rendered needs them.
- */
-export function configFromStackFile(text: string): Record<string, unknown> {
-    const doc = parse(text) as unknown;
-    if (!isPlainObject(doc) || !isPlainObject(doc.config ?? {})) {
-        throw new Error("not a Pulumi stack file: no `config:` mapping");
-    }
-    const raw: Record<string, unknown> = {};
-    for (const [fullKey, value] of Object.entries((doc.config ?? {}) as Record<string, unknown>)) {
-        const [ns, key] = fullKey.includes(":") ? fullKey.split(/:(.*)/s, 2) : [CONFIG_NAMESPACE, fullKey];
-        if (ns !== CONFIG_NAMESPACE) {
-            continue;
-        }
-        if (!(STACK_CONFIG_KEYS as readonly string[]).includes(key)) {
-            fail(key, value, `a key of this program: ${STACK_CONFIG_KEYS.join(", ")}`);
-        }
-        const cleared = replaceSecure(value, [key]);
-        if (cleared !== undefined) {
-            raw[key] = cleared;
-        }
-    }
-    return raw;
-}
-
-function replaceSecure(v: unknown, at: string[]): unknown {
-    if (isPlainObject(v)) {
-        if (Object.keys(v).length === 1 && typeof v.secure === "string") {
-            return SECRET_PLACEHOLDERS[at.join(".")];
-        }
-        const out: Record<string, unknown> = {};
-        for (const [k, c] of Object.entries(v)) {
-            const r = replaceSecure(c, [...at, k]);
-            if (r !== undefined) {
-                out[k] = r;
-            }
-        }
-        return out;
-    }
-    if (Array.isArray(v)) {
-        return v.map((c, i) => replaceSecure(c, [...at, String(i)]));
-    }
-    return v;
 }
 
 /** Marks a secret leaf so that {@link splitSecrets} can take it out of the values. */
@@ -128,18 +75,6 @@ export function splitSecrets(
     return { plain: (plain ?? {}) as Record<string, unknown>, secrets: (secrets ?? {}) as Record<string, unknown> };
 }
 
-/** The script spec of one node, exactly as NodeFleet builds it. */
-export function nodeSpec(nodes: NodeConfig, runtime: "containerd" | "docker", endpoint: string): NodeScriptSpec {
-    return {
-        runtime,
-        mode: runtime === "docker" ? "proxy" : nodes.runtimeMode,
-        endpoint,
-        registries: nodes.registries,
-        allRegistries: nodes.allRegistries,
-        noProxy: buildNoProxy(nodes.noProxy, nodes.clusterCidrs),
-    };
-}
-
 function yamlDoc(header: string, value: unknown): string {
     return `# ${header}\n${stringify(value, { lineWidth: 0 })}`;
 }
@@ -154,35 +89,25 @@ export function renderStack(cfg: StackConfig, opts: RenderOptions = {}): Rendere
             .replace(/[^A-Za-z0-9]/g, "")
             .padEnd(length, "0")
             .slice(0, length);
-    const values = buildHelmValues<SecretSlot>(core, {
-        mysqlRootPassword: new SecretSlot("mysqlRootPassword"),
-        mysqlPassword: new SecretSlot("mysqlPassword"),
-        redisPassword: new SecretSlot("redisPassword"),
-        jwtKey: new SecretSlot("jwtKey"),
-        proxyPassword: new SecretSlot("proxyPassword"),
-    });
-    const lengths: Record<string, number> = { jwtKey: 48, proxyPassword: 24 };
-    const { plain, secrets } = splitSecrets(values, (slot) => secret(lengths[slot] ?? 32));
+    const slots = Object.fromEntries(
+        Object.keys(SECRET_LENGTHS).map((k) => [k, new SecretSlot(k)]),
+    ) as unknown as ReleaseSecrets<SecretSlot>;
+    const values = buildHelmValues<SecretSlot>(core, slots);
+    const { plain, secrets } = splitSecrets(values, (slot) =>
+        secret(SECRET_LENGTHS[slot as keyof ReleaseSecrets<unknown>]),
+    );
 
     const host = core.proxy.address ?? opts.proxyHost ?? UNKNOWN_PROXY_HOST;
-    const hostInUrl = host.includes(":") ? `[${host}]` : host;
-    const lbEndpoint = `http://${hostInUrl}:${core.proxy.port}`;
-    const endpoint =
-        cfg.nodes.runtimeMode === "mirror" && cfg.nodes.mirrorEndpoint === "local"
-            ? `http://127.0.0.1:${core.proxy.port}`
-            : lbEndpoint;
+    const plan = planNodes(cfg.nodes, {
+        proxyUrl: httpUrl(host, core.proxy.port),
+        proxyPort: core.proxy.port,
+        proxyAuth: core.proxy.basicAuth,
+    });
 
     const files: RenderedFile[] = [
         {
             path: "namespace.yaml",
-            content: yamlDoc("The namespace the stack owns", {
-                apiVersion: "v1",
-                kind: "Namespace",
-                metadata: {
-                    name: core.namespace,
-                    labels: { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "dragonfly" },
-                },
-            }),
+            content: yamlDoc("The namespace the stack owns", namespaceManifest(core)),
             mode: 0o644,
         },
         {
@@ -212,15 +137,10 @@ export function renderStack(cfg: StackConfig, opts: RenderOptions = {}): Rendere
             mode: 0o644,
         },
     ];
-    for (const node of cfg.nodes.nodes) {
-        const spec = nodeSpec(cfg.nodes, node.runtime, endpoint);
+    for (const { node, spec, endpoint } of plan) {
         files.push(
-            { path: `nodes/${node.name}/apply.sh`, content: applyScript(spec), mode: 0o755 },
-            {
-                path: `nodes/${node.name}/restore.sh`,
-                content: restoreScript({ ...spec, endpoint: LOCAL_ENDPOINT }),
-                mode: 0o755,
-            },
+            { path: `nodes/${node.name}/apply.sh`, content: applyScript({ ...spec, endpoint }), mode: 0o755 },
+            { path: `nodes/${node.name}/restore.sh`, content: restoreScript(spec), mode: 0o755 },
         );
     }
     files.push({ path: "README.txt", content: readme(core, cfg, host), mode: 0o644 });
@@ -241,6 +161,13 @@ function readme(core: CoreConfig, cfg: StackConfig, host: string): string {
         "",
         "Then on each node, as root: bash nodes/<name>/apply.sh (restore.sh undoes it).",
     ];
+    if (cfg.nodes.nodes.length > 0 && core.proxy.basicAuth && cfg.nodes.runtimeMode === "proxy") {
+        lines.push(
+            "The proxy requires basic auth: apply.sh reads one line user:password on stdin, e.g.",
+            `  printf '${PROXY_BASIC_AUTH_USERNAME}:%s\\n' "$PROXY_PASSWORD" | bash nodes/<name>/apply.sh`,
+            "with the proxy password from values.secrets.yaml.",
+        );
+    }
     if (host === UNKNOWN_PROXY_HOST && cfg.nodes.nodes.length > 0) {
         lines.push(
             "",
@@ -249,9 +176,4 @@ function readme(core: CoreConfig, cfg: StackConfig, host: string): string {
         );
     }
     return `${lines.join("\n")}\n`;
-}
-
-/** Parses a stack file's text into the stack config (the same parser the program uses). */
-export function stackConfigFromFile(text: string): StackConfig {
-    return parseStackConfig(configFromStackFile(text));
 }

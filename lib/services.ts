@@ -1,10 +1,12 @@
 /**
- * The two Services the stack adds to the chart (pure; no engine): a LoadBalancer in front of the
- * client proxy on every Dragonfly node, and a NodePort for the manager console. The chart has no
- * Service for the client proxy; both select the chart's pod labels.
+ * The namespace and the two Services the stack adds to the chart (pure; no engine): a
+ * LoadBalancer in front of the client proxy on every Dragonfly node, and a NodePort for the
+ * manager console. The chart has no Service for the client proxy; both select the chart's pod
+ * labels.
  */
-import { CONSOLE_PORT, CoreConfig } from "./config";
+import { CONSOLE_PORT, CoreConfig } from "./config/core";
 import { chartObjectNames, podSelector } from "./helmValues";
+import { hostPort } from "./hosts";
 
 /** CCE's ELB annotations. */
 export const ELB_ANNOTATION = {
@@ -106,6 +108,22 @@ export function consoleServiceManifest(cfg: CoreConfig): ServiceManifest {
     };
 }
 
+/** The namespace the stack owns (created by the stack, deleted with it). */
+export function namespaceManifest(cfg: CoreConfig): {
+    apiVersion: "v1";
+    kind: "Namespace";
+    metadata: { name: string; labels: Record<string, string> };
+} {
+    return {
+        apiVersion: "v1",
+        kind: "Namespace",
+        metadata: {
+            name: cfg.namespace,
+            labels: { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "dragonfly" },
+        },
+    };
+}
+
 /** Ingress of a LoadBalancer Service status, as Kubernetes reports it. */
 export interface LoadBalancerIngress {
     ip?: string;
@@ -123,5 +141,5 @@ export function proxyAddressFrom(
     if (host === undefined) {
         return undefined;
     }
-    return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
+    return hostPort(host, port);
 }

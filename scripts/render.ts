@@ -7,7 +7,8 @@
 import * as fs from "fs";
 import * as path from "path";
 
-import { renderStack, stackConfigFromFile } from "../lib/render";
+import { stackConfigFromFile } from "../lib/config/stackFile";
+import { renderStack } from "../lib/render";
 
 function arg(name: string, fallback?: string): string | undefined {
     const i = process.argv.indexOf(`--${name}`);

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 
-import { DEFAULT_CHART_VERSION, parseCoreConfig } from "../lib/config";
+import { DEFAULT_CHART_VERSION, parseCoreConfig } from "../lib/config/core";
 import { buildHelmValues } from "../lib/helmValues";
 
 /**

@@ -8,8 +8,8 @@ import {
     DEFAULT_RELEASE_NAME,
     DEFAULT_STORAGE_CLASS,
     parseCoreConfig,
-} from "../lib/config";
-import { ConfigError as ValidateConfigError } from "../lib/validate";
+} from "../lib/config/core";
+import { ConfigError as ValidateConfigError } from "../lib/config/validate";
 
 const base = { nodePool: "test-dragonfly-nodepool" };
 

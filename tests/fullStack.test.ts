@@ -19,7 +19,7 @@ import {
 const registered: Registered[] = recordResources();
 
 import { DragonflyCce } from "../components/dragonflyCce";
-import { parseStackConfig } from "../lib/stackConfig";
+import { parseStackConfig } from "../lib/config";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAfake\n-----END OPENSSH PRIVATE KEY-----\n";
 

@@ -1,4 +1,4 @@
-import { parseCoreConfig } from "../lib/config";
+import { parseCoreConfig } from "../lib/config/core";
 import {
     buildHelmValues,
     chartFullname,
@@ -7,7 +7,7 @@ import {
     podSelector,
     ReleaseSecrets,
 } from "../lib/helmValues";
-import { ConfigError } from "../lib/validate";
+import { ConfigError } from "../lib/config/validate";
 
 const secrets: ReleaseSecrets<string> = {
     mysqlRootPassword: "S-root",

@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 
 import { MOCK_LB_IP, recordResources, resolve, setStackOutputs, waitFor } from "./helpers/mockEngine";
-import { loadStackConfig } from "../lib/stackConfig";
+import { loadStackConfig } from "../lib/config/pulumi";
 
 const registered = recordResources({ preview: true });
 

@@ -3,9 +3,9 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 
-import { parseCoreConfig } from "../lib/config";
-import { STACK_CONFIG_KEYS } from "../lib/stackConfig";
-import { CONFIG_NAMESPACE } from "../lib/validate";
+import { parseCoreConfig } from "../lib/config/core";
+import { STACK_CONFIG_KEYS } from "../lib/config";
+import { CONFIG_NAMESPACE } from "../lib/config/validate";
 
 const project = parse(fs.readFileSync(path.resolve(__dirname, "../Pulumi.yaml"), "utf8"));
 

@@ -16,8 +16,10 @@ const registered = recordResources();
 import { DragonflyCce } from "../components/dragonflyCce";
 import { buildHelmValues } from "../lib/helmValues";
 import { remoteCommand } from "../lib/node/scripts";
-import { configFromStackFile, renderStack, stackConfigFromFile, UNKNOWN_PROXY_HOST } from "../lib/render";
-import { ConfigError } from "../lib/validate";
+import { configFromStackFile, stackConfigFromFile } from "../lib/config/stackFile";
+import { renderStack, UNKNOWN_PROXY_HOST } from "../lib/render";
+import { parseStackConfig } from "../lib/config";
+import { ConfigError } from "../lib/config/validate";
 
 const ROOT = path.resolve(__dirname, "..");
 const DEV = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8");
@@ -79,6 +81,70 @@ describe("render", () => {
                 remoteCommand(file(files, `nodes/${node}/restore.sh`).content, { sudo: false }),
             );
         }
+    });
+
+    const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAkey\n-----END OPENSSH PRIVATE KEY-----\n";
+    const variants: Array<[string, Record<string, unknown>, string[]]> = [
+        [
+            "basic auth; a non-root user; a Docker node",
+            {
+                proxy: { basicAuth: true },
+                nodes: [
+                    { host: "192.168.0.10", name: "c1" },
+                    { host: "192.168.0.11", name: "d1", user: "ops", runtime: "docker" },
+                ],
+            },
+            ["PROXY_AUTH=yes", "RUNTIME=docker", `ENDPOINT='http://${MOCK_LB_IP}:4001'`],
+        ],
+        [
+            "mirror mode through the node's own client on a non-default proxy.port",
+            {
+                proxy: { port: 4101 },
+                runtimeMode: "mirror",
+                mirrorEndpoint: "local",
+                nodes: [{ host: "192.168.0.10", name: "m1", user: "ops" }],
+            },
+            ["MODE=mirror", "ENDPOINT='http://127.0.0.1:4101'"],
+        ],
+    ];
+    test.each(variants)("%s: node scripts are byte for byte the stack's commands", async (_name, extra, expected) => {
+        const c = parseStackConfig({
+            nodePool: "pool",
+            ssh: { privateKey: KEY },
+            registries: ["swr.cn-north-4.myhuaweicloud.com"],
+            ...extra,
+        });
+        const rendered = renderStack(c, { proxyHost: MOCK_LB_IP });
+        const before = registered.length;
+        const name = `variant-${c.nodes.nodes[0].name}`;
+        const stack = new DragonflyCce(name, c);
+        await resolve(pulumi.all(stack.fleet.runtimes.map((r) => r.command.urn)));
+        const commands = registered.slice(before).filter((r) => r.name.endsWith("-runtime"));
+        expect(commands).toHaveLength(c.nodes.nodes.length);
+        const applied = c.nodes.nodes.map((n) => file(rendered, `nodes/${n.name}/apply.sh`).content).join("\n");
+        for (const text of expected) {
+            expect(applied).toContain(text);
+        }
+        for (const node of c.nodes.nodes) {
+            const cmd = commands.find((r) => r.name === `${name}-nodes-${node.name}-runtime`);
+            const sudo = node.user !== "root";
+            expect(cmd?.inputs.create).toBe(
+                remoteCommand(file(rendered, `nodes/${node.name}/apply.sh`).content, { sudo }),
+            );
+            expect(cmd?.inputs.delete).toBe(
+                remoteCommand(file(rendered, `nodes/${node.name}/restore.sh`).content, { sudo }),
+            );
+        }
+    });
+
+    test("the namespace manifest is the one the stack creates", async () => {
+        const before = registered.length;
+        const stack = new DragonflyCce("ns", cfg);
+        await resolve(stack.namespace);
+        const ns = registered.slice(before).find((r) => r.type === "kubernetes:core/v1:Namespace");
+        const manifest = parse(file(files, "namespace.yaml").content);
+        expect(manifest.kind).toBe("Namespace");
+        expect(ns?.inputs.metadata).toEqual(manifest.metadata);
     });
 
     test("the Service manifests are the ones the stack creates", () => {

@@ -1,4 +1,4 @@
-import { parseCoreConfig } from "../lib/config";
+import { parseCoreConfig } from "../lib/config/core";
 import {
     consoleServiceManifest,
     elbAnnotations,

@@ -18,7 +18,8 @@ import {
 const registered: Registered[] = recordResources();
 
 import { DragonflyCce } from "../components/dragonflyCce";
-import { parseCoreConfig } from "../lib/config";
+import { parseCoreConfig } from "../lib/config/core";
+import { DEFAULT_MAX_PARALLEL, parseNodeConfig } from "../lib/config/nodes";
 
 const BASE = { nodePool: "test-dragonfly-nodepool" };
 
@@ -57,6 +58,11 @@ describe("DragonflyCce (core stack)", () => {
     let b: Built;
     beforeAll(async () => {
         b = await build();
+    });
+
+    test("without nodes, the node settings are the parser's defaults (rollout.maxParallel 5)", () => {
+        expect(b.stack.nodeConfig).toEqual(parseNodeConfig({}));
+        expect(b.stack.nodeConfig.rollout.maxParallel).toBe(DEFAULT_MAX_PARALLEL);
     });
 
     test("creates exactly the expected resources", () => {

@@ -350,7 +350,7 @@ describe("workflow files", () => {
                 defined: true,
             });
         }
-        expect(pkg.scripts.lint).toBe("tsc --noEmit && eslint . && prettier --check .");
+        expect(pkg.scripts.lint).toBe("tsc --noEmit && eslint . && prettier --check . && bash scripts/lint-sources.sh");
     });
 
     test("every script file the workflows run exists", () => {

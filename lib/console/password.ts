@@ -4,7 +4,7 @@
  * The chart creates `root` with the public password `dragonfly` on first start against an
  * empty database; the manager accepts passwords of 8 to 20 characters.
  */
-import { failSecret } from "../validate";
+import { failSecret } from "../config/validate";
 
 /** The console account whose password the stack rotates. */
 export const CONSOLE_USERNAME = "root";

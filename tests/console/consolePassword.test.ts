@@ -13,7 +13,7 @@ import {
     checkConsolePassword,
 } from "../../lib/console/password";
 import { ROTATED_SUMMARY } from "../../lib/console/rotateScript";
-import { ConfigError } from "../../lib/validate";
+import { ConfigError } from "../../lib/config/validate";
 
 interface Registered {
     type: string;

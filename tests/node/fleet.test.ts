@@ -1,6 +1,6 @@
 /** NodeFleet / NodeRuntime under Pulumi's mock engine. */
 import * as pulumi from "@pulumi/pulumi";
-import { parseNodeConfig } from "../../lib/nodeConfig";
+import { parseNodeConfig } from "../../lib/config/nodes";
 import { applyScript, remoteCommand, restoreScript } from "../../lib/node/scripts";
 
 interface Registered {

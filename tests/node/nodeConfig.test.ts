@@ -1,12 +1,13 @@
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "../../lib/validate";
+import { ConfigError } from "../../lib/config/validate";
 import {
     buildNoProxy,
     DEFAULT_MAX_PARALLEL,
     DEFAULT_NO_PROXY,
     DEFAULT_SSH_USER,
     parseNodeConfig,
-} from "../../lib/nodeConfig";
+} from "../../lib/config/nodes";
+import { withSecrets } from "../../lib/config/pulumi";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAsecretkeymaterial\n-----END OPENSSH PRIVATE KEY-----\n";
 const ok = {
@@ -48,11 +49,13 @@ describe("parseNodeConfig", () => {
         expect(c.registries).toEqual([]);
     });
 
-    test("private key and password become secrets and never appear in errors", async () => {
-        const c = parseNodeConfig({
+    test("private key and password become secrets at the Pulumi edge and never appear in errors", async () => {
+        const parsed = parseNodeConfig({
             ...ok,
             ssh: { privateKey: KEY, password: "hunter2hunter2", user: "ops", bastion: { host: "bastion.example.com" } },
         });
+        const c = withSecrets(parsed);
+        expect(c).toEqual({ ...parsed, ssh: c.ssh });
         expect(await reveal(c.ssh.privateKey!)).toEqual({ value: KEY, secret: true });
         expect(await reveal(c.ssh.password!)).toEqual({ value: "hunter2hunter2", secret: true });
         expect(c.ssh.bastion).toMatchObject({ host: "bastion.example.com", port: 22, user: "ops" });

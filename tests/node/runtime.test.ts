@@ -6,7 +6,7 @@ import { spawnSync } from "child_process";
 import { parse } from "smol-toml";
 import { describePrivileged } from "../helpers/privileged";
 import { applyScript, NodeScriptSpec, remoteCommand, restoreScript } from "../../lib/node/scripts";
-import { TOML_AWK } from "../../lib/node/awk";
+import { tomlProgram } from "../../lib/node/awk";
 import { NodeSandbox, RunResult } from "./sandbox";
 
 const SWR = "swr.cn-north-4.myhuaweicloud.com";
@@ -58,6 +58,18 @@ const CONFLICT_CONFIG = `${CCE_CONFIG}    [plugins."io.containerd.grpc.v1.cri".r
       config_path = "/etc/containerd/certs.d"
       [plugins."io.containerd.grpc.v1.cri".registry.mirrors."docker.io"]
         endpoint = ["https://mirror.example.com"]
+`;
+
+/** Another registry's auth under its own table, and no [...registry] header: mirror mode appends one. */
+const DOTTED_AUTH_CONFIG = `${CCE_CONFIG}    [plugins."io.containerd.grpc.v1.cri".registry.configs."other.example.com".auth]
+      username = "puller"
+`;
+
+/** The registry table defined through dotted keys: appending [...registry] would redefine it. */
+const DOTTED_REGISTRY_CONFIG = `version = 2
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "cce-pause:3.1"
+  registry.mirrors."docker.io".endpoint = ["https://mirror.example.com"]
 `;
 
 const V3_CONFIG = `version = 3
@@ -128,8 +140,13 @@ function state(box: NodeSandbox): Record<string, string> {
     };
 }
 
-function awk(args: string[], input: string): { status: number | null; out: string } {
-    const r = spawnSync("awk", [...args, TOML_AWK], { input, encoding: "utf8" });
+function awk(
+    use: "inspect" | "tls" | "config_path",
+    vars: string[],
+    input: string,
+    bin = "awk",
+): { status: number | null; out: string } {
+    const r = spawnSync(bin, [...vars, tomlProgram(use)], { input, encoding: "utf8" });
     return { status: r.status, out: r.stdout };
 }
 
@@ -331,7 +348,7 @@ describePrivileged(
         });
 
         test("version 3 files: TLS and config_path go under io.containerd.cri.v1.images, every other setting kept", () => {
-            const tls = awk(["-v", "action=tls", "-v", `hosts=${SWR} ${LOCAL_REG}`], V3_CONFIG);
+            const tls = awk("tls", ["-v", `hosts=${SWR} ${LOCAL_REG}`], V3_CONFIG);
             expect(tls.status).toBe(0);
             expect(tls.out.startsWith(V3_CONFIG)).toBe(true);
             const t = parse(tls.out) as Record<string, any>;
@@ -342,7 +359,7 @@ describePrivileged(
             expect(t.plugins["io.containerd.cri.v1.images"].pinned_images.sandbox).toBe("cce-pause:3.10");
             expect(t.plugins["io.containerd.grpc.v1.cri"]).toBeUndefined();
 
-            const mirror = awk(["-v", "action=config_path", "-v", "dir=/etc/containerd/certs.d"], V3_CONFIG);
+            const mirror = awk("config_path", ["-v", "dir=/etc/containerd/certs.d"], V3_CONFIG);
             expect(mirror.status).toBe(0);
             const m = parse(mirror.out) as Record<string, any>;
             expect(m.plugins["io.containerd.cri.v1.images"].registry.config_path).toBe("/etc/containerd/certs.d");
@@ -350,11 +367,27 @@ describePrivileged(
             expect(m.version).toBe(3);
 
             const facts = awk(
-                ["-v", "action=inspect"],
+                "inspect",
+                [],
                 `${V3_CONFIG}  [plugins."io.containerd.cri.v1.images".registry]\n    config_path = "/etc/containerd/certs.d"\n`,
             );
             expect(facts.out).toContain("version=3\n");
             expect(facts.out).toContain("config_path=/etc/containerd/certs.d\n");
+        });
+
+        test("another registry's auth table without a [...registry] header: mirror mode is accepted and containerd loads it", async () => {
+            const box = await sandbox(DOTTED_AUTH_CONFIG);
+            const before = state(box);
+            ok(apply(box, spec({ mode: "mirror", registries: [SWR] })));
+            expect(box.read(CONFIG)).toBe(
+                `${DOTTED_AUTH_CONFIG}\n[plugins."${CRI}".registry]\n  config_path = "/etc/containerd/certs.d"\n`,
+            );
+            expect(criStatus(box)).toBe("ok");
+            const cri = dump(box).plugins[CRI];
+            expect(cri.registry.config_path).toBe("/etc/containerd/certs.d");
+            expect(cri.registry.configs["other.example.com"].auth.username).toBe("puller");
+            ok(restore(box, spec({ mode: "mirror", registries: [SWR] })));
+            expect(state(box)).toEqual(before);
         });
 
         test("version 3 file with config_path, mirror mode: hosts.toml written, config.toml untouched, no restart", async () => {
@@ -427,3 +460,56 @@ describePrivileged(
         });
     },
 );
+
+/** Every fixture through every config.toml edit, with each awk at hand; the output read by a TOML parser. */
+describe("config.toml awk programs on every fixture (smol-toml reads every output)", () => {
+    const awks = ["mawk", "gawk"].filter((b) => spawnSync("sh", ["-c", `command -v ${b}`]).status === 0);
+    const fixtures: Array<[string, string]> = [
+        ["empty", ""],
+        ["CCE-like", CCE_CONFIG],
+        ["registry settings", REGISTRY_CONFIG],
+        ["conflicting", CONFLICT_CONFIG],
+        ["auth table without a registry header", DOTTED_AUTH_CONFIG],
+        ["registry as dotted keys", DOTTED_REGISTRY_CONFIG],
+        ["version 3", V3_CONFIG],
+    ];
+    /** The only refusal among the fixtures: [...registry] cannot be appended after dotted keys defined it. */
+    const refused = new Set(["config_path: registry as dotted keys"]);
+    const cases = awks.flatMap((bin) =>
+        fixtures.flatMap(([name, text]) => [
+            [bin, "tls", name, text] as const,
+            [bin, "config_path", name, text] as const,
+        ]),
+    );
+
+    test("an awk is installed", () => {
+        expect(awks.length).toBeGreaterThan(0);
+    });
+
+    test.each(cases)("%s %s: %s", (bin, use, name, text) => {
+        const vars = use === "tls" ? ["-v", `hosts=${SWR} ${LOCAL_REG}`] : ["-v", "dir=/etc/containerd/certs.d"];
+        const r = awk(use, vars, text, bin);
+        if (refused.has(`${use}: ${name}`)) {
+            expect(r.status).toBe(3);
+            expect(r.out).toMatch(/as a dotted key; write .* as a \[table\] section/);
+            return;
+        }
+        expect(r.status).toBe(0);
+        const doc = parse(r.out) as Record<string, any>;
+        const plugin = doc.version === 3 ? "io.containerd.cri.v1.images" : CRI;
+        const registry = doc.plugins[plugin].registry;
+        if (use === "tls") {
+            expect(registry.configs[SWR].tls.insecure_skip_verify).toBe(true);
+            expect(registry.configs[LOCAL_REG].tls.insecure_skip_verify).toBe(true);
+        } else {
+            expect(registry.config_path).toBe("/etc/containerd/certs.d");
+        }
+        // Every line of the input is still there, in order (edits replace or add lines only).
+        const out = r.out.split("\n");
+        let at = 0;
+        for (const l of text.split("\n").filter((x) => !/insecure_skip_verify = false/.test(x))) {
+            at = out.indexOf(l, at);
+            expect(at).toBeGreaterThanOrEqual(0);
+        }
+    });
+});

@@ -58,7 +58,8 @@ describe("script generation", () => {
         const diff = a.filter((l, i) => l !== b[i]);
         expect(diff).toEqual(["ENDPOINT='http://192.168.0.177:4001'"]);
         // The restore script only depends on the runtime.
-        expect(restoreScript(base)).toBe(restoreScript({ ...base, mode: "mirror", registries: ["x.example.com"] }));
+        const other: NodeScriptSpec = { ...base, mode: "mirror", registries: ["x.example.com"] };
+        expect(restoreScript(base)).toBe(restoreScript(other));
     });
 
     test("impossible specs are rejected", () => {

@@ -2,10 +2,10 @@
  * Unit tests of the verification's pure parts: the Prometheus text parser and counters, the
  * script's JSON line parser, and the `verify` config.
  */
-import { defaultMetricsUrls, parseVerifyConfig, isImageReference } from "../../lib/verify/config";
+import { defaultMetricsUrls, parseVerifyConfig, isImageReference } from "../../lib/config/verify";
 import { counterDelta, dragonflyCounters, parsePrometheusText } from "../../lib/verify/metrics";
 import { parseVerificationOutput } from "../../lib/verify/result";
-import { ConfigError } from "../../lib/validate";
+import { ConfigError } from "../../lib/config/validate";
 
 const CLIENT_METRICS = `# HELP dragonfly_client_proxy_request_total Counter of the number of the proxy request.
 # TYPE dragonfly_client_proxy_request_total counter

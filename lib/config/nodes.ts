@@ -3,9 +3,10 @@
  * `registries`, `allRegistries`, `noProxy`, `clusterCidrs`, `mirrorEndpoint`, `rollout`).
  *
  * {@link parseNodeConfig} validates the plain config values and fails with a ConfigError that
- * names the key; SSH private keys and passwords become Pulumi secrets and never appear in errors.
+ * names the key. It is pure: SSH private keys and passwords stay plain text here (never in an
+ * error); the Pulumi edge (./pulumi.ts) wraps them in `pulumi.secret`, and every component
+ * that uses them sends them only inside a secret SSH connection.
  */
-import * as pulumi from "@pulumi/pulumi";
 import {
     expectObject,
     expectString,
@@ -52,8 +53,6 @@ export const DEFAULT_NODE_RUNTIME: NodeRuntimeKind = "containerd";
 export const DEFAULT_RUNTIME_MODE: RuntimeMode = "proxy";
 /** Pull through the proxy LoadBalancer's address. */
 export const DEFAULT_MIRROR_ENDPOINT: MirrorEndpoint = "loadBalancer";
-/** The Dragonfly client on the node itself (hostNetwork, port 4001): `mirrorEndpoint: local`. */
-export const LOCAL_ENDPOINT = "http://127.0.0.1:4001";
 /**
  * Runtimes restarted at the same time by default: small enough that a bad change never takes
  * more than a handful of nodes' runtimes down, large enough that 100 nodes take 20 rounds.
@@ -64,39 +63,66 @@ export const MAX_MAX_PARALLEL = 1000;
 /** Always in NO_PROXY: local traffic and in-cluster names never go through the proxy. */
 export const DEFAULT_NO_PROXY: readonly string[] = ["localhost", "127.0.0.1", "127.0.0.0/8", ".cluster.local", ".svc"];
 
+/** One entry of `nodes` (or of `nodesFromStack`), defaults filled in. */
 export interface NodeEntry {
-    /** Resource name part and output name; defaults to the host. */
+    /** Resource name part and output name. Default: the host. */
     name: string;
+    /** IP address or DNS name the node is reached at over SSH. Required. */
     host: string;
+    /** SSH port. Default {@link DEFAULT_SSH_PORT} (22). */
     port: number;
+    /** SSH user; any user but root runs the scripts through `sudo -n`. Default: `ssh.user`. */
     user: string;
+    /** The node's container runtime. Default {@link DEFAULT_NODE_RUNTIME} (`containerd`). */
     runtime: NodeRuntimeKind;
 }
 
-export interface BastionConfig {
+/**
+ * `ssh.bastion`: a jump host. `S` is the type of secret values: plain text as parsed, a Pulumi
+ * secret once loaded by the stack (./pulumi.ts).
+ */
+export interface BastionConfig<S = string> {
+    /** Host of the jump host. Required when `ssh.bastion` is set. */
     host: string;
+    /** Its SSH port. Default {@link DEFAULT_SSH_PORT} (22). */
     port: number;
+    /** Its SSH user. Default: `ssh.user`. */
     user: string;
-    privateKey?: pulumi.Output<string>;
+    /** Its private key (secret). Default: `ssh.privateKey`. */
+    privateKey?: S;
 }
 
-export interface SshConfig {
+/** `ssh`: how the nodes are reached. `S` as in {@link BastionConfig}. */
+export interface SshConfig<S = string> {
+    /** Default SSH user of the nodes. Default {@link DEFAULT_SSH_USER} (`root`). */
     user: string;
-    privateKey?: pulumi.Output<string>;
-    password?: pulumi.Output<string>;
-    bastion?: BastionConfig;
+    /** SSH private key (secret). No default; a key or a password is required when nodes are listed. */
+    privateKey?: S;
+    /** SSH password (secret), when no key is used. No default. */
+    password?: S;
+    /** Jump host. Default: none (direct connections). */
+    bastion?: BastionConfig<S>;
 }
 
-export interface NodeConfig {
+/** The node settings of the stack, defaults filled in. `S` as in {@link BastionConfig}. */
+export interface NodeConfig<S = string> {
+    /** The nodes whose runtimes pull through Dragonfly, `nodes` then `nodesFromStack`. Default: none. */
     nodes: NodeEntry[];
-    ssh: SshConfig;
+    /** SSH settings. Default: user root, no credentials. */
+    ssh: SshConfig<S>;
+    /** `proxy` (HTTP(S)_PROXY drop-in) or `mirror` (containerd hosts.toml). Default {@link DEFAULT_RUNTIME_MODE} (`proxy`). */
     runtimeMode: RuntimeMode;
+    /** Registry hosts routed through Dragonfly (port included when not 443). Default: none. */
     registries: string[];
+    /** Mirror mode: every registry goes through Dragonfly (`_default/hosts.toml`). Default false. */
     allRegistries: boolean;
-    /** The extra entries of `noProxy` (see {@link buildNoProxy} for the full list). */
+    /** The extra entries of `noProxy` (see {@link buildNoProxy} for the full list). Default: none. */
     noProxy: string[];
+    /** The cluster's service and pod CIDRs, added to NO_PROXY. Default: none. */
     clusterCidrs: string[];
+    /** Mirror mode: the proxy LoadBalancer or the node's own client. Default {@link DEFAULT_MIRROR_ENDPOINT} (`loadBalancer`). */
     mirrorEndpoint: MirrorEndpoint;
+    /** Runtimes restarted at the same time. Default {@link DEFAULT_MAX_PARALLEL} (5). */
     rollout: { maxParallel: number };
 }
 
@@ -119,19 +145,19 @@ function checkHost(key: string, value: unknown): string {
     return host;
 }
 
-function secretString(key: string, value: unknown, allowed: string): pulumi.Output<string> | undefined {
+function secretString(key: string, value: unknown, allowed: string): string | undefined {
     if (value === undefined || value === null) {
         return undefined;
     }
     if (typeof value !== "string" || value.trim() === "") {
         failSecret(key, allowed);
     }
-    return pulumi.secret(value);
+    return value;
 }
 
 const PRIVATE_KEY = "an SSH private key in PEM/OpenSSH form (-----BEGIN ... PRIVATE KEY-----), set with --secret";
 
-function privateKey(key: string, value: unknown): pulumi.Output<string> | undefined {
+function privateKey(key: string, value: unknown): string | undefined {
     if (
         value !== undefined &&
         value !== null &&
@@ -172,18 +198,34 @@ function isNoProxyEntry(s: string): boolean {
     return hp !== null && isHost(hp[1]) && Number(hp[2]) >= 1 && Number(hp[2]) <= 65535;
 }
 
-function uniqueList(key: string, list: string[], what: string): string[] {
+/**
+ * An optional list of distinct strings under `key`: each one a string (`what`) that `valid`
+ * accepts (else the error says `allowed`), none listed twice (`one` names one in that error).
+ */
+function stringSet(
+    key: string,
+    raw: unknown,
+    spec: { what: string; one: string; valid: (s: string) => boolean; allowed: string },
+): string[] {
+    const list = optArray(key, raw, (k, value) => {
+        const s = expectString(k, value, spec.what);
+        if (!spec.valid(s)) {
+            fail(k, value, spec.allowed);
+        }
+        return s;
+    });
     list.forEach((v, i) => {
         if (list.indexOf(v) !== i) {
-            fail(`${key}[${i}]`, v, `${what} listed once (it is already ${key}[${list.indexOf(v)}])`);
+            fail(`${key}[${i}]`, v, `${spec.one} listed once (it is already ${key}[${list.indexOf(v)}])`);
         }
     });
     return list;
 }
 
 /**
- * Validates the node configuration. `raw` holds the plain values of {@link NODE_CONFIG_KEYS} as
- * `new pulumi.Config().getObject(key)` returns them (undefined when unset).
+ * Validates the node configuration. `raw` holds the values of {@link NODE_CONFIG_KEYS} as
+ * `readKeys` (./pulumi.ts) returns them: structured values parsed from JSON, scalars as text
+ * (undefined when unset). `parseNodeConfig({})` is the configuration with every default.
  */
 export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
     for (const k of Object.keys(raw)) {
@@ -262,21 +304,13 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
         );
     }
 
-    const registries = uniqueList(
-        "registries",
-        optArray("registries", raw.registries, (key, value) => {
-            const s = expectString(key, value, "a registry host");
-            if (!isRegistryHost(s)) {
-                fail(
-                    key,
-                    value,
-                    "a registry host as in image names, e.g. swr.cn-north-4.myhuaweicloud.com or registry.local:5000 (no scheme or path; no :443)",
-                );
-            }
-            return s;
-        }),
-        "a registry",
-    );
+    const registries = stringSet("registries", raw.registries, {
+        what: "a registry host",
+        one: "a registry",
+        valid: isRegistryHost,
+        allowed:
+            "a registry host as in image names, e.g. swr.cn-north-4.myhuaweicloud.com or registry.local:5000 (no scheme or path; no :443)",
+    });
     const allRegistries = optBool("allRegistries", raw.allRegistries) ?? false;
     if (allRegistries && runtimeMode !== "mirror") {
         fail(
@@ -293,32 +327,18 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
         );
     }
 
-    const noProxy = uniqueList(
-        "noProxy",
-        optArray("noProxy", raw.noProxy, (key, value) => {
-            const s = expectString(key, value, "a NO_PROXY entry");
-            if (!isNoProxyEntry(s)) {
-                fail(
-                    key,
-                    value,
-                    "a host, IP address, CIDR, .domain suffix or * (one entry per list item, no commas or spaces)",
-                );
-            }
-            return s;
-        }),
-        "an entry",
-    );
-    const clusterCidrs = uniqueList(
-        "clusterCidrs",
-        optArray("clusterCidrs", raw.clusterCidrs, (key, value) => {
-            const s = expectString(key, value, "a CIDR block");
-            if (!isCidr(s)) {
-                fail(key, value, "a CIDR block such as 10.247.0.0/16 (the cluster's service or pod range)");
-            }
-            return s;
-        }),
-        "a CIDR block",
-    );
+    const noProxy = stringSet("noProxy", raw.noProxy, {
+        what: "a NO_PROXY entry",
+        one: "an entry",
+        valid: isNoProxyEntry,
+        allowed: "a host, IP address, CIDR, .domain suffix or * (one entry per list item, no commas or spaces)",
+    });
+    const clusterCidrs = stringSet("clusterCidrs", raw.clusterCidrs, {
+        what: "a CIDR block",
+        one: "a CIDR block",
+        valid: isCidr,
+        allowed: "a CIDR block such as 10.247.0.0/16 (the cluster's service or pod range)",
+    });
 
     const mirrorEndpoint =
         optEnum("mirrorEndpoint", raw.mirrorEndpoint, ["loadBalancer", "local"] as const) ?? DEFAULT_MIRROR_ENDPOINT;

@@ -3,14 +3,17 @@
  * are configured, pull `image` on one node and prove that it went through Dragonfly. Off when
  * `verify` or its `image` is not set.
  */
-import { expectObject, fail, optArray, optString } from "../validate";
-import { DEFAULT_METRICS_URL } from "./script";
+import { httpUrl } from "../hosts";
+import { expectObject, fail, optArray, optString } from "./validate";
+import { DEFAULT_METRICS_URL } from "../verify/script";
 
 export const VERIFY_KEYS = ["image", "node", "metricsUrls"] as const;
 
+/** `verify`: the pull check, on when `image` is set. */
 export interface VerifyConfig {
+    /** The image to pull. Required (no `image`: no check). */
     image: string;
-    /** A name from `nodes` (default: the first node). */
+    /** A name from `nodes`. Default: the first node. */
     node: string;
     /**
      * Metrics endpoints of the Dragonfly clients whose counters are summed. Empty (the default)
@@ -33,10 +36,7 @@ export const CLIENT_METRICS_PORT = 4002;
  * ({@link DEFAULT_METRICS_URL}); duplicates removed, first occurrence kept, in the given order.
  */
 export function defaultMetricsUrls(hosts: readonly string[]): string[] {
-    const urls = hosts.map((h) => {
-        const host = h.includes(":") && !h.startsWith("[") ? `[${h}]` : h;
-        return `http://${host.toLowerCase()}:${CLIENT_METRICS_PORT}/metrics`;
-    });
+    const urls = hosts.map((h) => `${httpUrl(h.toLowerCase(), CLIENT_METRICS_PORT)}/metrics`);
     return [...new Set([...urls, DEFAULT_METRICS_URL])];
 }
 

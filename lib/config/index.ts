@@ -1,31 +1,41 @@
 /**
- * Reads the stack's configuration from Pulumi config and parses it (the only place that touches
- * `pulumi.Config`; everything it calls is pure). Cross-key rules live here too.
+ * The stack's configuration, in one folder (every key in the `dragonfly-cce:` namespace):
+ *
+ * - ./core.ts: the cluster side (pool, namespace, chart, storage, proxy, console);
+ * - ./nodes.ts: the nodes' runtimes over SSH;
+ * - ./verify.ts: the pull check;
+ * - ./validate.ts: the checks they share and {@link ConfigError};
+ * - ./stackFile.ts: a `Pulumi.<stack>.yaml` text as config values (for `npm run render`);
+ * - this file: {@link parseStackConfig}, all of them at once plus the rules across keys;
+ * - ./pulumi.ts: the loading, and the only file that touches Pulumi (reading `pulumi.Config`,
+ *   the other stack's output for `nodesFromStack`, wrapping secrets). It is not re-exported
+ *   here, so that `npm run render` and the tests of the pure parts never load it.
  */
-import * as pulumi from "@pulumi/pulumi";
+import { CORE_CONFIG_KEYS, CoreConfig, parseCoreConfig } from "./core";
+import { NODE_CONFIG_KEYS, NodeConfig, parseNodeConfig } from "./nodes";
+import { ConfigError, expectObject, expectString, fail, isPlainObject } from "./validate";
+import { parseVerifyConfig, VerifyConfig } from "./verify";
 
-import { CORE_CONFIG_KEYS, CoreConfig, parseCoreConfig } from "./config";
-import { NODE_CONFIG_KEYS, NodeConfig, parseNodeConfig } from "./nodeConfig";
-import { CONFIG_NAMESPACE, ConfigError, expectObject, expectString, fail, isPlainObject } from "./validate";
-import { parseVerifyConfig, VerifyConfig } from "./verify/config";
-
-export interface StackConfig {
+/** The whole configuration. `S` is the type of secret values (see `BastionConfig`). */
+export interface StackConfig<S = string> {
+    /** Cluster-side settings. */
     core: CoreConfig;
-    nodes: NodeConfig;
-    /** The pull check; undefined when `verify.image` is not set. */
+    /** The nodes' runtimes. Default: `parseNodeConfig({})` (no nodes). */
+    nodes: NodeConfig<S>;
+    /** The pull check; undefined (off) when `verify.image` is not set. */
     verify?: VerifyConfig;
 }
 
 /** Every key the program reads (for the README and for unknown-key checks). */
 export const STACK_CONFIG_KEYS = [...CORE_CONFIG_KEYS, ...NODE_CONFIG_KEYS, "nodesFromStack", "verify"] as const;
 
-type RawStackConfig = Partial<Record<(typeof STACK_CONFIG_KEYS)[number], unknown>>;
+export type RawStackConfig = Partial<Record<(typeof STACK_CONFIG_KEYS)[number], unknown>>;
 
 /** `nodesFromStack`: another stack's output that lists nodes (e.g. a CCE node pool stack's). */
 export interface NodesFromStack {
-    /** Fully qualified stack name, e.g. `my-org/cce-nodes/dev`. */
+    /** Fully qualified stack name, e.g. `my-org/cce-nodes/dev`. Required. */
     stack: string;
-    /** Output name; a list of hosts, or of objects shaped like the entries of `nodes`. */
+    /** Output name; a list of hosts, or of objects shaped like the entries of `nodes`. Required. */
     output: string;
 }
 
@@ -67,33 +77,6 @@ export function nodesFromOutput(value: unknown, source: NodesFromStack): unknown
         }
         return v;
     });
-}
-
-/**
- * Plain values of `keys` (undefined when unset). Structured values (objects, lists) arrive as
- * JSON text and are parsed; scalars stay text (the validators accept "true" and "4001"), so a
- * node pool named "123" stays a string. Secret keys are read as plain values here and wrapped in
- * `pulumi.secret` by the parsers and components that use them.
- */
-export function readKeys<K extends string>(config: pulumi.Config, keys: readonly K[]): Partial<Record<K, unknown>> {
-    const raw: Partial<Record<K, unknown>> = {};
-    for (const key of keys) {
-        const text = config.get(key);
-        if (text === undefined) {
-            continue;
-        }
-        const trimmed = text.trim();
-        if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
-            try {
-                raw[key] = JSON.parse(trimmed);
-                continue;
-            } catch {
-                // Not JSON after all (e.g. a YAML kubeconfig starting with "["): keep the text.
-            }
-        }
-        raw[key] = text;
-    }
-    return raw;
 }
 
 /**
@@ -147,33 +130,4 @@ export function parseStackConfig(
         cfg.verify = verify;
     }
     return cfg;
-}
-
-/**
- * The stack's configuration. Everything is validated at once; only with `nodesFromStack` does
- * the result wait for the other stack's output (read through a StackReference).
- */
-export function loadStackConfig(
-    config: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE),
-): StackConfig | Promise<StackConfig> {
-    const raw = readKeys(config, STACK_CONFIG_KEYS);
-    const source = parseNodesFromStack(raw.nodesFromStack);
-    // Validate everything this stack's own config says before looking at the other stack.
-    const own = parseStackConfig(raw);
-    if (source === undefined) {
-        return own;
-    }
-    const ref = new pulumi.StackReference(`nodes-from-${source.stack.replace(/\//g, "-")}`, { name: source.stack });
-    return ref.getOutputDetails(source.output).then((details) => {
-        const value = details.value ?? details.secretValue;
-        if (value === undefined) {
-            fail(`nodesFromStack.output`, source.output, `an output that stack ${source.stack} exports`);
-        }
-        return parseStackConfig(raw, { entries: nodesFromOutput(value, source), source });
-    });
-}
-
-/** Runs `build` on the config now, or when a `nodesFromStack` config is ready. */
-export function whenReady<T>(config: StackConfig | Promise<StackConfig>, build: (c: StackConfig) => T): Promise<T> {
-    return config instanceof Promise ? config.then(build) : Promise.resolve(build(config));
 }

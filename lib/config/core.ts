@@ -1,9 +1,10 @@
 /**
  * The core stack's configuration (namespace `dragonfly-cce:`): parsing, validation, defaults.
  *
- * `parseCoreConfig` takes the plain values of the config keys (as `pulumi.Config.getObject`
- * returns them) and either returns a fully defaulted {@link CoreConfig} or throws a
- * {@link ConfigError} naming the key, the value and what is allowed. It is pure: no engine.
+ * `parseCoreConfig` takes the values of the config keys as `readKeys` (./pulumi.ts) returns
+ * them (structured values parsed from JSON, scalars as text) and either returns a fully
+ * defaulted {@link CoreConfig} or throws a {@link ConfigError} naming the key, the value and
+ * what is allowed. It is pure: no engine.
  */
 import {
     expectObject,
@@ -13,7 +14,6 @@ import {
     isCidr,
     isDnsLabel,
     isHost,
-    isIPv6,
     isLabelKey,
     isLabelValue,
     isPlainObject,
@@ -58,80 +58,114 @@ export const TRAFFIC_POLICIES = ["Local", "Cluster"] as const;
 export const TOLERATION_OPERATORS = ["Exists", "Equal"] as const;
 export const TOLERATION_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"] as const;
 
-/** A Kubernetes toleration, as in a pod spec. */
+/** A Kubernetes toleration, as in a pod spec (Kubernetes' own defaults apply to unset fields). */
 export interface Toleration {
+    /** Taint key. No default; without it `operator` must be `Exists` (tolerate every taint). */
     key?: string;
+    /** `Exists` or `Equal`. No default here (Kubernetes: `Equal`). */
     operator?: (typeof TOLERATION_OPERATORS)[number];
+    /** Taint value (not with `Exists`). No default. */
     value?: string;
+    /** Taint effect. No default: every effect. */
     effect?: (typeof TOLERATION_EFFECTS)[number];
+    /** `NoExecute` only: seconds the pod stays after the taint appears. No default: forever. */
     tolerationSeconds?: number;
 }
 
+/** `chart`: the pinned chart. */
 export interface ChartConfig {
-    /** Chart version (semver). Ignored for the source when `path` is set, but still reported. */
+    /**
+     * Chart version (semver). Ignored for the source when `path` is set, but still reported.
+     * Default {@link DEFAULT_CHART_VERSION} (`1.7.4`).
+     */
     version: string;
-    /** Helm repository URL. */
+    /** Helm repository URL. Default {@link DEFAULT_CHART_REPO}. */
     repo: string;
-    /** A local chart directory or `.tgz` (the seed document's downloaded chart); wins over repo. */
+    /**
+     * A local chart directory or `.tgz` (the [seed document](../../README.md#the-seed-document)'s
+     * downloaded chart); wins over repo. No default.
+     */
     path?: string;
 }
 
+/** `proxy.loadBalancer`: the ELB in front of the client proxy. */
 export interface LoadBalancerConfig {
-    /** An existing ELB (`kubernetes.io/elb.id`); excludes `autocreate`. */
+    /** An existing ELB (`kubernetes.io/elb.id`); excludes `autocreate`. No default. */
     elbId?: string;
-    /** `kubernetes.io/elb.class`: `union` (shared) or `performance` (dedicated). */
+    /** `kubernetes.io/elb.class`: `union` (shared) or `performance` (dedicated). Default `union`. */
     elbClass: (typeof ELB_CLASSES)[number];
-    /** `kubernetes.io/elb.autocreate` as an object; undefined when `elbId` is used. */
+    /**
+     * `kubernetes.io/elb.autocreate` as an object; undefined when `elbId` is used. Default
+     * {@link DEFAULT_ELB_AUTOCREATE} (`{"type": "inner"}`, a private ELB).
+     */
     autocreate?: PlainObject;
-    /** Extra Service annotations, merged last. */
+    /** Extra Service annotations, merged last. Default: none. */
     annotations: Record<string, string>;
-    /** `spec.loadBalancerSourceRanges`: CIDRs allowed to reach the proxy. */
+    /** `spec.loadBalancerSourceRanges`: CIDRs allowed to reach the proxy. Default: none (no restriction). */
     sourceRanges: string[];
+    /** `Local` (keeps client addresses) or `Cluster`. Default `Local`. */
     externalTrafficPolicy: (typeof TRAFFIC_POLICIES)[number];
 }
 
+/** `proxy`: the Dragonfly client proxy and its LoadBalancer. */
 export interface ProxyConfig {
+    /** The client's HTTP proxy port and the LoadBalancer's port. Default {@link DEFAULT_PROXY_PORT} (4001). */
     port: number;
-    /** A fixed address (IP or host) reported instead of the load balancer's ingress. */
+    /** A fixed address (IP or host) reported instead of the load balancer's ingress. No default. */
     address?: string;
-    /** Protect the client proxy with HTTP basic auth (random password). */
+    /** Protect the client proxy with HTTP basic auth (random password). Default false. */
     basicAuth: boolean;
+    /** The ELB. Default: every field's default. */
     loadBalancer: LoadBalancerConfig;
 }
 
+/** `console`: the manager console's NodePort and password. */
 export interface ConsoleConfig {
-    /** Fixed node port (30000-32767); Kubernetes picks one when unset. */
+    /** Fixed node port (30000-32767). Default: Kubernetes picks one. */
     nodePort?: number;
-    /** The node IP used in `consoleUrl`. */
+    /** The node address used in `consoleUrl`. Default: the first configured node. */
     nodeAddress?: string;
-    /** Replace the console's default root password (`dragonfly`) with a random one. */
+    /** Replace the console's default root password (`dragonfly`) with a random one. Default true. */
     rotatePassword: boolean;
 }
 
+/** The cluster-side configuration, defaults filled in. */
 export interface CoreConfig {
+    /** The Dragonfly node pool's name (its label value). Required. */
     nodePool: string;
+    /** The node label whose value is the pool name. Default {@link DEFAULT_NODE_POOL_LABEL_KEY}. */
     nodePoolLabelKey: string;
+    /** Tolerations of every workload, for a tainted pool. Default: none. */
     nodePoolTolerations: Toleration[];
+    /** Namespace the stack creates for the release. Default {@link DEFAULT_NAMESPACE} (`dragonfly-system`). */
     namespace: string;
+    /** Helm release name. Default {@link DEFAULT_RELEASE_NAME} (`dragonfly`). */
     releaseName: string;
+    /** The pinned chart. Default: every field's default. */
     chart: ChartConfig;
+    /** StorageClass of the seed client, MySQL and Redis volumes. Default {@link DEFAULT_STORAGE_CLASS} (`csi-disk`). */
     storageClass: string;
+    /** Registry (and path) mirroring every image. Default: none (Docker Hub). */
     imageRegistry?: string;
+    /** Secrets in the namespace used to pull the images. Default: none. */
     imagePullSecrets: string[];
-    /** Deep-merged over the generated values, last. */
+    /** Chart values deep-merged over the generated values, last. Default `{}`. */
     helmValues: PlainObject;
-    /** Delete the MySQL/Redis volumes when their StatefulSets are deleted (uninstall, rollback). */
+    /** Delete the MySQL/Redis volumes when their StatefulSets are deleted (uninstall, rollback). Default true. */
     deleteVolumesOnUninstall: boolean;
-    /** Seconds Helm waits for the workloads (`--wait --timeout`). */
+    /** Seconds Helm waits for the workloads (`--wait --timeout`). Default {@link DEFAULT_RELEASE_TIMEOUT_SECONDS} (900). */
     releaseTimeoutSeconds: number;
+    /** The client proxy. */
     proxy: ProxyConfig;
+    /** The console. */
     console: ConsoleConfig;
-    /** Kubeconfig contents (secret); the ambient kubeconfig when unset. */
+    /** Kubeconfig contents (secret). Default: the ambient kubeconfig. */
     kubeconfig?: string;
+    /** Context of the kubeconfig. Default: its current context. */
     kubeContext?: string;
 }
 
-/** The keys `parseCoreConfig` reads; `index.ts` reads exactly these from Pulumi config. */
+/** The keys `parseCoreConfig` reads (part of `STACK_CONFIG_KEYS`, which ./pulumi.ts reads). */
 export const CORE_CONFIG_KEYS = [
     "nodePool",
     "nodePoolLabelKey",
@@ -150,9 +184,6 @@ export const CORE_CONFIG_KEYS = [
     "kubeconfig",
     "kubeContext",
 ] as const;
-
-/** Config keys whose values are secrets: never shown in errors. */
-export const SECRET_CONFIG_KEYS = ["kubeconfig"] as const;
 
 const SEMVER =
     /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
@@ -423,9 +454,4 @@ export function parseCoreConfig(raw: Partial<Record<(typeof CORE_CONFIG_KEYS)[nu
         cfg.kubeContext = kubeContext;
     }
     return cfg;
-}
-
-/** `IP:port` or `[IPv6]:port`. */
-export function hostPort(host: string, port: number): string {
-    return isIPv6(host) ? `[${host}]:${port}` : `${host}:${port}`;
 }

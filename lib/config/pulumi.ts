@@ -1,0 +1,91 @@
+/**
+ * The Pulumi edge of the configuration: reads the keys from `pulumi.Config`, follows
+ * `nodesFromStack` through a StackReference, and wraps the SSH secrets in `pulumi.secret`.
+ * Everything it calls is pure (./index.ts).
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+import { nodesFromOutput, parseNodesFromStack, parseStackConfig, STACK_CONFIG_KEYS, StackConfig } from ".";
+import { NodeConfig } from "./nodes";
+import { CONFIG_NAMESPACE, fail } from "./validate";
+
+/** Secret values as the stack holds them. */
+export type Secret = pulumi.Output<string>;
+
+/**
+ * Values of `keys` (undefined when unset). Structured values (objects, lists) arrive as JSON
+ * text and are parsed; scalars stay text (the validators accept "true" and "4001"), so a node
+ * pool named "123" stays a string. Secret keys are read as plain values here; {@link withSecrets}
+ * wraps the SSH ones, `DragonflyCce` the kubeconfig.
+ */
+export function readKeys<K extends string>(config: pulumi.Config, keys: readonly K[]): Partial<Record<K, unknown>> {
+    const raw: Partial<Record<K, unknown>> = {};
+    for (const key of keys) {
+        const text = config.get(key);
+        if (text === undefined) {
+            continue;
+        }
+        const trimmed = text.trim();
+        if (trimmed.startsWith("{") || trimmed.startsWith("[")) {
+            try {
+                raw[key] = JSON.parse(trimmed);
+                continue;
+            } catch {
+                // Not JSON after all (e.g. a YAML kubeconfig starting with "["): keep the text.
+            }
+        }
+        raw[key] = text;
+    }
+    return raw;
+}
+
+/** The node settings with the SSH private keys and password as Pulumi secrets. */
+export function withSecrets(nodes: NodeConfig): NodeConfig<Secret> {
+    const secret = (v: string | undefined) => (v === undefined ? undefined : pulumi.secret(v));
+    const { bastion, ...ssh } = nodes.ssh;
+    return {
+        ...nodes,
+        ssh: {
+            ...ssh,
+            privateKey: secret(ssh.privateKey),
+            password: secret(ssh.password),
+            ...(bastion === undefined ? {} : { bastion: { ...bastion, privateKey: secret(bastion.privateKey) } }),
+        },
+    };
+}
+
+function secretStack(cfg: StackConfig): StackConfig<Secret> {
+    return { ...cfg, nodes: withSecrets(cfg.nodes) };
+}
+
+/**
+ * The stack's configuration. Everything is validated at once; only with `nodesFromStack` does
+ * the result wait for the other stack's output (read through a StackReference).
+ */
+export function loadStackConfig(
+    config: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE),
+): StackConfig<Secret> | Promise<StackConfig<Secret>> {
+    const raw = readKeys(config, STACK_CONFIG_KEYS);
+    const source = parseNodesFromStack(raw.nodesFromStack);
+    // Validate everything this stack's own config says before looking at the other stack.
+    const own = parseStackConfig(raw);
+    if (source === undefined) {
+        return secretStack(own);
+    }
+    const ref = new pulumi.StackReference(`nodes-from-${source.stack.replace(/\//g, "-")}`, { name: source.stack });
+    return ref.getOutputDetails(source.output).then((details) => {
+        const value = details.value ?? details.secretValue;
+        if (value === undefined) {
+            fail(`nodesFromStack.output`, source.output, `an output that stack ${source.stack} exports`);
+        }
+        return secretStack(parseStackConfig(raw, { entries: nodesFromOutput(value, source), source }));
+    });
+}
+
+/** Runs `build` on the config now, or when a `nodesFromStack` config is ready. */
+export function whenReady<T>(
+    config: StackConfig<Secret> | Promise<StackConfig<Secret>>,
+    build: (c: StackConfig<Secret>) => T,
+): Promise<T> {
+    return config instanceof Promise ? config.then(build) : Promise.resolve(build(config));
+}

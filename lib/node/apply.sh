@@ -1,0 +1,329 @@
+# shellcheck shell=bash disable=SC2034,SC2153,SC2154
+# The apply script's body: configures the node's runtime for Dragonfly (see lib/node/scripts.ts).
+# Follows the generated header, common.sh and the awk programs its runtime needs
+# (containerd: AWK_TOML_READ, AWK_TOML_INSPECT, AWK_TOML_TLS, AWK_TOML_CONFIG_PATH; Docker:
+# AWK_DOCKER_JSON).
+DEFAULT_HOSTS_DIR=/etc/containerd/certs.d
+DROPIN=/etc/systemd/system/$RUNTIME.service.d/http-proxy.conf
+desired=()
+leftovers=()
+
+# awk ends its output with a newline; when it made no edit, keep the base byte for byte.
+keep_if_unchanged() {
+    if [ -s "$1" ] && [ "$(cat "$1")" = "$(cat "$2")" ]; then
+        cat "$1" > "$2"
+    fi
+}
+
+# Keeps the original of PATH once: a copy, or a marker that it did not exist.
+backup_once() {
+    local path=$1
+    if [ -e "$BACKUP_DIR/files$path" ] || [ -e "$BACKUP_DIR/absent$path" ]; then
+        return 0
+    fi
+    if [ -e "$path" ]; then
+        mkdir -p "$(dirname "$BACKUP_DIR/files$path")"
+        cp -p "$path" "$BACKUP_DIR/files$path.new"
+        mv -f "$BACKUP_DIR/files$path.new" "$BACKUP_DIR/files$path"
+    else
+        mkdir -p "$(dirname "$BACKUP_DIR/absent$path")"
+        : > "$BACKUP_DIR/absent$path"
+    fi
+}
+
+# Creates DIR and its missing parents, remembering each one so that restore can remove it.
+ensure_dir() {
+    local dir=$1
+    if [ -d "$dir" ]; then
+        return 0
+    fi
+    ensure_dir "$(dirname "$dir")"
+    mkdir -m 0755 "$dir"
+    printf '%s\n' "$dir" >> "$BACKUP_DIR/created-dirs"
+    printf '%s\n' "$dir" >> "$WORK/created"
+}
+
+record_applied() {
+    mkdir -p "$(dirname "$APPLIED_DIR$1")"
+    cp -p "$1" "$APPLIED_DIR$1"
+}
+
+# install_file PATH SOURCE MODE: gives PATH the content of SOURCE unless it already has it.
+# MODE applies to new files, and always when it is 0600 (the file holds a credential).
+install_file() {
+    local path=$1 source=$2 mode=$3 tmp
+    desired+=("$path")
+    if [ -f "$path" ] && cmp -s "$source" "$path"; then
+        if [ "$mode" = 0600 ]; then
+            chmod 0600 "$path"
+        fi
+        if [ -e "$BACKUP_DIR/files$path" ] || [ -e "$BACKUP_DIR/absent$path" ]; then
+            record_applied "$path"
+        fi
+        return 0
+    fi
+    backup_once "$path"
+    save_previous "$path"
+    ensure_dir "$(dirname "$path")"
+    tmp=$(mktemp "$(dirname "$path")/.dragonfly-cce.XXXXXX")
+    cat "$source" > "$tmp"
+    if [ -e "$path" ] && [ "$mode" != 0600 ]; then
+        chmod --reference="$path" "$tmp"
+        chown --reference="$path" "$tmp"
+    else
+        chmod "$mode" "$tmp"
+    fi
+    mv -f "$tmp" "$path"
+    record_applied "$path"
+    mark_changed "$path"
+}
+
+# The text our edits start from: the original file when the current one is exactly what we
+# wrote last time (so that removed registries or another mode leave nothing behind), otherwise
+# the current file. An empty file stands for a missing one.
+select_base() {
+    local path=$1 dest=$2
+    if [ -f "$APPLIED_DIR$path" ] && [ -f "$path" ] && cmp -s "$APPLIED_DIR$path" "$path"; then
+        if [ -f "$BACKUP_DIR/files$path" ]; then
+            cat "$BACKUP_DIR/files$path" > "$dest"
+        else
+            : > "$dest"
+        fi
+    elif [ -f "$path" ]; then
+        cat "$path" > "$dest"
+    else
+        : > "$dest"
+    fi
+}
+
+read_proxy_url() {
+    PROXY_URL=$ENDPOINT
+    if [ "$PROXY_AUTH" != yes ]; then
+        return 0
+    fi
+    local credentials=
+    IFS= read -r credentials || true
+    case $credentials in
+        ?*:?*) ;;
+        *) die "expected the proxy credentials as one line user:password on stdin" ;;
+    esac
+    PROXY_URL="${ENDPOINT%%://*}://$(urlencode "${credentials%%:*}"):$(urlencode "${credentials#*:}")@${ENDPOINT#*://}"
+}
+
+# Percent-encodes everything but unreserved URL characters (byte by byte: LC_ALL=C).
+urlencode() {
+    local s=$1 out='' c i
+    for ((i = 0; i < ${#s}; i++)); do
+        c=${s:i:1}
+        case $c in
+            [A-Za-z0-9._~-]) out+=$c ;;
+            *) out+=$(printf '%%%02X' "'$c") ;;
+        esac
+    done
+    printf '%s' "$out"
+}
+
+# The systemd drop-in that sends the runtime's registry traffic to the Dragonfly proxy.
+write_dropin() {
+    local url mode=0644
+    # systemd expands % specifiers: a literal % is written %%.
+    url=${PROXY_URL//%/%%}
+    if [ "$PROXY_AUTH" = yes ]; then
+        mode=0600
+    fi
+    {
+        printf '# Managed by dragonfly-cce: %s pulls images through the Dragonfly client proxy.\n' "$RUNTIME"
+        printf '[Service]\n'
+        printf 'Environment="HTTP_PROXY=%s"\n' "$url"
+        printf 'Environment="HTTPS_PROXY=%s"\n' "$url"
+        printf 'Environment="NO_PROXY=%s"\n' "$NO_PROXY_LIST"
+    } > "$WORK/dropin"
+    install_file "$DROPIN" "$WORK/dropin" "$mode"
+}
+
+registry_url() {
+    case $1 in
+        docker.io) echo https://registry-1.docker.io ;;
+        *) echo "https://$1" ;;
+    esac
+}
+
+# hosts.toml for HOST in mirror mode: pulls go to the Dragonfly endpoint, which fetches from
+# the registry named in X-Dragonfly-Registry.
+write_mirror_hosts() {
+    local host=$1 dir=$2 upstream
+    upstream=$(registry_url "$host")
+    {
+        printf '# Managed by dragonfly-cce: pulls of %s go through Dragonfly.\n' "$host"
+        printf 'server = "%s"\n\n' "$upstream"
+        printf '[host."%s"]\n' "$ENDPOINT"
+        printf '  capabilities = ["pull", "resolve"]\n\n'
+        printf '  [host."%s".header]\n' "$ENDPOINT"
+        printf '    X-Dragonfly-Registry = "%s"\n' "$upstream"
+    } > "$WORK/hosts.toml"
+    install_file "$dir/$host/hosts.toml" "$WORK/hosts.toml" 0644
+}
+
+write_mirror_default() {
+    local dir=$1
+    {
+        printf '# Managed by dragonfly-cce: pulls from every other registry go through Dragonfly.\n'
+        printf '[host."%s"]\n' "$ENDPOINT"
+        printf '  capabilities = ["pull", "resolve"]\n'
+    } > "$WORK/hosts.toml"
+    install_file "$dir/_default/hosts.toml" "$WORK/hosts.toml" 0644
+}
+
+# Proxy mode when config.toml uses config_path: skip verification in the registry's hosts.toml
+# (containerd refuses registry.configs.*.tls together with config_path).
+write_skip_verify_hosts() {
+    local host=$1 dir=$2 upstream
+    upstream=$(registry_url "$host")
+    {
+        printf '# Managed by dragonfly-cce: the Dragonfly proxy intercepts HTTPS for %s.\n' "$host"
+        printf 'server = "%s"\n\n' "$upstream"
+        printf '[host."%s"]\n' "$upstream"
+        printf '  capabilities = ["pull", "resolve"]\n'
+        printf '  skip_verify = true\n'
+    } > "$WORK/hosts.toml"
+    install_file "$dir/$host/hosts.toml" "$WORK/hosts.toml" 0644
+}
+
+# Reads the facts of a config.toml (see containerd-toml-inspect.awk) into TOML_* variables.
+inspect_toml() {
+    local facts key value
+    facts=$(awk "$AWK_TOML_READ$AWK_TOML_INSPECT" "$1") || die "cannot read $CONTAINERD_CONFIG: $facts"
+    TOML_VERSION='' TOML_BLANK=0 TOML_CONFIG_PATH='' TOML_MIRRORS=0 TOML_TLS=0 TOML_INLINE=''
+    while IFS='=' read -r key value; do
+        case $key in
+            version) TOML_VERSION=$value ;;
+            blank) TOML_BLANK=$value ;;
+            config_path) TOML_CONFIG_PATH=$value ;;
+            mirrors) TOML_MIRRORS=$value ;;
+            tls) TOML_TLS=$value ;;
+            inline) TOML_INLINE=$value ;;
+        esac
+    done <<< "$facts"
+}
+
+configure_containerd() {
+    local base=$WORK/config.base out=$WORK/config.toml registry table hosts_dir
+    select_base "$CONTAINERD_CONFIG" "$base"
+    inspect_toml "$base"
+    if [ "$TOML_BLANK" != 1 ] && [ "$TOML_VERSION" != 2 ] && [ "$TOML_VERSION" != 3 ]; then
+        die "$CONTAINERD_CONFIG is a version ${TOML_VERSION:-1} file; dragonfly-cce edits version 2 (containerd 1.x) and version 3 (containerd 2.x) files. Convert it (containerd 2.x: 'containerd config migrate'; 1.x: 'containerd config default' shows the version 2 layout) and run again."
+    fi
+    if [ "$TOML_VERSION" = 3 ]; then
+        table='plugins."io.containerd.cri.v1.images".registry'
+    else
+        table='plugins."io.containerd.grpc.v1.cri".registry'
+    fi
+    if [ -n "$TOML_INLINE" ]; then
+        die "$CONTAINERD_CONFIG sets $TOML_INLINE as an inline table; write it as [table] sections so that dragonfly-cce can edit $table safely, then run again."
+    fi
+    if [ -n "$TOML_CONFIG_PATH" ] && { [ "$TOML_MIRRORS" = 1 ] || [ "$TOML_TLS" = 1 ]; }; then
+        die "$CONTAINERD_CONFIG already conflicts: $table sets config_path together with registry.mirrors or registry.configs.*.tls, which containerd refuses (1.7+ does not start, 1.6 runs without its CRI plugin). Move those settings into hosts.toml files under $TOML_CONFIG_PATH or remove config_path, then run again. The file was not changed."
+    fi
+    hosts_dir=${TOML_CONFIG_PATH%%:*}
+    if [ "$MODE" = mirror ]; then
+        if [ "$TOML_MIRRORS" = 1 ] || [ "$TOML_TLS" = 1 ]; then
+            die "$CONTAINERD_CONFIG sets $table.mirrors or $table.configs.*.tls; mirror mode needs config_path, which containerd refuses together with them. Move those settings into hosts.toml files under $DEFAULT_HOSTS_DIR (or use runtimeMode proxy), then run again. The file was not changed."
+        fi
+        hosts_dir=${hosts_dir:-$DEFAULT_HOSTS_DIR}
+        if ! awk -v dir="$hosts_dir" "$AWK_TOML_READ$AWK_TOML_CONFIG_PATH" "$base" > "$out"; then
+            die "cannot set config_path in $CONTAINERD_CONFIG: $(cat "$out"). The file was not changed."
+        fi
+        keep_if_unchanged "$base" "$out"
+        install_file "$CONTAINERD_CONFIG" "$out" 0644
+        for registry in ${REGISTRIES[@]+"${REGISTRIES[@]}"}; do
+            write_mirror_hosts "$registry" "$hosts_dir"
+        done
+        if [ "$ALL_REGISTRIES" = yes ]; then
+            write_mirror_default "$hosts_dir"
+        fi
+    elif [ -n "$hosts_dir" ]; then
+        for registry in ${REGISTRIES[@]+"${REGISTRIES[@]}"}; do
+            write_skip_verify_hosts "$registry" "$hosts_dir"
+        done
+    elif [ "${#REGISTRIES[@]}" -gt 0 ]; then
+        if ! awk -v hosts="${REGISTRIES[*]}" "$AWK_TOML_READ$AWK_TOML_TLS" "$base" > "$out"; then
+            die "cannot set the TLS settings in $CONTAINERD_CONFIG: $(cat "$out"). The file was not changed."
+        fi
+        keep_if_unchanged "$base" "$out"
+        install_file "$CONTAINERD_CONFIG" "$out" 0644
+    fi
+}
+
+configure_docker() {
+    local base=$WORK/daemon.base out=$WORK/daemon.json
+    if [ "${#REGISTRIES[@]}" -eq 0 ]; then
+        return 0
+    fi
+    select_base "$DOCKER_CONFIG" "$base"
+    if ! awk -v regs="${REGISTRIES[*]}" "$AWK_DOCKER_JSON" "$base" > "$out"; then
+        die "$DOCKER_CONFIG was not changed: $(cat "$out")"
+    fi
+    keep_if_unchanged "$base" "$out"
+    install_file "$DOCKER_CONFIG" "$out" 0644
+}
+
+# Restores files that an earlier run managed and this one no longer wants.
+restore_leftovers() {
+    local path want wanted
+    while IFS= read -r path; do
+        wanted=no
+        for want in ${desired[@]+"${desired[@]}"}; do
+            if [ "$want" = "$path" ]; then
+                wanted=yes
+            fi
+        done
+        if [ "$wanted" = no ]; then
+            restore_path "$path"
+            leftovers+=("$path")
+        fi
+    done < <(managed_paths)
+}
+
+main() {
+    local path restarted=no error
+    if [ "$(id -u)" -ne 0 ]; then
+        die "must run as root (the Pulumi program runs it through sudo -n for other users)"
+    fi
+    if [ "$RUNTIME" = containerd ]; then
+        command -v ctr >/dev/null 2>&1 || die "ctr not found: it is needed to check containerd's health"
+    else
+        command -v docker >/dev/null 2>&1 || die "docker not found: it is needed to check Docker's health"
+    fi
+    read_proxy_url
+    lock_state
+    mkdir -p "$BACKUP_DIR" "$APPLIED_DIR"
+    # The edits that can be refused come first.
+    if [ "$RUNTIME" = containerd ]; then
+        configure_containerd
+    else
+        configure_docker
+    fi
+    if [ "$MODE" = proxy ]; then
+        write_dropin
+    fi
+    restore_leftovers
+    if [ "$restart_needed" = yes ]; then
+        restarted=yes
+        if ! restart_runtime; then
+            error=$(runtime_error)
+            rollback
+            reload_needed=yes
+            HEALTH_ERROR=
+            if restart_runtime; then
+                die "$RUNTIME was not healthy after the change, so the previous files were put back and $RUNTIME restarted (healthy again). $RUNTIME said: $error"
+            fi
+            die "$RUNTIME was not healthy after the change; the previous files were put back but $RUNTIME is still not healthy: $(runtime_error). Before the rollback it said: $error"
+        fi
+    fi
+    for path in ${leftovers[@]+"${leftovers[@]}"}; do
+        forget_path "$path"
+    done
+    summary "$restarted"
+}
+
+main "$@"

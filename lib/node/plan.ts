@@ -1,0 +1,58 @@
+/**
+ * The per-node plan: for each configured node, what its scripts configure, whether they run
+ * through sudo, and which Dragonfly endpoint they point at. NodeFleet applies it and
+ * `npm run render` writes it out, so both always agree.
+ */
+import { httpUrl } from "../hosts";
+import { buildNoProxy, NodeConfig, NodeEntry } from "../config/nodes";
+import { NodeScriptSpec } from "./scripts";
+
+/** The Dragonfly client on the node itself (hostNetwork, at the proxy port): `mirrorEndpoint: local`. */
+export function localEndpoint(proxyPort: number): string {
+    return httpUrl("127.0.0.1", proxyPort);
+}
+
+/** One node's part of the plan. `E` is the type of the endpoint (a string, or a Pulumi input). */
+export interface NodePlan<E = string> {
+    node: NodeEntry;
+    /** What the scripts configure, except the endpoint. */
+    spec: Omit<NodeScriptSpec, "endpoint">;
+    /** Run the scripts through `sudo -n` (the SSH user is not root). */
+    sudo: boolean;
+    /** The apply script's Dragonfly endpoint: the proxy LoadBalancer's URL or the node's own client. */
+    endpoint: E | string;
+}
+
+export interface PlanInputs<E> {
+    /** `http://HOST:PORT` of the proxy LoadBalancer (known at deployment: a Pulumi output). */
+    proxyUrl: E;
+    /** `proxy.port`: the local client's port for `mirrorEndpoint: local`. */
+    proxyPort: number;
+    /** The proxy requires basic auth (`proxy.basicAuth`): proxy-mode scripts read credentials on stdin. */
+    proxyAuth: boolean;
+}
+
+/** The plan of every configured node, in config order. */
+export function planNodes<E>(cfg: NodeConfig<unknown>, inputs: PlanInputs<E>): NodePlan<E>[] {
+    const noProxy = buildNoProxy(cfg.noProxy, cfg.clusterCidrs);
+    const endpoint =
+        cfg.runtimeMode === "mirror" && cfg.mirrorEndpoint === "local"
+            ? localEndpoint(inputs.proxyPort)
+            : inputs.proxyUrl;
+    return cfg.nodes.map((node) => {
+        const mode = node.runtime === "docker" ? "proxy" : cfg.runtimeMode;
+        return {
+            node,
+            spec: {
+                runtime: node.runtime,
+                mode,
+                registries: cfg.registries,
+                allRegistries: cfg.allRegistries,
+                noProxy,
+                proxyAuth: inputs.proxyAuth && mode === "proxy",
+            },
+            sudo: node.user !== "root",
+            endpoint,
+        };
+    });
+}

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Lints the fixed parts of the generated node-side scripts as the files they are (part of
+# `npm run lint`): shellcheck on every lib/**/*.sh, and `gawk --lint --posix` on every awk
+# program as the scripts assemble it (the reader plus one writer). Each generated script is
+# also checked whole by the Jest suites (tests/node, tests/console, tests/verify).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+for tool in shellcheck gawk; do
+  command -v "$tool" >/dev/null 2>&1 || {
+    echo "lint-sources: $tool not found (bash scripts/setup.sh installs it)" >&2
+    exit 1
+  }
+done
+
+mapfile -t shells < <(find lib -name '*.sh' | sort)
+shellcheck --shell=bash "${shells[@]}"
+
+failed=0
+lint_awk() {
+  local out
+  out=$(gawk --lint --posix -v hosts=registry.example.com -v dir=/etc/containerd/certs.d \
+    -v regs=registry.example.com "${@/#/-f}" /dev/null 2>&1 >/dev/null) || true
+  if [[ -n $out ]]; then
+    printf 'lint-sources: gawk --lint on %s:\n%s\n' "$*" "$out" >&2
+    failed=1
+  fi
+}
+node=lib/node
+lint_awk "$node/containerd-toml.awk" "$node/containerd-toml-inspect.awk"
+lint_awk "$node/containerd-toml.awk" "$node/containerd-toml-emit.awk" "$node/containerd-toml-tls.awk"
+lint_awk "$node/containerd-toml.awk" "$node/containerd-toml-emit.awk" "$node/containerd-toml-config-path.awk"
+lint_awk "$node/docker-json.awk"
+for awk_file in lib/verify/*.awk lib/console/*.awk; do
+  [[ -e $awk_file ]] && lint_awk "$awk_file"
+done
+if [[ $failed -ne 0 ]]; then
+  exit 1
+fi
+echo "lint-sources: ${#shells[@]} shell files and the awk programs are clean"
