@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 
-import { StackConfig } from "../../lib/stackConfig";
+import { StackConfig } from "../../lib/config";
 import { describePrivileged } from "../helpers/privileged";
 import { ApiServer, CreateResult } from "../helpers/kube/apiServer";
 import { KubeObject, renderRelease, tempDir } from "../helpers/kube/helm";

@@ -5,8 +5,8 @@
 import * as fs from "fs";
 import * as path from "path";
 
-import { stackConfigFromFile } from "../../lib/render";
-import { StackConfig } from "../../lib/stackConfig";
+import { stackConfigFromFile } from "../../lib/config/stackFile";
+import { StackConfig } from "../../lib/config";
 import { stackConfig } from "../helpers/kube/helm";
 
 export interface Scenario {

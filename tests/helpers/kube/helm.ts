@@ -11,7 +11,7 @@ import * as path from "path";
 import { parse, parseAllDocuments } from "yaml";
 
 import { renderStack } from "../../../lib/render";
-import { parseStackConfig, StackConfig } from "../../../lib/stackConfig";
+import { parseStackConfig, StackConfig } from "../../../lib/config";
 import { toolPath } from "../tools";
 
 /** The whole chart 1.7.4 with its subcharts (a byte-checked copy of ../shared's). */
