@@ -5,7 +5,7 @@
  * script and the contract test pass plain strings. Every value path set here is checked against
  * the pinned chart's values.yaml by tests/chartContract.test.ts.
  */
-import { CoreConfig } from "./config/core";
+import { CoreConfig, DEFAULT_CHART_VERSION } from "./config/core";
 import { fail } from "./config/validate";
 
 /** The chart's component names (`<component>.name`), used in object names and pod labels. */
@@ -124,6 +124,60 @@ export function deepMerge<T>(base: T, over: unknown): T {
     return out as T;
 }
 
+/**
+ * What the pinned chart's client and seed-client ConfigMap templates render of `<component>.config`:
+ * whole sections by `toYaml`, and of `manager` only `addr`. Any other key under it is dropped
+ * without a word (found by rendering chart 1.7.4 with real Helm; tests/real/helmRender.test.ts
+ * proves every section listed here reaches the rendered config and an unlisted one does not).
+ */
+export const RENDERED_CONFIG_KEYS: Readonly<
+    Record<"client" | "seedClient", Readonly<Record<string, readonly string[] | "*">>>
+> = (() => {
+    const common = ["host", "server", "download", "upload", "scheduler", "dynconfig", "storage", "gc", "proxy"];
+    const rest = ["health", "metrics", "stats", "tracing", "backend", "network"];
+    const sections = (names: string[]) => ({
+        ...Object.fromEntries(names.map((n) => [n, "*" as const])),
+        manager: ["addr"],
+    });
+    return {
+        client: sections([...common, ...rest]),
+        seedClient: sections([...common, "seedPeer", ...rest]),
+    };
+})();
+
+/** `helmValues.<component>.config` keys the pinned chart would drop (only checked for that chart). */
+function checkRenderedConfig(cfg: CoreConfig): void {
+    if (cfg.chart.path !== undefined || cfg.chart.version !== DEFAULT_CHART_VERSION) {
+        return;
+    }
+    for (const [component, rendered] of Object.entries(RENDERED_CONFIG_KEYS)) {
+        const comp = cfg.helmValues[component];
+        const config = isPlainData(comp) ? comp.config : undefined;
+        if (!isPlainData(config)) {
+            continue;
+        }
+        const allowed = `a section chart ${DEFAULT_CHART_VERSION} renders into the ${component} config (${Object.keys(rendered).join(", ")}; of manager only addr); the chart drops anything else without a word`;
+        for (const [section, value] of Object.entries(config)) {
+            const keys = rendered[section];
+            if (keys === undefined) {
+                // The key, not its value, is shown: helmValues may hold credentials.
+                fail(`helmValues.${component}.config.${section}`, section, allowed);
+            }
+            if (keys !== "*" && isPlainData(value)) {
+                for (const k of Object.keys(value)) {
+                    if (!keys.includes(k)) {
+                        fail(
+                            `helmValues.${component}.config.${section}.${k}`,
+                            k,
+                            `one of: ${keys.join(", ")} (the chart renders nothing else of ${component}.config.${section})`,
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 function checkOverrides(helmValues: Record<string, unknown>): void {
     for (const { path, allowed } of FORBIDDEN_OVERRIDES) {
         let node: unknown = helmValues;
@@ -139,6 +193,7 @@ function checkOverrides(helmValues: Record<string, unknown>): void {
 /** The chart values for the stack config; `helmValues` is merged over them last. */
 export function buildHelmValues<S>(cfg: CoreConfig, secrets: ReleaseSecrets<S>): Values<S> {
     checkOverrides(cfg.helmValues);
+    checkRenderedConfig(cfg);
     const nodeSelector = { [cfg.nodePoolLabelKey]: cfg.nodePool };
     const tolerations = cfg.nodePoolTolerations.map((t) => ({ ...t }));
     const placement = (): Values<S> => ({

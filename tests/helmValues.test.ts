@@ -180,3 +180,41 @@ describe("deepMerge", () => {
         expect(deepMerge({ a: [1, 2] }, { a: [3] })).toEqual({ a: [3] });
     });
 });
+
+describe("helmValues under <component>.config: only what the pinned chart renders", () => {
+    test("a section the chart renders is merged", () => {
+        const v = values({
+            helmValues: { client: { config: { proxy: { prefetch: false }, manager: { addr: "http://m:65003" } } } },
+        });
+        expect(((v.client as any).config.proxy as any).prefetch).toBe(false);  
+    });
+
+    test.each([
+        ["client", "verbose"],
+        ["seedClient", "console"],
+    ])("an unknown %s.config key is refused at preview, naming the key and the sections", (component, key) => {
+        const run = () => values({ helmValues: { [component]: { config: { [key]: "s3cr3t-looking" } } } });
+        expect(run).toThrow(ConfigError);
+        expect(run).toThrow(`helmValues.${component}.config.${key}`);
+        expect(run).toThrow(/gc, proxy, (seedPeer, )?health, metrics/);
+        expect(run).not.toThrow(/s3cr3t-looking/);
+    });
+
+    test("of manager, only addr is rendered", () => {
+        const run = () => values({ helmValues: { client: { config: { manager: { addr: "x", timeout: "1s" } } } } });
+        expect(run).toThrow("helmValues.client.config.manager.timeout");
+    });
+
+    test("seedPeer is a seed client section, not a client one", () => {
+        expect(() => values({ helmValues: { seedClient: { config: { seedPeer: { enable: true } } } } })).not.toThrow();
+        expect(() => values({ helmValues: { client: { config: { seedPeer: { enable: true } } } } })).toThrow(
+            "helmValues.client.config.seedPeer",
+        );
+    });
+
+    test("another chart (a path or another version) is not checked against chart 1.7.4's templates", () => {
+        const helmValues = { client: { config: { verbose: true } } };
+        expect(() => values({ chart: { version: "1.7.5" }, helmValues })).not.toThrow();
+        expect(() => values({ chart: { path: "./dragonfly" }, helmValues })).not.toThrow();
+    });
+});

@@ -6,9 +6,9 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { parse, parseAllDocuments } from "yaml";
+import { parse, parseAllDocuments, stringify } from "yaml";
 
-import { podSelector } from "../../lib/helmValues";
+import { podSelector, RENDERED_CONFIG_KEYS } from "../../lib/helmValues";
 import { describePrivileged } from "../helpers/privileged";
 import {
     CHART_DIR,
@@ -351,6 +351,66 @@ describePrivileged("real Helm renders the pinned chart with the stack's values",
             (o) => POD_BEARING.has(o.kind) && podTemplate(o).spec.nodeSelector === undefined,
         );
         expect(unplaced.length).toBeGreaterThan(0);
+    });
+
+    test("RENDERED_CONFIG_KEYS is exactly what chart 1.7.4 renders of client and seedClient config", () => {
+        // Raw helm values (not through buildHelmValues, whose check would refuse the unknown key).
+        const marker = "dfcce-marker";
+        const raw: Record<string, unknown> = {};
+        for (const [component, sections] of Object.entries(RENDERED_CONFIG_KEYS)) {
+            const config: Record<string, unknown> = { unknownTopLevel: { [marker]: "dropped" } };
+            for (const [section, keys] of Object.entries(sections)) {
+                config[section] =
+                    keys === "*"
+                        ? { [marker]: `${component}.${section}` }
+                        : {
+                              ...Object.fromEntries(keys.map((k) => [k, `${marker}-${component}.${section}.${k}`])),
+                              other: "dropped",
+                          };
+            }
+            raw[component] = { config };
+        }
+        const valuesFile = path.join(work, "rendered-config-keys.yaml");
+        fs.writeFileSync(valuesFile, stringify(raw));
+        const text = helm(
+            ["template", "dragonfly", CHART_DIR, "--kube-version", KUBE_VERSION, "-f", valuesFile],
+            path.join(work, "helm-home"),
+        );
+        const objects = parseAllDocuments(text).map((d) => d.toJS() as KubeObject | null);
+        const config = (name: string) => {
+            const cm = objects.find((o) => o?.kind === "ConfigMap" && o.metadata.name === name);
+            return parse((cm!.data as Record<string, string>)["dfdaemon.yaml"]) as Record<
+                string,
+                Record<string, unknown>
+            >;
+        };
+        for (const [component, cmName] of [
+            ["client", "dragonfly-client"],
+            ["seedClient", "dragonfly-seed-client"],
+        ] as const) {
+            const rendered = config(cmName);
+            for (const [section, keys] of Object.entries(RENDERED_CONFIG_KEYS[component])) {
+                if (keys === "*") {
+                    expect({ component, section, value: rendered[section]?.[marker] }).toEqual({
+                        component,
+                        section,
+                        value: `${component}.${section}`,
+                    });
+                } else {
+                    for (const k of keys) {
+                        expect(rendered[section]?.[k]).toBe(`${marker}-${component}.${section}.${k}`);
+                    }
+                    expect({ component, section, other: rendered[section]?.other }).toEqual({
+                        component,
+                        section,
+                        other: undefined,
+                    });
+                }
+            }
+            // What the list leaves out, the chart drops: the reason the program refuses it.
+            expect(rendered.unknownTopLevel).toBeUndefined();
+            expect(Object.keys(rendered).sort()).toEqual(Object.keys(RENDERED_CONFIG_KEYS[component]).sort());
+        }
     });
 
     test("a custom release name renames every object and the Services still match", () => {
