@@ -2,8 +2,8 @@
 # Builds the real tools the test suites and the local world run, from Go modules, once per
 # machine. Idempotent: a tool whose binary and recipe stamp are present is reused.
 #
-#   scripts/tools.sh [GROUP...]     groups: kube (helm, kube-apiserver, kube-controller-manager,
-#                                   kine), engine (the pulumi CLI); default: kube engine
+#   scripts/tools.sh [GROUP...]     groups: kube (helm, kine, kube-apiserver), engine (the
+#                                   pulumi CLI); default: kube engine
 #   scripts/tools.sh --print-bin    prints the bin directory and exits
 #
 # Binaries go to ${DRAGONFLY_CCE_TOOLS:-$HOME/.cache/dragonfly-cce/tools}/bin; nothing is written
@@ -63,7 +63,8 @@ build_helm() {
   GOBIN="$bin" go install -ldflags "-s -w" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
 }
 
-# kube-apiserver and kube-controller-manager come from the wrapper module tools/kubernetes, whose
+# kube-apiserver comes from the wrapper module tools/kubernetes (which also pins
+# kube-controller-manager for the local world of a later issue), whose
 # go.mod/go.sum are committed; the version is set by ldflags so the server reports it.
 build_kube() {
   local cmd=$1 minor
@@ -87,7 +88,6 @@ group_kube() {
   build helm "$HELM_VERSION" build_helm
   build kine "$KINE_VERSION" build_kine
   build kube-apiserver "$KUBERNETES_VERSION" build_kube kube-apiserver
-  build kube-controller-manager "$KUBERNETES_VERSION" build_kube kube-controller-manager
 }
 
 # The Pulumi CLI from the wrapper module tools/pulumi (pkg/v3 and sdk/v3 at the same version).
