@@ -1,7 +1,12 @@
 /** Jest runs TypeScript through ts-jest in transpile-only mode; `tsc --noEmit` (run first by
- * `npm test`) is the type check, so each test file is not type-checked twice. */
+ * `npm test`) is the type check, so each test file is not type-checked twice.
+ * The environment is Node's plus a collector of Pulumi's log output (tests/helpers/pulumiLog.ts):
+ * a green run prints no Pulumi warnings; a failing test prints the ones of its file. */
 module.exports = {
-    testEnvironment: "node",
+    testEnvironment: "<rootDir>/tests/helpers/pulumiLogEnvironment.js",
+    // Pulumi's runtime keeps module state on globals that outlive a test file; Jest's default
+    // "soft" clean-up then prints a deprecation notice per file. Keep Jest 29's behaviour.
+    testEnvironmentOptions: { globalsCleanup: "off" },
     roots: ["<rootDir>/tests"],
     testMatch: ["**/*.test.ts"],
     transform: {

@@ -14,6 +14,7 @@ import {
     Registered,
     resolve,
 } from "./helpers/mockEngine";
+import { logMark, pulumiMessages, pulumiWarnings } from "./helpers/pulumiLog";
 
 const registered: Registered[] = recordResources();
 
@@ -56,13 +57,25 @@ function capturedOf(b: Built, type: string): CapturedOptions[] {
 
 describe("DragonflyCce (core stack)", () => {
     let b: Built;
+    let mark: number;
     beforeAll(async () => {
+        mark = logMark();
         b = await build();
     });
 
     test("without nodes, the node settings are the parser's defaults (rollout.maxParallel 5)", () => {
         expect(b.stack.nodeConfig).toEqual(parseNodeConfig({}));
         expect(b.stack.nodeConfig.rollout.maxParallel).toBe(DEFAULT_MAX_PARALLEL);
+    });
+
+    test("the preview says what is missing: no console URL, the default console password, no nodes", () => {
+        expect(pulumiWarnings(mark)).toEqual([
+            expect.stringMatching(
+                /^consoleUrl is not set: no node address is known\. Set dragonfly-cce:console\.nodeAddress/,
+            ),
+            expect.stringMatching(/^console\.rotatePassword is on but no node is configured .* \(root \/ dragonfly\)/),
+        ]);
+        expect(pulumiMessages("info", mark)).toEqual(["nodes is empty: no node's container runtime is configured"]);
     });
 
     test("creates exactly the expected resources", () => {
@@ -212,6 +225,7 @@ describe("DragonflyCce (core stack)", () => {
 
 describe("DragonflyCce variants", () => {
     test("fixed addresses, node port, existing ELB, source ranges, annotations", async () => {
+        const mark = logMark();
         const b = await build(
             {
                 proxy: {
@@ -244,6 +258,8 @@ describe("DragonflyCce variants", () => {
         expect(np?.inputs.spec.ports[0].nodePort).toBe(30080);
         expect(await resolve(b.stack.proxyAddress)).toBe("192.168.0.200:4001");
         expect(await resolve(b.stack.consoleUrl)).toBe("http://192.168.0.10:30080");
+        // A node address is known: no warning about the console URL.
+        expect(pulumiWarnings(mark).filter((w) => w.includes("consoleUrl"))).toEqual([]);
     });
 
     test("a local chart path installs from the path, without repository", async () => {
