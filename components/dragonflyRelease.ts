@@ -86,8 +86,11 @@ export class DragonflyRelease extends pulumi.ComponentResource {
                 timeout: cfg.releaseTimeoutSeconds,
                 maxHistory: MAX_HISTORY,
             },
-            // The rendered values hold every secret above: keep the whole property secret in state.
-            { parent: this, dependsOn: [ns, ...generated], additionalSecretOutputs: ["values"] },
+            // Only the generated passwords and keys inside `values` are secrets (each leaf is a
+            // pulumi.secret), so a preview shows a changed replica count or nodeSelector in plain.
+            // The engine keeps nested secrets secret field by field, and the Helm Release provider
+            // marks the same paths of its `values` output secret (tests/stack.test.ts, "values").
+            { parent: this, dependsOn: [ns, ...generated] },
         );
 
         this.namespace = ns.metadata.name;

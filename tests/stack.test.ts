@@ -10,6 +10,7 @@ import {
     MOCK_LB_IP,
     MOCK_NODE_PORT,
     mockPassword,
+    plainInputs,
     recordResources,
     Registered,
     resolve,
@@ -290,20 +291,48 @@ describe("DragonflyCce variants", () => {
         expect(r.values.client.config.proxy.server.basicAuth.password).toBe(mockPassword("auth-proxy-password", 24));
     });
 
-    test("the release's values are a secret, and kept secret in state", async () => {
-        const b = await build({}, "secret-values");
+    test("only the generated secrets inside the release's values are secret, field by field", async () => {
+        const b = await build({ proxy: { basicAuth: true } }, "secret-values");
         const release = capturedOf(b, "kubernetes:helm.sh/v3:Release")[0];
-        expect(await pulumi.isSecret(pulumi.output(release.props.values))).toBe(true);
         for (const leaf of [
             release.props.values.mysql.auth.rootPassword,
             release.props.values.mysql.auth.password,
             release.props.values.redis.auth.password,
             release.props.values.manager.config.auth.jwt.key,
+            release.props.values.client.config.proxy.server.basicAuth.password,
         ]) {
             expect(await pulumi.isSecret(leaf)).toBe(true);
         }
-        // What the engine (and so the state file) receives: the whole values property is secret.
-        expect(one(b, "kubernetes:helm.sh/v3:Release").secretPaths).toContain("values");
+        // What the engine (and so the state file and the preview) receives: exactly these paths
+        // are secret, not the whole property.
+        expect(one(b, "kubernetes:helm.sh/v3:Release").secretPaths.sort()).toEqual([
+            "values.client.config.proxy.server.basicAuth.password",
+            "values.manager.config.auth.jwt.key",
+            "values.mysql.auth.password",
+            "values.mysql.auth.rootPassword",
+            "values.redis.auth.password",
+        ]);
+        // The resource options mark no whole output secret either.
+        expect(release.additionalSecretOutputs).toEqual([]);
+    });
+
+    test("a changed replica count or nodeSelector is visible in plain in the release's values", async () => {
+        const before = plainInputs(one(await build({}, "replicas-before"), "kubernetes:helm.sh/v3:Release"));
+        const after = plainInputs(
+            one(
+                await build({ nodePool: "other-pool", helmValues: { scheduler: { replicas: 3 } } }, "replicas-after"),
+                "kubernetes:helm.sh/v3:Release",
+            ),
+        );
+        expect(before.values.scheduler.replicas).toBeUndefined();
+        expect(after.values.scheduler.replicas).toBe(3);
+        expect(before.values.scheduler.nodeSelector).toEqual({
+            "cce.cloud.com/cce-nodepool": "test-dragonfly-nodepool",
+        });
+        expect(after.values.scheduler.nodeSelector).toEqual({ "cce.cloud.com/cce-nodepool": "other-pool" });
+        // The secret leaves are not in the plain view at all.
+        expect(after.values.mysql.auth).toEqual({});
+        expect(JSON.stringify(after)).not.toContain(mockPassword("replicas-after-mysql-password", 32));
     });
 
     test("the proxy credentials are a secret of the form user:password", async () => {

@@ -29,7 +29,11 @@ export interface Registered {
     name: string;
     /** Inputs as the engine received them, with secret wrappers removed. */
     inputs: Record<string, any>;
-    /** Dotted paths of the inputs that reached the engine as secrets (e.g. "values", "connection"). */
+    /**
+     * Dotted paths of the inputs that reached the engine as secrets (e.g. "connection",
+     * "values.mysql.auth.password"), read from the wire: the mock monitor's own decoding would
+     * lift a nested secret to its top-level property, the real engine keeps it where it is.
+     */
     secretPaths: string[];
     id: string;
 }
@@ -60,6 +64,8 @@ export interface CapturedOptions {
     dependsOn: pulumi.Resource[];
     resource: pulumi.Resource;
     props: Record<string, any>;
+    /** The `additionalSecretOutputs` resource option. */
+    additionalSecretOutputs: string[];
 }
 
 /** The mocked RandomPassword result for a resource name: `length` characters, stable. */
@@ -75,6 +81,7 @@ export function setStackOutputs(name: string, outputs: Record<string, unknown>):
     stackOutputs[name] = outputs;
 }
 
+/** What the provider computes (merged over the echoed inputs). */
 function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
     const inputs = args.inputs;
     switch (args.type) {
@@ -86,11 +93,10 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
             );
             const status =
                 inputs.spec?.type === "LoadBalancer" ? { loadBalancer: { ingress: [{ ip: MOCK_LB_IP }] } } : {};
-            return { ...inputs, spec: { ...inputs.spec, ports }, status };
+            return { spec: { ...inputs.spec, ports }, status };
         }
         case "kubernetes:helm.sh/v3:Release":
             return {
-                ...inputs,
                 status: {
                     name: inputs.name,
                     namespace: inputs.namespace,
@@ -109,26 +115,37 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
                 : create.includes("reset_password")
                   ? "dragonfly-cce: console password rotated\n"
                   : "dragonfly-cce: changed=-, restarted=no\n";
-            return { ...inputs, stdout, stderr: "" };
+            return { stdout, stderr: "" };
         }
         case "random:index/randomPassword:RandomPassword":
-            return { ...inputs, result: mockPassword(args.name, inputs.length ?? 16) };
+            return { result: mockPassword(args.name, inputs.length ?? 16) };
         default:
-            return { ...inputs };
+            return {};
     }
 }
 
 /** Installs the mocks; the returned array fills as resources register. */
 export function recordResources(opts: { preview?: boolean } = {}): Registered[] {
     const registered: Registered[] = [];
-    pulumi.runtime.setMocks(
+    /** Secret paths on the wire of each registration, and its additionalSecretOutputs, by type and name. */
+    const wireSecrets = new Map<string, string[]>();
+    const secretOutputs = new Map<string, string[]>();
+    void pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
                 const id = `${args.name}-id`;
-                const secretPaths: string[] = [];
-                const inputs = unwrapSecrets(args.inputs, [], secretPaths);
+                const secretPaths = wireSecrets.get(`${args.type}::${args.name}`) ?? [];
+                const inputs = unwrapSecrets(args.inputs);
                 registered.push({ type: args.type, name: args.name, inputs, secretPaths, id });
-                return { id, state: mockState({ ...args, inputs }) };
+                // Outputs echo the inputs, secret where the inputs were (as providers do), plus
+                // what the provider computes; the engine makes additionalSecretOutputs secret.
+                const state: Record<string, any> = { ...args.inputs, ...mockState({ ...args, inputs }) };
+                for (const key of secretOutputs.get(`${args.type}::${args.name}`) ?? []) {
+                    if (state[key] !== undefined && state[key]?.[SECRET_SIG] !== SECRET_VALUE) {
+                        state[key] = { [SECRET_SIG]: SECRET_VALUE, value: state[key] };
+                    }
+                }
+                return { id, state };
             },
             call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
                 return args.inputs;
@@ -138,6 +155,17 @@ export function recordResources(opts: { preview?: boolean } = {}): Registered[] 
         "test",
         opts.preview ?? false,
     );
+    // setMocks installed the mock monitor synchronously: read each registration's raw inputs
+    // before the mock monitor decodes them.
+    const monitor = pulumi.runtime.getMonitor() as any;
+    const registerResource = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: unknown) => {
+        const found: string[] = [];
+        unwrapSecrets(req.getObject().toJavaScript(), [], found);
+        wireSecrets.set(`${req.getType()}::${req.getName()}`, found);
+        secretOutputs.set(`${req.getType()}::${req.getName()}`, req.getAdditionalsecretoutputsList());
+        return registerResource(req, callback);
+    };
     return registered;
 }
 
@@ -153,6 +181,7 @@ export function captureOptions(into: CapturedOptions[]): pulumi.ResourceTransfor
             dependsOn: deps as pulumi.Resource[],
             resource: args.resource,
             props: args.props,
+            additionalSecretOutputs: (args.opts as pulumi.CustomResourceOptions).additionalSecretOutputs ?? [],
         });
         return undefined;
     };
@@ -177,4 +206,55 @@ export async function waitFor(done: () => boolean, timeoutMs = 5000): Promise<vo
         }
         await new Promise((r) => setTimeout(r, 10));
     }
+}
+
+/** A registration's inputs with its secret paths removed: what a plain-text reader of state sees. */
+export function plainInputs(r: Registered): Record<string, any> {
+    const copy = JSON.parse(JSON.stringify(r.inputs));
+    for (const p of r.secretPaths) {
+        const parts = p.split(".");
+        let node = copy;
+        for (const part of parts.slice(0, -1)) {
+            node = node?.[part];
+        }
+        if (node && parts.length > 0) {
+            delete node[parts[parts.length - 1]];
+        }
+    }
+    return copy;
+}
+
+/**
+ * Where any of `secrets` shows in plain: in a registration's plain inputs, or in a resource's
+ * output property that is not secret. Each finding names the resource and the property.
+ */
+export async function plainLeaks(
+    resources: Registered[],
+    captured: CapturedOptions[],
+    secrets: string[],
+): Promise<string[]> {
+    const found: string[] = [];
+    const check = (where: string, value: unknown) => {
+        const text = JSON.stringify(value) ?? "";
+        for (const s of secrets) {
+            if (text.includes(s)) {
+                found.push(`${where} holds ${s.slice(0, 6)}...`);
+            }
+        }
+    };
+    for (const r of resources) {
+        check(`input of ${r.type} ${r.name}`, plainInputs(r));
+    }
+    for (const c of captured) {
+        for (const [key, value] of Object.entries(c.resource)) {
+            if (!pulumi.Output.isInstance(value) || key === "urn") {
+                continue;
+            }
+            const [plain, isSecret] = await Promise.all([resolve(value), pulumi.isSecret(value)]);
+            if (!isSecret) {
+                check(`output ${key} of ${c.type} ${c.name}`, plain);
+            }
+        }
+    }
+    return found;
 }
