@@ -56,6 +56,13 @@ export class NodeFleet extends pulumi.ComponentResource {
         if (cfg.nodes.length === 0) {
             pulumi.log.info("nodes is empty: no node's container runtime is configured", this);
         }
+        if (cfg.nodes.length > 0 && cfg.ssh.bastion !== undefined && cfg.ssh.bastion.hostKey === undefined) {
+            pulumi.log.warn(
+                `SSH host key of the bastion ${cfg.ssh.bastion.host} is NOT checked: whoever answers there sees ` +
+                    "every node connection's credentials. Add its key to dragonfly-cce:ssh.knownHosts.",
+                this,
+            );
+        }
         let previous: pulumi.Resource[] = [];
         for (const batch of batches(plan, cfg.rollout.maxParallel)) {
             const current = batch.map(

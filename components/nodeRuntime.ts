@@ -9,6 +9,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
+import { hostKeyReportScript, knownHostsName, reportedKnownHosts } from "../lib/config/hostKeys";
 import { NodeEntry, SshConfig } from "../lib/config/nodes";
 import { NodePlan } from "../lib/node/plan";
 import { applyScript, NodeScriptSpec, remoteCommand, restoreScript, SUMMARY_PREFIX } from "../lib/node/scripts";
@@ -30,11 +31,15 @@ export interface NodeRuntimeArgs {
     proxyCredentials?: pulumi.Input<string>;
 }
 
-/** The SSH connection of a node (a secret as a whole). */
-export function nodeConnection(
+/**
+ * The SSH connection settings of a node, with the host keys it pins (`hostKey`; the provider
+ * refuses any other key before running anything). lib/config/hostKeys.ts `connectionKnownHosts`
+ * turns the same settings into known_hosts lines for OpenSSH (tests/e2e/hostKeys.test.ts).
+ */
+export function connectionArgs(
     node: NodeEntry,
     ssh: SshConfig<pulumi.Input<string>>,
-): pulumi.Output<command.types.input.remote.ConnectionArgs> {
+): command.types.input.remote.ConnectionArgs {
     const connection: command.types.input.remote.ConnectionArgs = {
         host: node.host,
         port: node.port,
@@ -44,6 +49,9 @@ export function nodeConnection(
         perDialTimeout: DEFAULT_DIAL_TIMEOUT_SECONDS,
         dialErrorLimit: DEFAULT_DIAL_ERROR_LIMIT,
     };
+    if (node.hostKey !== undefined) {
+        connection.hostKey = node.hostKey;
+    }
     if (ssh.bastion) {
         connection.proxy = {
             host: ssh.bastion.host,
@@ -53,8 +61,29 @@ export function nodeConnection(
             perDialTimeout: DEFAULT_DIAL_TIMEOUT_SECONDS,
             dialErrorLimit: DEFAULT_DIAL_ERROR_LIMIT,
         };
+        if (ssh.bastion.hostKey !== undefined) {
+            connection.proxy.hostKey = ssh.bastion.hostKey;
+        }
     }
-    return pulumi.secret(pulumi.output(connection));
+    return connection;
+}
+
+/** The SSH connection of a node (a secret as a whole). */
+export function nodeConnection(
+    node: NodeEntry,
+    ssh: SshConfig<pulumi.Input<string>>,
+): pulumi.Output<command.types.input.remote.ConnectionArgs> {
+    return pulumi.secret(pulumi.output(connectionArgs(node, ssh)));
+}
+
+/** The preview warning for a node whose host key is not checked (no key, no policy). */
+export function uncheckedHostKeyWarning(node: NodeEntry): string {
+    return (
+        `SSH host key of node ${node.name} (${knownHostsName(node.host, node.port)}) is NOT checked: anyone who ` +
+        "can answer on that address (a reused IP, an ARP or DNS spoof) receives the root-level scripts, the " +
+        "proxy credentials and the console password rotation. Pin it with nodes[].hostKey or " +
+        'dragonfly-cce:ssh.knownHosts, or set ssh.hostKeyPolicy "accept-new-and-report" to collect the keys.'
+    );
 }
 
 function sha256(text: string): string {
@@ -86,6 +115,11 @@ export class NodeRuntime extends pulumi.ComponentResource {
     public readonly summary: pulumi.Output<string>;
     /** The remote command (exposed for tests and dependsOn). */
     public readonly command: command.remote.Command;
+    /**
+     * `ssh.hostKeyPolicy: accept-new-and-report` on a node without a pinned key: the known_hosts
+     * lines of the keys the node reported on first contact.
+     */
+    public readonly reportedHostKeys?: pulumi.Output<string[]>;
 
     constructor(name: string, args: NodeRuntimeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dragonfly:index:NodeRuntime", name, {}, opts);
@@ -93,6 +127,37 @@ export class NodeRuntime extends pulumi.ComponentResource {
         const proxyAuth = spec.proxyAuth === true;
         if (proxyAuth && args.proxyCredentials === undefined) {
             throw new Error(`node ${node.name}: the proxy requires credentials (proxyAuth) but none were given`);
+        }
+        const connection = nodeConnection(node, args.ssh);
+        if (node.hostKey === undefined && args.ssh.hostKeyPolicy === "unchecked") {
+            pulumi.log.warn(uncheckedHostKeyWarning(node), this);
+        }
+        if (node.hostKey === undefined && args.ssh.hostKeyPolicy === "accept-new-and-report") {
+            pulumi.log.warn(
+                `SSH host key of node ${node.name} (${knownHostsName(node.host, node.port)}) is not ` +
+                    "pinned: ssh.hostKeyPolicy accept-new-and-report accepts whatever key answers and prints it after " +
+                    "the update, to be pinned in dragonfly-cce:ssh.knownHosts.",
+                this,
+            );
+            const report = new command.remote.Command(
+                `${name}-hostkey`,
+                {
+                    connection,
+                    create: remoteCommand(hostKeyReportScript(), { sudo: false }),
+                    triggers: [node.host, node.port],
+                },
+                { parent: this, dependsOn: opts?.dependsOn },
+            );
+            this.reportedHostKeys = report.stdout.apply((out) => {
+                const lines = reportedKnownHosts(out, node.host, node.port);
+                pulumi.log.warn(
+                    `ssh.hostKeyPolicy accept-new-and-report: node ${node.name} was accepted without a host key ` +
+                        `check. Its keys, as it reported them, ready to paste into dragonfly-cce:ssh.knownHosts ` +
+                        `(compare them with the node's console first):\n${lines.join("\n")}`,
+                    this,
+                );
+                return lines;
+            });
         }
         const applied = pulumi
             .output(args.plan.endpoint)
@@ -102,7 +167,7 @@ export class NodeRuntime extends pulumi.ComponentResource {
         this.command = new command.remote.Command(
             `${name}-runtime`,
             {
-                connection: nodeConnection(node, args.ssh),
+                connection,
                 create: apply,
                 update: apply,
                 delete: restore.command,
@@ -129,6 +194,10 @@ export class NodeRuntime extends pulumi.ComponentResource {
                     .filter((l) => l.startsWith(SUMMARY_PREFIX))
                     .pop() ?? "",
         );
-        this.registerOutputs({ nodeName: this.nodeName, summary: this.summary });
+        this.registerOutputs({
+            nodeName: this.nodeName,
+            summary: this.summary,
+            reportedHostKeys: this.reportedHostKeys,
+        });
     }
 }

@@ -9,6 +9,7 @@ import {
     captureOptions,
     MOCK_LB_IP,
     MOCK_NODE_PORT,
+    MOCK_HOST_KEY,
     MOCK_VERIFICATION,
     mockPassword,
     plainLeaks,
@@ -16,6 +17,7 @@ import {
     Registered,
     resolve,
 } from "./helpers/mockEngine";
+import { logMark, pulumiWarnings } from "./helpers/pulumiLog";
 
 const registered: Registered[] = recordResources();
 
@@ -69,8 +71,24 @@ const named = (b: Built, name: string) => {
 
 describe("DragonflyCce with nodes, console rotation and verification", () => {
     let b: Built;
+    let mark: number;
     beforeAll(async () => {
+        mark = logMark();
         b = await build(RAW, "df");
+    });
+
+    test("no host key configured: one loud warning per node at preview time, naming the risk", () => {
+        const warnings = pulumiWarnings(mark);
+        expect(warnings).toHaveLength(3);
+        for (const [i, n] of RAW.nodes.entries()) {
+            expect(warnings[i]).toContain(`SSH host key of node ${n.name} (${n.host}) is NOT checked`);
+            expect(warnings[i]).toContain("root-level scripts, the proxy credentials and the console password");
+        }
+        const cmds = b.resources.filter((r) => r.type === "command:remote:Command");
+        expect(cmds.length).toBeGreaterThan(0);
+        for (const c of cmds) {
+            expect(c.inputs.connection.hostKey).toBeUndefined();
+        }
     });
 
     test("one NodeRuntime per node under the fleet, after the release and the proxy LoadBalancer", () => {
@@ -198,5 +216,73 @@ describe("cross-key rules", () => {
         expect(() => parseStackConfig({ ...RAW, verify: { image: "busybox:1", node: "node-9" } })).toThrow(
             /dragonfly-cce:verify\.node: got "node-9"/,
         );
+    });
+});
+
+describe("SSH host keys reach every connection", () => {
+    const ED = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIN96xfhu3vfNpMPExwYcEMz87P7yevU99qU2XHbCQF/J";
+    const knownHosts = RAW.nodes.map((n) => `${n.host} ${ED}`).join("\n");
+
+    test("pinned: the node runtime, the console rotation and the pull check pin the node's key; no warning", async () => {
+        const mark = logMark();
+        const b = await build({ ...RAW, ssh: { ...RAW.ssh, knownHosts } }, "pinned");
+        const cmds = b.resources.filter((r) => r.type === "command:remote:Command");
+        expect(cmds.map((c) => c.name).sort()).toEqual(
+            [
+                "pinned-console-password-rotate",
+                "pinned-nodes-node-1-runtime",
+                "pinned-nodes-node-2-runtime",
+                "pinned-nodes-node-3-runtime",
+                "pinned-verify-pull",
+            ].sort(),
+        );
+        for (const c of cmds) {
+            expect({ name: c.name, hostKey: c.inputs.connection.hostKey }).toEqual({ name: c.name, hostKey: ED });
+            expect(c.secretPaths).toContain("connection");
+        }
+        expect(pulumiWarnings(mark)).toEqual([]);
+    });
+
+    test("a bastion's key from ssh.knownHosts goes into the proxy connection; without one, a warning", async () => {
+        const bastion = { host: "192.168.0.2" };
+        const pinned = await build(
+            { ...RAW, verify: undefined, ssh: { ...RAW.ssh, bastion, knownHosts: `${knownHosts}\n192.168.0.2 ${ED}` } },
+            "bastion-pinned",
+        );
+        const cmd = pinned.resources.find((r) => r.name === "bastion-pinned-nodes-node-1-runtime");
+        expect(cmd?.inputs.connection.proxy.hostKey).toBe(ED);
+
+        const mark = logMark();
+        await build(
+            { ...RAW, verify: undefined, ssh: { ...RAW.ssh, bastion, hostKeyPolicy: "accept-new-and-report" } },
+            "bastion-open",
+        );
+        expect(pulumiWarnings(mark).filter((w) => w.includes("bastion 192.168.0.2 is NOT checked"))).toHaveLength(1);
+    });
+
+    test("accept-new-and-report: unpinned nodes are reported with known_hosts lines ready to paste", async () => {
+        const mark = logMark();
+        const b = await build(
+            {
+                ...RAW,
+                nodes: [RAW.nodes[0], { ...RAW.nodes[1], hostKey: ED }],
+                verify: undefined,
+                ssh: { ...RAW.ssh, hostKeyPolicy: "accept-new-and-report" },
+            },
+            "tofu",
+        );
+        const reports = b.resources.filter((r) => r.name.endsWith("-hostkey"));
+        expect(reports.map((r) => r.name)).toEqual(["tofu-nodes-node-1-hostkey"]);
+        expect(reports[0].inputs.create).toContain("/etc/ssh/ssh_host_*_key.pub");
+        expect(reports[0].inputs.connection.hostKey).toBeUndefined();
+        const runtimes = b.resources.filter((r) => r.name.endsWith("-runtime"));
+        expect(runtimes.map((r) => r.inputs.connection.hostKey)).toEqual([undefined, ED]);
+        const rt = b.captured.find((c) => c.name === "tofu-nodes-node-1")?.resource as any;
+        expect(await resolve(rt.reportedHostKeys)).toEqual([`192.168.0.11 ${MOCK_HOST_KEY}`]);
+        const warnings = pulumiWarnings(mark);
+        expect(warnings.filter((w) => w.includes("node-1 (192.168.0.11) is not pinned"))).toHaveLength(1);
+        const report = warnings.find((w) => w.includes("ready to paste into dragonfly-cce:ssh.knownHosts"));
+        expect(report?.split("\n").slice(1)).toEqual([`192.168.0.11 ${MOCK_HOST_KEY}`]);
+        expect(warnings.filter((w) => w.includes("node-2"))).toEqual([]);
     });
 });

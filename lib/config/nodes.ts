@@ -25,6 +25,7 @@ import {
     optObject,
     optString,
 } from "./validate";
+import { EffectiveHostKeyPolicy, HOST_KEY_POLICIES, parseHostKey, parseKnownHosts, resolveHostKeys } from "./hostKeys";
 
 export type NodeRuntimeKind = "containerd" | "docker";
 export type RuntimeMode = "proxy" | "mirror";
@@ -75,6 +76,8 @@ export interface NodeEntry {
     user: string;
     /** The node's container runtime. Default {@link DEFAULT_NODE_RUNTIME} (`containerd`). */
     runtime: NodeRuntimeKind;
+    /** The public host key the connection pins (`hostKey`, else from `ssh.knownHosts`). */
+    hostKey?: string;
 }
 
 /**
@@ -90,6 +93,8 @@ export interface BastionConfig<S = string> {
     user: string;
     /** Its private key (secret). Default: `ssh.privateKey`. */
     privateKey?: S;
+    /** The bastion's public host key, from `ssh.knownHosts`. Default: none (not checked). */
+    hostKey?: string;
 }
 
 /** `ssh`: how the nodes are reached. `S` as in {@link BastionConfig}. */
@@ -102,6 +107,11 @@ export interface SshConfig<S = string> {
     password?: S;
     /** Jump host. Default: none (direct connections). */
     bastion?: BastionConfig<S>;
+    /**
+     * How host keys are checked (./hostKeys.ts): `pinned` (the default once any key is given),
+     * `accept-new-and-report`, or `unchecked` (nothing configured: a warning per node).
+     */
+    hostKeyPolicy: EffectiveHostKeyPolicy;
 }
 
 /** The node settings of the stack, defaults filled in. `S` as in {@link BastionConfig}. */
@@ -233,13 +243,23 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
             fail(k, raw[k], `not a node configuration key; the keys are ${NODE_CONFIG_KEYS.join(", ")}`);
         }
     }
-    const sshRaw = optObject("ssh", raw.ssh, ["user", "privateKey", "password", "bastion"]);
+    const sshRaw = optObject("ssh", raw.ssh, [
+        "user",
+        "privateKey",
+        "password",
+        "bastion",
+        "knownHosts",
+        "hostKeyPolicy",
+    ]);
     const sshUser = checkUser("ssh.user", sshRaw.user) ?? DEFAULT_SSH_USER;
     const ssh: SshConfig = {
         user: sshUser,
         privateKey: privateKey("ssh.privateKey", sshRaw.privateKey),
         password: secretString("ssh.password", sshRaw.password, "a non-empty password, set with --secret"),
+        hostKeyPolicy: "unchecked",
     };
+    const knownHosts = parseKnownHosts("ssh.knownHosts", sshRaw.knownHosts);
+    const hostKeyPolicy = optEnum("ssh.hostKeyPolicy", sshRaw.hostKeyPolicy, HOST_KEY_POLICIES);
     if (sshRaw.bastion !== undefined && sshRaw.bastion !== null) {
         const b = expectObject("ssh.bastion", sshRaw.bastion, ["host", "port", "user", "privateKey"]);
         ssh.bastion = {
@@ -256,7 +276,7 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
         if (typeof value === "string") {
             fail(key, value, `an object such as {"host": ${JSON.stringify(value)}}`);
         }
-        const n = expectObject(key, value, ["host", "name", "port", "user", "runtime"]);
+        const n = expectObject(key, value, ["host", "name", "port", "user", "runtime", "hostKey"]);
         const host = checkHost(`${key}.host`, n.host);
         const name = optString(`${key}.name`, n.name) ?? host;
         if (!NODE_NAME.test(name)) {
@@ -274,13 +294,17 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
                 `"containerd" when runtimeMode is "mirror" (Docker nodes only support runtimeMode "proxy")`,
             );
         }
-        return {
+        const entry: NodeEntry = {
             name,
             host,
             port: optInt(`${key}.port`, n.port, 1, 65535) ?? DEFAULT_SSH_PORT,
             user: checkUser(`${key}.user`, n.user) ?? sshUser,
             runtime,
         };
+        if (n.hostKey !== undefined && n.hostKey !== null) {
+            entry.hostKey = parseHostKey(`${key}.hostKey`, n.hostKey);
+        }
+        return entry;
     });
     nodes.forEach((n, i) => {
         const sameName = nodes.findIndex((o) => o.name === n.name);
@@ -296,6 +320,22 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
             fail(`nodes[${i}].host`, n.host, `a node listed once (nodes[${sameHost}] is the same host and port)`);
         }
     });
+    const hostKeys = resolveHostKeys({
+        nodes: nodes.map((n, i) => ({ ...n, key: `nodes[${i}]` })),
+        knownHosts,
+        policy: hostKeyPolicy,
+        bastion: ssh.bastion,
+    });
+    ssh.hostKeyPolicy = hostKeys.policy;
+    nodes.forEach((n, i) => {
+        const key = hostKeys.nodes[i];
+        if (key !== undefined) {
+            n.hostKey = key;
+        }
+    });
+    if (ssh.bastion !== undefined && hostKeys.bastion !== undefined) {
+        ssh.bastion.hostKey = hostKeys.bastion;
+    }
     if (nodes.length > 0 && ssh.privateKey === undefined && ssh.password === undefined) {
         fail(
             "ssh",

@@ -12,6 +12,8 @@ import { createHash } from "crypto";
 
 export const MOCK_LB_IP = "192.168.0.177";
 export const MOCK_NODE_PORT = 31080;
+/** The host key the mocked nodes report (a real ed25519 public key's text). */
+export const MOCK_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFmHNBd3UtBQF1XhUfpfUiWtcgtFyo7TTmKsKpUgsyxU";
 /** What the mocked pull check reports. */
 export const MOCK_VERIFICATION = {
     image: "swr.cn-north-4.myhuaweicloud.com/library/busybox:latest",
@@ -110,11 +112,13 @@ function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
         case "command:remote:Command": {
             // What the scripts print: the node script's summary, the pull check's JSON line.
             const create = String(inputs.create ?? "");
-            const stdout = create.includes("dragonfly-cce-verify")
-                ? `dragonfly-cce-verify: ${JSON.stringify(MOCK_VERIFICATION)}\n`
-                : create.includes("reset_password")
-                  ? "dragonfly-cce: console password rotated\n"
-                  : "dragonfly-cce: changed=-, restarted=no\n";
+            const stdout = create.includes("dragonfly-cce-hostkey")
+                ? `dragonfly-cce-hostkey: ${MOCK_HOST_KEY}\n`
+                : create.includes("dragonfly-cce-verify")
+                  ? `dragonfly-cce-verify: ${JSON.stringify(MOCK_VERIFICATION)}\n`
+                  : create.includes("reset_password")
+                    ? "dragonfly-cce: console password rotated\n"
+                    : "dragonfly-cce: changed=-, restarted=no\n";
             return { stdout, stderr: "" };
         }
         case "random:index/randomPassword:RandomPassword":
