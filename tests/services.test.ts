@@ -45,6 +45,7 @@ describe("Service manifests", () => {
             bandwidth_size: 5,
             bandwidth_chargemode: "traffic",
             bandwidth_sharetype: "PER",
+            eip_type: "5_bgp",
         };
         const a = elbAnnotations(cfg({ proxy: { loadBalancer: { autocreate } } }));
         expect(JSON.parse(a["kubernetes.io/elb.autocreate"])).toEqual(autocreate);

@@ -25,6 +25,7 @@ import {
     optString,
     PlainObject,
 } from "./validate";
+import { checkElbAutocreate } from "./elb";
 
 export { ConfigError } from "./validate";
 
@@ -278,14 +279,13 @@ function parseLoadBalancer(value: unknown): LoadBalancerConfig {
                     'an object such as {"type": "inner"} (kubernetes.io/elb.autocreate)',
                 );
             }
-            const type = o.autocreate.type;
-            if (type !== "inner" && type !== "public") {
-                fail(`${key}.autocreate.type`, type, '"inner" (private ELB) or "public"');
-            }
             autocreate = o.autocreate;
         }
     }
     const elbClass = optEnum(`${key}.elbClass`, o.elbClass, ELB_CLASSES) ?? DEFAULT_ELB_CLASS;
+    if (autocreate !== undefined) {
+        autocreate = checkElbAutocreate(autocreate, elbClass);
+    }
     const annotations: Record<string, string> = {};
     for (const [k, v] of Object.entries(optObjectAny(`${key}.annotations`, o.annotations))) {
         if (!isLabelKey(k)) {
