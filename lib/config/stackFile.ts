@@ -38,6 +38,11 @@ export function configFromStackFile(text: string): Record<string, unknown> {
             raw[key] = cleared;
         }
     }
+    // Rendering needs no SSH credentials: a stack file whose key is not set yet still renders.
+    const ssh = isPlainObject(raw.ssh) ? raw.ssh : raw.ssh === undefined ? {} : undefined;
+    if (ssh !== undefined && Array.isArray(raw.nodes) && ssh.privateKey === undefined && ssh.password === undefined) {
+        raw.ssh = { ...ssh, privateKey: SECRET_PLACEHOLDERS["ssh.privateKey"] };
+    }
     return raw;
 }
 
