@@ -186,7 +186,7 @@ describe("helmValues under <component>.config: only what the pinned chart render
         const v = values({
             helmValues: { client: { config: { proxy: { prefetch: false }, manager: { addr: "http://m:65003" } } } },
         });
-        expect(((v.client as any).config.proxy as any).prefetch).toBe(false);  
+        expect(((v.client as any).config.proxy as any).prefetch).toBe(false);
     });
 
     test.each([
