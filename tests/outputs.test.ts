@@ -1,6 +1,6 @@
 /**
- * docs/outputs.md is the stack's output contract: every export of index.ts is documented as
- * available, every available output is exported, and under the mock engine each one has the
+ * docs/outputs.md is the stack's output contract: every export of index.ts is documented, every
+ * documented output is exported, and under the mock engine each one has the
  * documented type and secrecy. Released names never disappear (no renames).
  */
 import * as fs from "fs";
@@ -17,7 +17,7 @@ const INDEX = fs.readFileSync(path.join(ROOT, "index.ts"), "utf8");
 /**
  * Outputs that other stacks may already read. Never remove a name from this list: an output
  * that is renamed breaks every StackReference to it (docs/outputs.md, "adding an output never
- * renames one"). Append names when planned outputs become available.
+ * renames one"). Append names when outputs are added.
  */
 const RELEASED = [
     "namespace",
@@ -38,7 +38,6 @@ interface DocumentedOutput {
     name: string;
     type: string;
     secret: boolean;
-    status: "available" | "planned";
     meaning: string;
 }
 
@@ -51,25 +50,40 @@ function cells(line: string): string[] {
         .map((c) => c.trim().replace(/\\\|/g, "|"));
 }
 
+/** The table (name, type, secrecy) and, below it, one "- `name`: meaning" item per output. */
 function parseTable(doc: string): DocumentedOutput[] {
     const lines = doc.split("\n");
     const header = lines.findIndex((l) => /^\|\s*Output\s*\|/.test(l));
     if (header < 0) {
         throw new Error("docs/outputs.md has no table with an Output column");
     }
-    expect(cells(lines[header])).toEqual(["Output", "Type", "Secret", "Status", "Meaning"]);
+    expect(cells(lines[header])).toEqual(["Output", "Type", "Secret"]);
     const rows: DocumentedOutput[] = [];
-    for (const line of lines.slice(header + 2)) {
-        if (!line.startsWith("|")) {
-            break;
-        }
-        const [name, type, secret, status, meaning] = cells(line);
+    let i = header + 2;
+    for (; i < lines.length && lines[i].startsWith("|"); i++) {
+        const [name, type, secret] = cells(lines[i]);
         const n = /^`(\w+)`$/.exec(name);
         const t = /^`([^`]+)`/.exec(type);
-        if (n === null || t === null || !["yes", "no"].includes(secret) || !["available", "planned"].includes(status)) {
-            throw new Error(`docs/outputs.md: malformed row: ${line}`);
+        if (n === null || t === null || !["yes", "no"].includes(secret)) {
+            throw new Error(`docs/outputs.md: malformed row: ${lines[i]}`);
         }
-        rows.push({ name: n[1], type: t[1], secret: secret === "yes", status: status as any, meaning });
+        rows.push({ name: n[1], type: t[1], secret: secret === "yes", meaning: "" });
+    }
+    // Meanings: list items, continued on indented lines.
+    let current: DocumentedOutput | undefined;
+    for (; i < lines.length && !lines[i].startsWith("#"); i++) {
+        const item = /^- `(\w+)`: (.*)$/.exec(lines[i]);
+        if (item) {
+            current = rows.find((r) => r.name === item[1]);
+            if (current === undefined) {
+                throw new Error(`docs/outputs.md: meaning of ${item[1]}, which the table does not list`);
+            }
+            current.meaning = item[2];
+        } else if (current && /^ {2}\S/.test(lines[i])) {
+            current.meaning += ` ${lines[i].trim()}`;
+        } else {
+            current = undefined;
+        }
     }
     return rows;
 }
@@ -212,21 +226,15 @@ describe("docs/outputs.md", () => {
         expect(DOC).toContain("**Adding an output never renames one.**");
     });
 
-    test("every export of index.ts is documented as available, and every available output is exported", () => {
+    test("every export of index.ts is documented, and every documented output is exported", () => {
         expect(exported.length).toBeGreaterThan(0);
-        const available = documented.filter((d) => d.status === "available").map((d) => d.name);
-        for (const name of exported) {
-            const row = documented.find((d) => d.name === name);
-            expect({ name, status: row?.status }).toEqual({ name, status: "available" });
-        }
-        expect(available.sort()).toEqual([...exported].sort());
+        expect(documented.map((d) => d.name).sort()).toEqual([...exported].sort());
     });
 
     test("released outputs are never renamed or dropped", () => {
         for (const name of RELEASED) {
             expect({ name, exported: exported.includes(name) }).toEqual({ name, exported: true });
-            const row = documented.find((d) => d.name === name);
-            expect({ name, status: row?.status }).toEqual({ name, status: "available" });
+            expect({ name, documented: documented.some((d) => d.name === name) }).toEqual({ name, documented: true });
         }
     });
 
@@ -302,7 +310,7 @@ describe("index.ts outputs under the mock engine", () => {
         jest.isolateModules(() => {
             out = require("../index");
         });
-        for (const d of documented.filter((x) => x.status === "available")) {
+        for (const d of documented) {
             const output = out[d.name];
             expect({ name: d.name, isOutput: pulumi.Output.isInstance(output) }).toEqual({
                 name: d.name,
