@@ -19,7 +19,7 @@ export interface DragonflyReleaseArgs {
  * The release is a real Helm release (`helm list` shows it) installed with `atomic` and
  * `cleanupOnFail`: a failed install is rolled back instead of left half-applied. The namespace
  * belongs to the stack, so `pulumi destroy` removes it and every PVC in it, and the next install
- * starts clean (the seed document's "delete the PVCs before reinstalling" step).
+ * starts clean (the [seed document](../README.md#the-seed-document)'s "delete the PVCs before reinstalling" step).
  */
 export class DragonflyRelease extends pulumi.ComponentResource {
     public readonly namespace: pulumi.Output<string>;

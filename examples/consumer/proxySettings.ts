@@ -71,7 +71,7 @@ export function mergeNoProxy(noProxy: string, extra: readonly string[]): string 
 
 /**
  * A systemd drop-in for containerd (`/etc/systemd/system/containerd.service.d/http-proxy.conf`)
- * that sends the runtime's pulls through the Dragonfly proxy, as the seed document does.
+ * that sends the runtime's pulls through the Dragonfly proxy, as the [seed document](../../README.md#the-seed-document) does.
  */
 export function containerdDropIn(proxy: DragonflyProxy): string {
     return [
