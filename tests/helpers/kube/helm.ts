@@ -92,34 +92,39 @@ function seededRandom(seed: number): (n: number) => Buffer {
     };
 }
 
-/** The values files, stack objects and `helm template` output for a stack config. */
-export function renderRelease(cfg: StackConfig, workDir: string, seed = 1): RenderedRelease {
+/** The render's files for `cfg` (with fixed "generated" secrets) in a new directory under `workDir`. */
+function writeRender(cfg: StackConfig, workDir: string, seed: number): string {
     const files = renderStack(cfg, { proxyHost: "192.0.2.10", random: seededRandom(seed) });
     const dir = fs.mkdtempSync(path.join(workDir, "render-"));
     for (const f of files.filter((x) => !x.path.includes("/"))) {
         fs.writeFileSync(path.join(dir, f.path), f.content, { mode: f.mode });
     }
+    return dir;
+}
+
+/** Helm arguments: the chart, the namespace, the Kubernetes version and the two values files. */
+function chartArgs(cfg: StackConfig, dir: string): string[] {
+    return [
+        CHART_DIR,
+        "--namespace",
+        cfg.core.namespace,
+        "--kube-version",
+        KUBE_VERSION,
+        "-f",
+        path.join(dir, "values.yaml"),
+        "-f",
+        path.join(dir, "values.secrets.yaml"),
+    ];
+}
+
+/** The values files, stack objects and `helm template` output for a stack config. */
+export function renderRelease(cfg: StackConfig, workDir: string, seed = 1): RenderedRelease {
+    const dir = writeRender(cfg, workDir, seed);
     const secrets: Record<string, string> = {};
     leaves(parse(fs.readFileSync(path.join(dir, "values.secrets.yaml"), "utf8")), [], secrets);
 
-    const core = cfg.core;
     const start = process.hrtime.bigint();
-    const text = helm(
-        [
-            "template",
-            core.releaseName,
-            CHART_DIR,
-            "--namespace",
-            core.namespace,
-            "--kube-version",
-            KUBE_VERSION,
-            "-f",
-            path.join(dir, "values.yaml"),
-            "-f",
-            path.join(dir, "values.secrets.yaml"),
-        ],
-        path.join(workDir, "helm-home"),
-    );
+    const text = helm(["template", cfg.core.releaseName, ...chartArgs(cfg, dir)], path.join(workDir, "helm-home"));
     const renderSeconds = Number(process.hrtime.bigint() - start) / 1e9;
     const chartObjects = parseAllDocuments(text)
         .map((d) => d.toJS() as KubeObject | null)
@@ -132,26 +137,7 @@ export function renderRelease(cfg: StackConfig, workDir: string, seed = 1): Rend
 
 /** `helm lint` of the chart with the stack's values; returns its output (throws on failure). */
 export function lintRelease(cfg: StackConfig, workDir: string): string {
-    const files = renderStack(cfg, { proxyHost: "192.0.2.10", random: seededRandom(7) });
-    const dir = fs.mkdtempSync(path.join(workDir, "lint-"));
-    for (const f of files.filter((x) => x.path.startsWith("values"))) {
-        fs.writeFileSync(path.join(dir, f.path), f.content, { mode: f.mode });
-    }
-    return helm(
-        [
-            "lint",
-            CHART_DIR,
-            "--namespace",
-            cfg.core.namespace,
-            "--kube-version",
-            KUBE_VERSION,
-            "-f",
-            path.join(dir, "values.yaml"),
-            "-f",
-            path.join(dir, "values.secrets.yaml"),
-        ],
-        path.join(workDir, "helm-home"),
-    );
+    return helm(["lint", ...chartArgs(cfg, writeRender(cfg, workDir, 7))], path.join(workDir, "helm-home"));
 }
 
 /** A stack config from raw keys, as the program parses them. */
