@@ -7,7 +7,9 @@ import { execFileSync, spawnSync } from "child_process";
 import * as os from "os";
 import * as path from "path";
 
+import { rotatePasswordScript } from "../lib/console/rotateScript";
 import { applyScript, restoreScript } from "../lib/node/scripts";
+import { verifyScript } from "../lib/verify/script";
 import { SOURCE_FILES_READ } from "../lib/sourceFile";
 
 const ROOT = path.resolve(__dirname, "..");
@@ -17,11 +19,14 @@ describe("script source files", () => {
         const files = [...SOURCE_FILES_READ].map((f) => path.relative(ROOT, f)).sort();
         expect(files).toEqual(
             expect.arrayContaining([
+                "lib/console/rotate.sh",
                 "lib/node/apply.sh",
                 "lib/node/common.sh",
                 "lib/node/containerd-toml.awk",
                 "lib/node/docker-json.awk",
                 "lib/node/restore.sh",
+                "lib/verify/metrics.awk",
+                "lib/verify/verify.sh",
             ]),
         );
         const tracked = execFileSync("git", ["ls-files", "--", ...files], { cwd: ROOT, encoding: "utf8" })
@@ -57,6 +62,24 @@ describe("script source files", () => {
                 noProxy: ["localhost"],
             }),
         );
+    });
+
+    test("the console and verify generators work from another working directory too", () => {
+        const program = [
+            `const { rotatePasswordScript } = require(${JSON.stringify(path.join(ROOT, "lib/console/rotateScript"))});`,
+            `const { verifyScript } = require(${JSON.stringify(path.join(ROOT, "lib/verify/script"))});`,
+            `process.stdout.write(JSON.stringify([rotatePasswordScript({ consoleUrl: "http://10.0.0.5:30080" }),`,
+            `verifyScript({ image: "swr.example.com/org/app:1.0", node: "n1", runtime: "containerd" })]));`,
+        ].join("\n");
+        const out = execFileSync(
+            path.join(ROOT, "node_modules/.bin/ts-node"),
+            ["--transpile-only", "--project", path.join(ROOT, "tsconfig.json"), "-e", program],
+            { cwd: os.tmpdir(), encoding: "utf8" },
+        );
+        expect(JSON.parse(out)).toEqual([
+            rotatePasswordScript({ consoleUrl: "http://10.0.0.5:30080" }),
+            verifyScript({ image: "swr.example.com/org/app:1.0", node: "n1", runtime: "containerd" }),
+        ]);
     });
 
     test("a node's apply script carries only the awk its runtime needs", () => {

@@ -3,6 +3,9 @@
  * verification: `dragonfly_client_proxy_request_total` (every request the client's proxy
  * handled, mirror requests included) and `dragonfly_client_download_traffic{type=...}` (bytes by
  * source: REMOTE_PEER, LOCAL_PEER, BACK_TO_SOURCE).
+ *
+ * The script on the node counts with awk (lib/verify/metrics.awk); this parser is the oracle the
+ * tests hold that awk to, on the same metrics text (tests/verify/parsers.test.ts).
  */
 
 export const PROXY_REQUEST_METRIC = "dragonfly_client_proxy_request_total";

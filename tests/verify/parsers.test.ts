@@ -6,6 +6,8 @@ import { defaultMetricsUrls, parseVerifyConfig, isImageReference } from "../../l
 import { counterDelta, dragonflyCounters, parsePrometheusText } from "../../lib/verify/metrics";
 import { parseVerificationOutput } from "../../lib/verify/result";
 import { ConfigError } from "../../lib/config/validate";
+import { execFileSync } from "child_process";
+import * as path from "path";
 
 const CLIENT_METRICS = `# HELP dragonfly_client_proxy_request_total Counter of the number of the proxy request.
 # TYPE dragonfly_client_proxy_request_total counter
@@ -69,6 +71,35 @@ describe("Prometheus text parser", () => {
             traffic: { remotePeer: 30, localPeer: 8, backToSource: 100 },
         });
         expect(counterDelta({ proxyRequests: 5 }, { proxyRequests: 5 })).toEqual({ proxyRequests: 0 });
+    });
+});
+
+/** What the script's awk counter (lib/verify/metrics.awk, run by the system awk) prints for `text`. */
+function awkCounters(text: string): string {
+    const program = path.join(__dirname, "../../lib/verify/metrics.awk");
+    return execFileSync("awk", ["-f", program], { input: text, encoding: "utf8" }).trim();
+}
+
+/** The same line from the TypeScript parser, the oracle. */
+function oracleLine(text: string): string {
+    const c = dragonflyCounters(text);
+    const t = c.traffic ?? { remotePeer: 0, localPeer: 0, backToSource: 0 };
+    return [c.proxyRequests, t.remotePeer, t.localPeer, t.backToSource, c.traffic ? 1 : 0].join(" ");
+}
+
+describe("the script's awk counter agrees with the TypeScript parser (its oracle)", () => {
+    test.each([
+        ["the client's metrics", CLIENT_METRICS],
+        ["no traffic metric", "dragonfly_client_proxy_request_total 3\n"],
+        ["nothing", ""],
+        ["two clients' metrics, one after the other", `${CLIENT_METRICS}\n${CLIENT_METRICS}`],
+        [
+            "indented samples, timestamps, comments and other metrics",
+            "  dragonfly_client_proxy_request_total 7 1700000000000\n# dragonfly_client_proxy_request_total 99\n" +
+                'dragonfly_client_proxy_request_failure_total 5\ndragonfly_client_download_traffic{type="REMOTE_PEER"} 1.5e+06\n',
+        ],
+    ])("%s", (_name, text) => {
+        expect(awkCounters(text)).toBe(oracleLine(text));
     });
 });
 
