@@ -264,6 +264,7 @@ describe("docs/outputs.md", () => {
             "removedPreviousCopy",
             "throughDragonfly",
             "proxyRequests",
+            "layerBytes",
             "metricsSources",
             "traffic",
         ]);

@@ -12,17 +12,38 @@ export interface Verification {
     pullSeconds: number;
     /** Whether a previous local copy was removed before the pull. */
     removedPreviousCopy: boolean;
-    /** True when the Dragonfly client's proxy request counter moved during the pull. */
+    /**
+     * True when the pull is proven to have gone through Dragonfly: the clients' proxy request
+     * counter moved AND they downloaded at least {@link requiredBytes} during the pull (other
+     * requests through the proxy move the request counter, not the download traffic of this
+     * image's layers).
+     */
     throughDragonfly: boolean;
     /** Requests the Dragonfly client's proxy handled during the pull. */
     proxyRequests: number;
     /** Bytes by source during the pull; null when the metrics do not give it. */
     traffic: TrafficSplit | null;
     /**
+     * Bytes of the image layers this pull fetched (containerd: the layer blobs new in its content
+     * store); null when they cannot be measured (Docker, no `ctr`). Absent in lines of scripts
+     * that did not report it.
+     */
+    layerBytes?: number | null;
+    /**
      * How many metrics URLs were read (their counters summed). Absent in lines of scripts that
      * did not report it.
      */
     metricsSources?: number;
+}
+
+/** The download traffic a pull must show to count as through Dragonfly: its layer bytes, at least 1. */
+export function requiredBytes(layerBytes: number | null | undefined): number {
+    return Math.max(1, layerBytes ?? 1);
+}
+
+/** The bytes the clients downloaded, from any source. */
+export function downloadedBytes(traffic: TrafficSplit | null): number {
+    return traffic === null ? 0 : traffic.remotePeer + traffic.localPeer + traffic.backToSource;
 }
 
 function isCount(v: unknown): v is number {
@@ -83,14 +104,23 @@ export function parseVerificationOutput(stdout: string): Verification {
             traffic = { remotePeer: t.remotePeer, localPeer: t.localPeer, backToSource: t.backToSource };
         }
     }
+    if (v.layerBytes !== undefined && v.layerBytes !== null && !isCount(v.layerBytes)) {
+        problems.push("layerBytes");
+    }
     if (v.metricsSources !== undefined && !(Number.isInteger(v.metricsSources) && (v.metricsSources as number) >= 1)) {
         problems.push("metricsSources");
     }
     if (problems.length > 0) {
         throw new Error(`the verification line has invalid fields: ${problems.join(", ")}`);
     }
-    if (v.throughDragonfly !== (v.proxyRequests as number) > 0) {
-        throw new Error("the verification line is inconsistent: throughDragonfly must equal proxyRequests > 0");
+    const layerBytes = v.layerBytes as number | null | undefined;
+    const proven =
+        (v.proxyRequests as number) > 0 && traffic !== null && downloadedBytes(traffic) >= requiredBytes(layerBytes);
+    if (v.throughDragonfly !== proven) {
+        throw new Error(
+            "the verification line is inconsistent: throughDragonfly must equal proxyRequests > 0 and a download " +
+                "traffic of at least layerBytes (at least 1 byte)",
+        );
     }
     const result: Verification = {
         image: v.image as string,
@@ -102,6 +132,9 @@ export function parseVerificationOutput(stdout: string): Verification {
         proxyRequests: v.proxyRequests as number,
         traffic,
     };
+    if (layerBytes !== undefined) {
+        result.layerBytes = layerBytes;
+    }
     if (v.metricsSources !== undefined) {
         result.metricsSources = v.metricsSources as number;
     }

@@ -7,9 +7,12 @@
  * previous local copy of the image (else nothing is pulled); pull through the runtime
  * (`crictl pull` on containerd: the CRI, i.e. the daemon's proxy environment and registry
  * configuration; `docker pull` on Docker); time it; read the metrics again. It prints ONE JSON
- * line (see {@link parseVerificationOutput}) and fails with a clear message when the clients'
- * `dragonfly_client_proxy_request_total` did not move, i.e. the runtime pulled straight from the
- * registry.
+ * line (see {@link parseVerificationOutput}) and fails with a clear message unless the proof is
+ * tied to this pull: the clients' `dragonfly_client_proxy_request_total` moved AND their
+ * `dragonfly_client_download_traffic` grew by at least the bytes of the layers the pull fetched
+ * (containerd: the layer blobs new in its content store, read with `ctr`; otherwise at least one
+ * byte). Other requests through the proxy move the request counter only, so a pull that went
+ * straight to the registry fails even while other traffic passes through the proxy.
  *
  * Metrics sources: the runtime usually pulls through the proxy LoadBalancer, which may hand the
  * request to the client on any Dragonfly node, so the counters of every listed URL are summed.
@@ -19,7 +22,7 @@
  * must be read. After the pull exactly the URLs read before are read again, and all must answer:
  * a sum over fewer clients would give a wrong delta.
  *
- * Needs on the node: bash, coreutils (date, timeout), awk, grep, curl, crictl or docker; `ip`
+ * Needs on the node: bash, coreutils (date, timeout, comm), awk, grep, sed, curl, crictl (and ctr) or docker; `ip`
  * (iproute) to recognise this node's own addresses (without it only loopback is recognised).
  */
 import { shq } from "../node/scripts";

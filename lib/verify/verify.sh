@@ -119,8 +119,31 @@ pull_image() {
     fi
 }
 
+# The blobs in containerd's content store (the CRI's namespace k8s.io), one digest a line, sorted.
+content_digests() {
+    ctr -n k8s.io content ls -q | sort
+}
+
+# The bytes of the image layers this pull fetched: the blobs that are new in the content store
+# since $WORK/content.before and that containerd's unpacker labelled as layers
+# (containerd.io/uncompressed). Manifests and the config are left out: they are small, and
+# Dragonfly's proxy rules may send manifests straight to the registry.
+fetched_layer_bytes() {
+    local digest info size total=0
+    content_digests > "$WORK/content.after" || return 1
+    while IFS= read -r digest; do
+        info=$(ctr -n k8s.io content info "$digest") || return 1
+        if grep -q '"containerd.io/uncompressed"' <<< "$info"; then
+            size=$(sed -n 's/^[[:space:]]*"Size":[[:space:]]*\([0-9][0-9]*\).*/\1/p' <<< "$info" | head -n 1)
+            [ -n "$size" ] || return 1
+            total=$((total + size))
+        fi
+    done < <(comm -13 "$WORK/content.before" "$WORK/content.after")
+    printf '%s\n' "$total"
+}
+
 main() {
-    local before after removed=false start end seconds out delta
+    local before after removed=false start end seconds out delta layers_known=false layer_bytes=null
     if [ "$RUNTIME" = containerd ]; then
         command -v crictl > /dev/null 2>&1 || die "crictl not found: it is needed to pull through the CRI like the kubelet does"
     else
@@ -133,11 +156,21 @@ main() {
         remove_image
         removed=true
     fi
+    # What containerd holds before the pull, to measure the layer bytes the pull fetches.
+    if [ "$RUNTIME" = containerd ] && command -v ctr > /dev/null 2>&1 && content_digests > "$WORK/content.before" 2> /dev/null; then
+        layers_known=true
+    else
+        note "cannot measure the layer bytes the pull fetches (Docker, or no ctr): the proof only requires the clients to download something during the pull"
+    fi
     start=$(date +%s%N)
     if ! out=$(pull_image 2>&1); then
         die "pulling $IMAGE with $RUNTIME failed: $(printf '%s' "$out" | tail -n 5 | tr '\n' ' ')"
     fi
     end=$(date +%s%N)
+    if [ "$layers_known" = true ] && ! layer_bytes=$(fetched_layer_bytes 2> /dev/null); then
+        note "cannot read containerd's content store after the pull (ctr content): the proof only requires the clients to download something during the pull"
+        layer_bytes=null
+    fi
     read_sources_again
     after=$(awk "$COUNTERS_AWK" "$WORK/metrics")
     seconds=$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", (e - s) / 1000000000 }')
@@ -145,18 +178,28 @@ main() {
     delta=$(printf '%s\n%s\n' "$before" "$after" | awk '
         NR == 1 { for (i = 1; i <= 4; i++) b[i] = $i; next }
         { for (i = 1; i <= 4; i++) { d = $i - b[i]; if (d < 0) d = $i; printf "%.0f ", d }; print $5 }')
-    local proxy remote local_peer source has_traffic through=false traffic=null
+    local proxy remote local_peer source has_traffic through=false traffic=null downloaded required=1
     read -r proxy remote local_peer source has_traffic <<< "$delta"
-    if [ "$proxy" -gt 0 ]; then
+    downloaded=$((remote + local_peer + source))
+    if [ "$layer_bytes" != null ] && [ "$layer_bytes" -gt 0 ]; then
+        required=$layer_bytes
+    fi
+    # Tied to this pull: the proxy saw requests AND the clients downloaded at least the layer
+    # bytes this pull fetched. Other requests through the proxy move the request counter only.
+    if [ "$proxy" -gt 0 ] && [ "$has_traffic" = 1 ] && [ "$downloaded" -ge "$required" ]; then
         through=true
     fi
     if [ "$has_traffic" = 1 ]; then
         traffic="{\"remotePeer\":$remote,\"localPeer\":$local_peer,\"backToSource\":$source}"
     fi
-    printf '%s{"image":%s,"node":%s,"runtime":"%s","pullSeconds":%s,"removedPreviousCopy":%s,"throughDragonfly":%s,"proxyRequests":%s,"traffic":%s,"metricsSources":%s}\n' \
-        "$OUTPUT_PREFIX" "$IMAGE_JSON" "$NODE_JSON" "$RUNTIME" "$seconds" "$removed" "$through" "$proxy" "$traffic" "${#SOURCES[@]}"
-    if [ "$through" != true ]; then
+    printf '%s{"image":%s,"node":%s,"runtime":"%s","pullSeconds":%s,"removedPreviousCopy":%s,"throughDragonfly":%s,"proxyRequests":%s,"traffic":%s,"layerBytes":%s,"metricsSources":%s}\n' \
+        "$OUTPUT_PREFIX" "$IMAGE_JSON" "$NODE_JSON" "$RUNTIME" "$seconds" "$removed" "$through" "$proxy" "$traffic" "$layer_bytes" "${#SOURCES[@]}"
+    if [ "$proxy" -eq 0 ]; then
         die "the pull of $IMAGE did NOT go through Dragonfly: the client's dragonfly_client_proxy_request_total did not move (read from ${SOURCES[*]}). $RUNTIME pulled straight from the registry: check that the registry host (port included) is in the registries list, that it is not covered by NO_PROXY, and that $RUNTIME was restarted after the change. With a LoadBalancer endpoint the request may have reached another node's client: list the metrics URLs of the Dragonfly nodes in verify.metricsUrls."
+    elif [ "$has_traffic" != 1 ]; then
+        die "cannot tie the pull of $IMAGE to Dragonfly: the clients at ${SOURCES[*]} serve no dragonfly_client_download_traffic, and their request counter alone also moves for other requests through the proxy. Check that the metrics URLs are those of Dragonfly clients (port 4002)."
+    elif [ "$through" != true ]; then
+        die "the pull of $IMAGE did NOT go through Dragonfly: the clients downloaded $downloaded bytes during the pull but the pull fetched $required bytes of layers; the requests the proxy counted were other traffic, and $RUNTIME pulled this image straight from the registry. Check that the registry host (port included) is in the registries list, that it is not covered by NO_PROXY, and that $RUNTIME was restarted after the change; with a LoadBalancer endpoint, list the metrics URLs of every Dragonfly node in verify.metricsUrls."
     fi
 }
 

@@ -134,8 +134,31 @@ describe("verification line parser", () => {
 
     test("traffic may be null", () => {
         expect(
-            parseVerificationOutput(`dragonfly-cce-verify: ${JSON.stringify({ ...GOOD, traffic: null })}`).traffic,
+            parseVerificationOutput(
+                `dragonfly-cce-verify: ${JSON.stringify({ ...GOOD, traffic: null, throughDragonfly: false })}`,
+            ).traffic,
         ).toBeNull();
+    });
+
+    test("layerBytes: kept when present (a count or null), absent from older lines", () => {
+        const line = (v: object) => `dragonfly-cce-verify: ${JSON.stringify(v)}`;
+        expect(parseVerificationOutput(line({ ...GOOD, layerBytes: 6 })).layerBytes).toBe(6);
+        expect(parseVerificationOutput(line({ ...GOOD, layerBytes: null })).layerBytes).toBeNull();
+        expect(Object.keys(parseVerificationOutput(line(GOOD)))).not.toContain("layerBytes");
+        expect(() => parseVerificationOutput(line({ ...GOOD, layerBytes: -1 }))).toThrow("invalid fields: layerBytes");
+    });
+
+    test("throughDragonfly needs the requests AND download traffic covering the pull's layer bytes", () => {
+        const line = (v: object) => `dragonfly-cce-verify: ${JSON.stringify(v)}`;
+        // GOOD downloaded 6 bytes: enough for 6 bytes of layers, not for 7, and never without traffic.
+        expect(parseVerificationOutput(line({ ...GOOD, layerBytes: 6 })).throughDragonfly).toBe(true);
+        expect(() => parseVerificationOutput(line({ ...GOOD, layerBytes: 7 }))).toThrow(/inconsistent/);
+        expect(() => parseVerificationOutput(line({ ...GOOD, traffic: null }))).toThrow(/inconsistent/);
+        const idle = { remotePeer: 0, localPeer: 0, backToSource: 0 };
+        expect(() => parseVerificationOutput(line({ ...GOOD, traffic: idle }))).toThrow(/inconsistent/);
+        expect(
+            parseVerificationOutput(line({ ...GOOD, layerBytes: 7, throughDragonfly: false })).throughDragonfly,
+        ).toBe(false);
     });
 
     test("missing, repeated, non-JSON, invalid or inconsistent lines are errors", () => {

@@ -31,6 +31,11 @@ case $1 in
         rm "$SHIM_DIR/present"
         ;;
     pull)
+        # Other traffic through the proxy while the pull runs (another node's requests).
+        for url in $SHIM_NOISE; do curl -fsS -X POST "$url" > /dev/null; done
+        # The blobs the pull stores in containerd's content store: "DIGEST SIZE KIND" lines.
+        for blob in $SHIM_LAYERS; do printf '%s %s layer\\n' "\${blob%=*}" "\${blob#*=}" >> "$SHIM_DIR/content"; done
+        if [ -n "$SHIM_LAYERS" ]; then printf 'sha256:%064d 1200 manifest\\n' 7 >> "$SHIM_DIR/content"; fi
         case $SHIM_MODE in
             through) for url in $SHIM_SERVE; do curl -fsS -X POST "$url" > /dev/null; done ;;
             direct) ;;
@@ -43,9 +48,29 @@ case $1 in
 esac
 `;
 
+/** ctr shim: `ctr -n k8s.io content ls -q` and `content info DIGEST` over $SHIM_DIR/content. */
+const CTR_SHIM = `#!/usr/bin/env bash
+set -euo pipefail
+touch "$SHIM_DIR/content"
+case "$3 $4" in
+    "content ls") awk '{ print $1 }' "$SHIM_DIR/content" ;;
+    "content info")
+        read -r digest size kind < <(grep "^$5 " "$SHIM_DIR/content")
+        labels='"containerd.io/distribution.source.swr": "org/app"'
+        if [ "$kind" = layer ]; then labels="$labels, \\"containerd.io/uncompressed\\": \\"sha256:0\\""; fi
+        printf '{\\n  "Digest": "%s",\\n  "Size": %s,\\n  "Labels": {%s}\\n}\\n' "$digest" "$size" "$labels"
+        ;;
+    *) exit 2 ;;
+esac
+`;
+
 interface MetricsServer {
     url: string;
     serveUrl: string;
+    /** POST: other requests through the proxy (the request counter moves, no download). */
+    noiseUrl: string;
+    /** POST: another image's blobs through the proxy (requests and 1000 bytes of download). */
+    otherPullUrl: string;
     /** POST: the metrics fail (HTTP 503) from then on. */
     breakUrl: string;
     close(): Promise<void>;
@@ -64,6 +89,17 @@ async function metricsServer(opts: { traffic?: boolean } = {}): Promise<MetricsS
         if (broken) {
             res.writeHead(503);
             res.end("client restarting");
+            return;
+        }
+        if (req.method === "POST" && req.url === "/noise") {
+            c.proxy += 5;
+            res.end("ok");
+            return;
+        }
+        if (req.method === "POST" && req.url === "/other-pull") {
+            c.proxy += 2;
+            c.remote += 1000;
+            res.end("ok");
             return;
         }
         if (req.method === "POST" && req.url === "/serve") {
@@ -103,6 +139,8 @@ async function metricsServer(opts: { traffic?: boolean } = {}): Promise<MetricsS
     return {
         url: `http://127.0.0.1:${port}/metrics`,
         serveUrl: `http://127.0.0.1:${port}/serve`,
+        noiseUrl: `http://127.0.0.1:${port}/noise`,
+        otherPullUrl: `http://127.0.0.1:${port}/other-pull`,
         breakUrl: `http://127.0.0.1:${port}/break`,
         close: () => new Promise((r) => server.close(() => r())),
     };
@@ -130,6 +168,8 @@ describePrivileged(
                 writeFileSync(join(shimDir, name), SHIM);
                 chmodSync(join(shimDir, name), 0o755);
             }
+            writeFileSync(join(shimDir, "ctr"), CTR_SHIM);
+            chmodSync(join(shimDir, "ctr"), 0o755);
         });
 
         afterEach(() => {
@@ -141,6 +181,10 @@ describePrivileged(
             env: {
                 mode: "through" | "direct" | "fail";
                 serve?: string[];
+                /** Other traffic through the proxy during the pull. */
+                noise?: string[];
+                /** Layer blobs the pull stores, as "DIGEST=SIZE". */
+                layers?: string[];
                 breakAfterPull?: string[];
                 present?: boolean;
                 inUse?: boolean;
@@ -161,6 +205,8 @@ describePrivileged(
                         SHIM_DIR: dir,
                         SHIM_MODE: env.mode,
                         SHIM_SERVE: (env.serve ?? []).join(" "),
+                        SHIM_NOISE: (env.noise ?? []).join(" "),
+                        SHIM_LAYERS: (env.layers ?? []).join(" "),
                         SHIM_BREAK: (env.breakAfterPull ?? []).join(" "),
                         TMPDIR: dir,
                     },
@@ -209,7 +255,7 @@ describePrivileged(
             try {
                 const r = await runScript(
                     { image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] },
-                    { mode: "through", serve: [m.serveUrl], present: true },
+                    { mode: "through", serve: [m.serveUrl], present: true, layers: [`sha256:${"a".repeat(64)}=2400`] },
                 );
                 expect(r.stderr).toBe("");
                 expect(r.code).toBe(0);
@@ -224,6 +270,7 @@ describePrivileged(
                     throughDragonfly: true,
                     proxyRequests: 3,
                     traffic: { remotePeer: 512, localPeer: 0, backToSource: 2048 },
+                    layerBytes: 2400,
                     metricsSources: 1,
                 });
                 expect(v.pullSeconds).toBeGreaterThan(0);
@@ -262,6 +309,95 @@ describePrivileged(
                 expect(v.throughDragonfly).toBe(false);
                 expect(v.proxyRequests).toBe(0);
                 expect(v.traffic).toEqual({ remotePeer: 0, localPeer: 0, backToSource: 0 });
+            } finally {
+                await m.close();
+            }
+        });
+
+        test("a direct pull while other requests pass through the proxy FAILS (the request counter moved, no download)", async () => {
+            const m = await metricsServer();
+            try {
+                const r = await runScript(
+                    { image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] },
+                    { mode: "direct", noise: [m.noiseUrl], layers: [`sha256:${"a".repeat(64)}=3000`] },
+                );
+                expect(r.code).toBe(1);
+                const v = parseVerificationOutput(r.stdout);
+                expect(v.proxyRequests).toBe(5);
+                expect(v.traffic).toEqual({ remotePeer: 0, localPeer: 0, backToSource: 0 });
+                expect(v.layerBytes).toBe(3000);
+                expect(v.throughDragonfly).toBe(false);
+                expect(r.stderr).toContain(
+                    `the pull of ${IMAGE} did NOT go through Dragonfly: the clients downloaded 0 bytes during the pull but the pull fetched 3000 bytes of layers`,
+                );
+            } finally {
+                await m.close();
+            }
+        });
+
+        test("a direct pull while another image's blobs pass through FAILS (less traffic than this pull's layers)", async () => {
+            const m = await metricsServer();
+            try {
+                const r = await runScript(
+                    { image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] },
+                    {
+                        mode: "direct",
+                        noise: [m.otherPullUrl],
+                        layers: [`sha256:${"a".repeat(64)}=3000`, `sha256:${"b".repeat(64)}=1500`],
+                    },
+                );
+                expect(r.code).toBe(1);
+                const v = parseVerificationOutput(r.stdout);
+                expect(v.proxyRequests).toBe(2);
+                expect(v.traffic).toEqual({ remotePeer: 1000, localPeer: 0, backToSource: 0 });
+                expect(v.layerBytes).toBe(4500);
+                expect(v.throughDragonfly).toBe(false);
+                expect(r.stderr).toContain("downloaded 1000 bytes during the pull but the pull fetched 4500 bytes");
+            } finally {
+                await m.close();
+            }
+        });
+
+        test("a proxied pull passes: the download covers the layers it fetched (a layer already stored is not counted)", async () => {
+            const m = await metricsServer();
+            try {
+                // A layer this image shares with another one stays in the store: not fetched, not required.
+                writeFileSync(join(dir, "content"), `sha256:${"c".repeat(64)} 90000 layer\n`);
+                const r = await runScript(
+                    { image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] },
+                    {
+                        mode: "through",
+                        serve: [m.serveUrl],
+                        noise: [m.noiseUrl],
+                        layers: [`sha256:${"a".repeat(64)}=2000`, `sha256:${"b".repeat(64)}=560`],
+                    },
+                );
+                expect(r.stderr).toBe("");
+                expect(r.code).toBe(0);
+                const v = parseVerificationOutput(r.stdout);
+                // serve: 512 + 2048 bytes = exactly the 2560 bytes of the two new layers.
+                expect(v.layerBytes).toBe(2560);
+                expect(v.traffic).toEqual({ remotePeer: 512, localPeer: 0, backToSource: 2048 });
+                expect(v.throughDragonfly).toBe(true);
+            } finally {
+                await m.close();
+            }
+        });
+
+        test("Docker: a direct pull while other requests pass through the proxy FAILS too", async () => {
+            const m = await metricsServer();
+            try {
+                const r = await runScript(
+                    { image: IMAGE, node: "node-a", runtime: "docker", metricsUrls: [m.url] },
+                    { mode: "direct", noise: [m.noiseUrl] },
+                );
+                expect(r.code).toBe(1);
+                const v = parseVerificationOutput(r.stdout);
+                expect(v.layerBytes).toBeNull();
+                expect(v.proxyRequests).toBe(5);
+                expect(v.throughDragonfly).toBe(false);
+                expect(r.stderr).toContain("cannot measure the layer bytes the pull fetches (Docker, or no ctr)");
+                expect(r.stderr).toContain("the clients downloaded 0 bytes during the pull");
             } finally {
                 await m.close();
             }
@@ -399,17 +535,20 @@ describePrivileged(
             }
         });
 
-        test("metrics without download traffic: traffic is null, the decision uses the proxy counter", async () => {
+        test("metrics without download traffic: traffic is null, and the request counter alone proves nothing", async () => {
             const m = await metricsServer({ traffic: false });
             try {
                 const r = await runScript(
                     { image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] },
                     { mode: "through", serve: [m.serveUrl] },
                 );
-                expect(r.code).toBe(0);
+                expect(r.code).toBe(1);
+                expect(r.stderr).toContain(`cannot tie the pull of ${IMAGE} to Dragonfly`);
+                expect(r.stderr).toContain("dragonfly_client_download_traffic");
                 const v = parseVerificationOutput(r.stdout);
                 expect(v.traffic).toBeNull();
                 expect(v.proxyRequests).toBe(3);
+                expect(v.throughDragonfly).toBe(false);
             } finally {
                 await m.close();
             }
