@@ -41,7 +41,11 @@ export class DragonflyCce extends pulumi.ComponentResource {
     public readonly noProxy: pulumi.Output<string>;
     /** Names of the configured nodes. */
     public readonly configuredNodes: pulumi.Output<string[]>;
-    /** `{username, password}` of the console (secret); undefined when not rotated. */
+    /**
+     * `{username, password}` of the console (secret): `console.password` when given, else the
+     * generated password once a rotation gave it to the console (also after the rotation is
+     * turned off or its node is gone); undefined while the console has the chart's.
+     */
     public readonly consoleCredentials: pulumi.Output<{ username: string; password: string } | undefined>;
     /** The pull check's result; undefined when `verify` is off. */
     public readonly verification: pulumi.Output<Verification | undefined>;
@@ -95,26 +99,34 @@ export class DragonflyCce extends pulumi.ComponentResource {
 
         // The console password is changed from a node: nodes reach the NodePort, CI runners
         // often cannot. The release revision re-checks it after every upgrade (a no-op when
-        // already rotated), so a reinstall over an empty database converges again.
-        let credentials: pulumi.Output<{ username: string; password: string } | undefined> = pulumi.output(undefined);
-        if (cfg.console.rotatePassword && firstNode !== undefined) {
-            const rotation = new ConsolePassword(
-                `${name}-console-password`,
-                {
-                    connection: nodeConnection(firstNode, nodes.ssh),
-                    consoleUrl: pulumi.interpolate`http://${urlHost(firstNode.host)}:${consoleSvc.nodePort}`,
-                    triggers: [release.release.status.revision],
-                },
-                { parent: this, dependsOn: [release.release, consoleSvc.service] },
-            );
-            credentials = rotation.credentials;
-        } else if (cfg.console.rotatePassword) {
+        // already rotated), so a reinstall over an empty database converges again. The password
+        // component stays when the rotation is off or no node is listed: the password it gave
+        // the console stays in state and in consoleCredentials.
+        const rotate = cfg.console.rotatePassword && firstNode !== undefined;
+        const consolePassword = new ConsolePassword(
+            `${name}-console-password`,
+            {
+                rotation: rotate
+                    ? {
+                          connection: nodeConnection(firstNode, nodes.ssh),
+                          consoleUrl: pulumi.interpolate`http://${urlHost(firstNode.host)}:${consoleSvc.nodePort}`,
+                          triggers: [release.release.status.revision],
+                      }
+                    : undefined,
+                password: cfg.console.password === undefined ? undefined : pulumi.secret(cfg.console.password),
+            },
+            { parent: this, dependsOn: [release.release, consoleSvc.service] },
+        );
+        if (cfg.console.rotatePassword && !rotate) {
             pulumi.log.warn(
-                "console.rotatePassword is on but no node is configured to run it from: the console keeps " +
-                    "the chart's default password (root / dragonfly). List a node in dragonfly-cce:nodes.",
+                "console.rotatePassword is on but no node is configured to run it from: nothing rotates the " +
+                    "console password now. A password the stack gave it before stays in consoleCredentials; " +
+                    "otherwise the console keeps the chart's default password (root / dragonfly). List a node " +
+                    "in dragonfly-cce:nodes.",
                 this,
             );
         }
+        const credentials = consolePassword.credentials;
 
         let verification: pulumi.Output<Verification | undefined> = pulumi.output(undefined);
         if (args.verify !== undefined) {

@@ -138,6 +138,25 @@ describe("parseCoreConfig rejects bad input, naming key, value and what is allow
         expectError({ ...base, proxy: { port: 0 } }, "proxy.port", "0", /integer from 1 to 65535/);
         expectError({ ...base, proxy: { port: 40.5 } }, "proxy.port", "40.5", /integer/);
     });
+    test("console.password: 8-20 characters, a ValidateConfigError that never shows the value", () => {
+        expect(parseCoreConfig({ ...base, console: { password: "Chosen-Pw_123" } }).console.password).toBe(
+            "Chosen-Pw_123",
+        );
+        expect(parseCoreConfig(base).console.password).toBeUndefined();
+        for (const bad of ["Short-7", "Twenty-One-Characters", "has a space1", 12345678]) {
+            let error: unknown;
+            try {
+                parseCoreConfig({ ...base, console: { password: bad } });
+            } catch (e) {
+                error = e;
+            }
+            expect(error).toBeInstanceOf(ValidateConfigError);
+            expect((error as ValidateConfigError).key).toBe("console.password");
+            expect((error as ValidateConfigError).message).toMatch(/got \[secret\].*8 to 20/);
+            expect((error as ValidateConfigError).message).not.toContain(String(bad));
+        }
+    });
+
     test("a console node port outside 30000-32767", () => {
         expectError({ ...base, console: { nodePort: 8080 } }, "console.nodePort", "8080", /30000 to 32767/);
         expectError({ ...base, console: { nodePort: 32768 } }, "console.nodePort", "32768", /30000 to 32767/);

@@ -83,6 +83,11 @@ describe("DragonflyCce (core stack)", () => {
         const types = b.resources.map((r) => r.type).sort();
         expect(types).toEqual(
             [
+                // The console password component: its generated password and the marker of what
+                // the console got stay even with no node to rotate from (no command).
+                "dragonfly:index:ConsolePassword",
+                "random:index/randomId:RandomId",
+                "random:index/randomPassword:RandomPassword",
                 "dragonfly:index:ConsoleService",
                 "dragonfly:index:DragonflyCce",
                 "dragonfly:index:DragonflyRelease",
@@ -106,13 +111,18 @@ describe("DragonflyCce (core stack)", () => {
         expect(byType("dragonfly:index:DragonflyRelease")[0].parent).toBe(b.stack);
         expect(byType("dragonfly:index:ProxyService")[0].parent).toBe(b.stack);
         expect(byType("dragonfly:index:ConsoleService")[0].parent).toBe(b.stack);
+        const consolePassword = byType("dragonfly:index:ConsolePassword")[0];
+        expect(consolePassword.parent).toBe(b.stack);
         for (const t of [
             "kubernetes:core/v1:Namespace",
             "kubernetes:helm.sh/v3:Release",
             "random:index/randomPassword:RandomPassword",
+            "random:index/randomId:RandomId",
         ]) {
             for (const c of byType(t)) {
-                expect(c.parent).toBe(release);
+                expect(c.parent).toBe(
+                    c.name.startsWith("dragonfly-console-password-") ? consolePassword.resource : release,
+                );
             }
         }
         const services = byType("kubernetes:core/v1:Service");
@@ -124,7 +134,10 @@ describe("DragonflyCce (core stack)", () => {
 
     test("order: namespace -> secrets -> release -> services", () => {
         const ns = capturedOf(b, "kubernetes:core/v1:Namespace")[0].resource;
-        const passwords = capturedOf(b, "random:index/randomPassword:RandomPassword").map((c) => c.resource);
+        const passwords = capturedOf(b, "random:index/randomPassword:RandomPassword")
+            .filter((c) => !c.name.startsWith("dragonfly-console-password-"))
+            .map((c) => c.resource);
+        expect(passwords).toHaveLength(4);
         const release = capturedOf(b, "kubernetes:helm.sh/v3:Release")[0];
         expect(release.dependsOn).toContain(ns);
         for (const p of passwords) {
@@ -158,10 +171,11 @@ describe("DragonflyCce (core stack)", () => {
         expect(r.values.manager.config.auth.jwt.key).toBe(mockPassword("dragonfly-jwt-key", 48));
     });
 
-    test("generated secrets are letters and digits of documented lengths", () => {
+    test("generated secrets are letters and digits of documented lengths (the console's also has specials)", () => {
         const pw = b.resources.filter((r) => r.type === "random:index/randomPassword:RandomPassword");
         expect(pw.map((p) => [p.name, p.inputs.length, p.inputs.special]).sort()).toEqual(
             [
+                ["dragonfly-console-password-password", 20, true],
                 ["dragonfly-jwt-key", 48, false],
                 ["dragonfly-mysql-password", 32, false],
                 ["dragonfly-mysql-root-password", 32, false],

@@ -26,6 +26,7 @@ import {
     PlainObject,
 } from "./validate";
 import { checkElbAutocreate } from "./elb";
+import { checkConsolePassword } from "../console/password";
 
 export { ConfigError } from "./validate";
 
@@ -43,6 +44,8 @@ export const CHART_NAME = "dragonfly";
 export const DEFAULT_STORAGE_CLASS = "csi-disk";
 /** The Dragonfly client's HTTP proxy port (chart `client.config.proxy.server.port`). */
 export const DEFAULT_PROXY_PORT = 4001;
+/** The config key of the console's root password (secret). */
+export const CONSOLE_PASSWORD_KEY = "console.password";
 /** The manager's REST/console port (chart `manager.restPort`). */
 export const CONSOLE_PORT = 8080;
 /** Shared ELB unless told otherwise. */
@@ -126,8 +129,18 @@ export interface ConsoleConfig {
     nodePort?: number;
     /** The node address used in `consoleUrl`. Default: the first configured node. */
     nodeAddress?: string;
-    /** Replace the console's default root password (`dragonfly`) with a random one. Default true. */
+    /**
+     * Rotate root's password from a configured node: to {@link password} when given, else to a
+     * generated one (kept in state). Turning it off (or listing no node) stops the rotation; a
+     * password the stack gave the console stays in `consoleCredentials`. Default true.
+     */
     rotatePassword: boolean;
+    /**
+     * root's password (secret, 8-20 printable ASCII characters, no spaces): a chosen one the
+     * rotation gives the console, or the console's current one, recovered, for the stack to use.
+     * No default: the stack generates one.
+     */
+    password?: string;
 }
 
 /** The cluster-side configuration, defaults filled in. */
@@ -342,7 +355,7 @@ function parseProxy(value: unknown): ProxyConfig {
 }
 
 function parseConsole(value: unknown): ConsoleConfig {
-    const o = optObject("console", value, ["nodePort", "nodeAddress", "rotatePassword"]);
+    const o = optObject("console", value, ["nodePort", "nodeAddress", "rotatePassword", "password"]);
     const nodePort = optInt("console.nodePort", o.nodePort, 30000, 32767);
     const nodeAddress = optString("console.nodeAddress", o.nodeAddress, "a node IP address or host name");
     if (nodeAddress !== undefined && !isHost(nodeAddress)) {
@@ -354,6 +367,9 @@ function parseConsole(value: unknown): ConsoleConfig {
     }
     if (nodeAddress !== undefined) {
         c.nodeAddress = nodeAddress;
+    }
+    if (o.password !== undefined && o.password !== null) {
+        c.password = checkConsolePassword(CONSOLE_PASSWORD_KEY, o.password);
     }
     return c;
 }

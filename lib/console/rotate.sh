@@ -134,7 +134,7 @@ for candidate in "${current_passwords[@]}"; do
     esac
 done
 if [[ -z $old_password ]]; then
-    die "$console_url refuses $user's new password and the ${#current_passwords[@]} current one(s) tried (HTTP 401 each): the password was changed outside this stack. To recover: set dragonfly-cce:console.rotatePassword to false and manage the password by hand, or give the stack the current password, or reset $user's password in the manager database (table users, column encrypted_password, a bcrypt hash) to the chart default and run the stack again."
+    die "$console_url refuses $user's new password and the ${#current_passwords[@]} current one(s) tried (HTTP 401 each): the password was changed outside this stack. To recover: give the stack $user's current password as the secret dragonfly-cce:console.password (pulumi config set --secret --path 'dragonfly-cce:console.password', which prompts for it) and run the stack again, or set dragonfly-cce:console.rotatePassword to false and manage the password by hand, or reset $user's password in the manager database (table users, column encrypted_password, a bcrypt hash) to the chart default and run the stack again."
 fi
 
 # Find the account's id; the chart's root is normally 1.

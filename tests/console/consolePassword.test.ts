@@ -102,8 +102,8 @@ function plainStrings(v: unknown): string[] {
 const CONNECTION = { host: "192.168.0.10", user: "root", privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n" };
 const URL = "http://192.168.0.10:30080";
 
-function baseArgs(extra: Partial<ConsolePasswordArgs> = {}): ConsolePasswordArgs {
-    return { connection: CONNECTION, consoleUrl: URL, ...extra };
+function baseArgs(extra: Partial<ConsolePasswordArgs> = {}, triggers?: unknown[]): ConsolePasswordArgs {
+    return { rotation: { connection: CONNECTION, consoleUrl: URL, triggers }, ...extra };
 }
 
 /** Builds the component and waits until its children are registered; returns them too. */
@@ -111,7 +111,7 @@ async function build(name: string, args: ConsolePasswordArgs): Promise<[ConsoleP
     const from = registered.length;
     const c = new ConsolePassword(name, args);
     await valueOf(c.credentials);
-    await valueOf(c.command.urn);
+    await valueOf(c.command!.urn);
     const mine = registered.slice(from).filter((r) => r.name === name || r.name.startsWith(`${name}-`));
     return [c, mine];
 }
@@ -146,6 +146,7 @@ describe("ConsolePassword (mock engine)", () => {
         expect(mine.map((r) => r.type).sort()).toEqual([
             "command:remote:Command",
             "dragonfly:index:ConsolePassword",
+            "random:index/randomId:RandomId",
             "random:index/randomPassword:RandomPassword",
         ]);
         const cmd = one(mine, "command:remote:Command");
@@ -178,9 +179,9 @@ describe("ConsolePassword (mock engine)", () => {
             }
         }
         // The engine sees the same: the resource's outputs are secret too.
-        expect(await pulumi.isSecret(c.command.stdin)).toBe(true);
-        expect(await pulumi.isSecret(c.command.connection)).toBe(true);
-        expect(await pulumi.isSecret(c.command.create)).toBe(false);
+        expect(await pulumi.isSecret(c.command!.stdin)).toBe(true);
+        expect(await pulumi.isSecret(c.command!.connection)).toBe(true);
+        expect(await pulumi.isSecret(c.command!.create)).toBe(false);
     });
 
     test("outputs: username root, password and credentials secret, after the command ran", async () => {
@@ -192,28 +193,37 @@ describe("ConsolePassword (mock engine)", () => {
         expect(await valueOf(c.credentials)).toEqual({ username: "root", password });
         // The password output depends on the command, not only on the generator.
         const deps = await (c.password as unknown as { allResources(): Promise<Set<pulumi.Resource>> }).allResources();
-        expect([...deps]).toContain(c.command);
+        expect([...deps]).toContain(c.command!);
     });
 
     test("children are parented to the component", async () => {
         const [c] = await build("console", baseArgs());
         expect(await valueOf(c.urn)).toMatch(/::dragonfly:index:ConsolePassword::console$/);
-        expect(await valueOf(c.command.urn)).toMatch(
+        expect(await valueOf(c.command!.urn)).toMatch(
             /::dragonfly:index:ConsolePassword\$command:remote:Command::console-rotate$/,
         );
-        expect(await valueOf(c.randomPassword!.urn)).toMatch(
+        expect(await valueOf(c.randomPassword.urn)).toMatch(
             /::dragonfly:index:ConsolePassword\$random:index\/randomPassword:RandomPassword::console-password$/,
         );
     });
 
-    test("an explicit password is used as is, with no generator", async () => {
+    test("an explicit password is used as is; the generator stays, its password tried as the current one", async () => {
         const [c, mine] = await build("given", baseArgs({ password: pulumi.secret("Given-Pass_123") }));
-        expect(mine.map((r) => r.type).sort()).toEqual(["command:remote:Command", "dragonfly:index:ConsolePassword"]);
-        expect(c.randomPassword).toBeUndefined();
+        expect(mine.map((r) => r.type).sort()).toEqual([
+            "command:remote:Command",
+            "dragonfly:index:ConsolePassword",
+            "random:index/randomId:RandomId",
+            "random:index/randomPassword:RandomPassword",
+        ]);
         expect(await valueOf(c.password)).toBe("Given-Pass_123");
+        const generated = await valueOf(c.randomPassword.result);
         const cmd = one(mine, "command:remote:Command");
-        expect((cmd.inputs.stdin as { value: unknown }).value).toBe(`Given-Pass_123\n${DEFAULT_CONSOLE_PASSWORD}\n`);
+        // The console may have the generated password from an earlier rotation: tried before the default.
+        expect((cmd.inputs.stdin as { value: unknown }).value).toBe(
+            `Given-Pass_123\n${generated}\n${DEFAULT_CONSOLE_PASSWORD}\n`,
+        );
         expect(plainStrings(cmd.inputs).some((s) => s.includes("Given-Pass_123"))).toBe(false);
+        expect(plainStrings(cmd.inputs).some((s) => s.includes(generated))).toBe(false);
     });
 
     test.each([
@@ -237,12 +247,13 @@ describe("ConsolePassword (mock engine)", () => {
     test("the same inputs give the same resources on a second run", async () => {
         // Twice the same name: the mock engine, like a second `pulumi up`, accepts it.
         const snapshot = async (): Promise<Registered[]> =>
-            (await build("same", baseArgs({ formerPasswords: ["Former:Pw_42"], triggers: ["release-1"] })))[1];
+            (await build("same", baseArgs({ formerPasswords: ["Former:Pw_42"] }, ["release-1"])))[1];
         const first = await snapshot();
         const second = await snapshot();
         expect(first.map((r) => r.type).sort()).toEqual([
             "command:remote:Command",
             "dragonfly:index:ConsolePassword",
+            "random:index/randomId:RandomId",
             "random:index/randomPassword:RandomPassword",
         ]);
         expect(second).toEqual(first);
@@ -255,7 +266,7 @@ describe("ConsolePassword (mock engine)", () => {
         };
         expect(await triggersOf("t1", baseArgs({ password: "First-Pass-1" }))).toEqual(["First-Pass-1"]);
         expect(await triggersOf("t2", baseArgs({ password: "Second-Pass-2" }))).toEqual(["Second-Pass-2"]);
-        expect(await triggersOf("t3", baseArgs({ password: "Second-Pass-2", triggers: ["db-2"] }))).toEqual([
+        expect(await triggersOf("t3", baseArgs({ password: "Second-Pass-2" }, ["db-2"]))).toEqual([
             "Second-Pass-2",
             "db-2",
         ]);

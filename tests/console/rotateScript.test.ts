@@ -20,6 +20,7 @@ import {
     rotatePasswordScript,
     rotatePasswordStdin,
 } from "../../lib/console/rotateScript";
+import { parseCoreConfig } from "../../lib/config/core";
 import { describePrivileged } from "../helpers/privileged";
 import { StandInManager, StandInOptions } from "./standInManager";
 
@@ -278,6 +279,11 @@ describePrivileged("rotation script against a stand-in manager", { commands: ["b
         expect(r.stdout).toBe("");
         expect(r.stderr).toContain("changed outside this stack");
         expect(r.stderr).toContain("console.rotatePassword to false");
+        // The key it names is one the config accepts (lib/config/core.ts).
+        expect(r.stderr).toContain("dragonfly-cce:console.password (pulumi config set --secret --path");
+        expect(parseCoreConfig({ nodePool: "p", console: { password: SOMEONE_ELSES } }).console.password).toBe(
+            SOMEONE_ELSES,
+        );
         expect(r.stderr).toContain("manager database");
         expect(resets(m)).toBe(0);
         expect(signins(m)).toBe(2);

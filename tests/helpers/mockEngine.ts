@@ -84,7 +84,7 @@ export function setStackOutputs(name: string, outputs: Record<string, unknown>):
 }
 
 /** What the provider computes (merged over the echoed inputs). */
-function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
+export function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
     const inputs = args.inputs;
     switch (args.type) {
         case "kubernetes:core/v1:Service": {
