@@ -274,7 +274,11 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
 
     const nodes = optArray("nodes", raw.nodes, (key, value): NodeEntry => {
         if (typeof value === "string") {
-            fail(key, value, `an object such as {"host": ${JSON.stringify(value)}}`);
+            fail(
+                key,
+                value,
+                'an object such as {"host": "192.168.0.10"} (a node is an object; put its address in host)',
+            );
         }
         const n = expectObject(key, value, ["host", "name", "port", "user", "runtime", "hostKey"]);
         const host = checkHost(`${key}.host`, n.host);
@@ -337,11 +341,7 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
         ssh.bastion.hostKey = hostKeys.bastion;
     }
     if (nodes.length > 0 && ssh.privateKey === undefined && ssh.password === undefined) {
-        fail(
-            "ssh",
-            raw.ssh === undefined ? undefined : "{...}",
-            "ssh.privateKey or ssh.password (secrets) when nodes are listed",
-        );
+        fail("ssh", raw.ssh, "ssh.privateKey or ssh.password (secrets) when nodes are listed");
     }
 
     const registries = stringSet("registries", raw.registries, {
