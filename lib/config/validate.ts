@@ -228,9 +228,24 @@ export function isDnsName(s: string): boolean {
     return s.length <= 253 && s.split(".").every((l) => /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(l));
 }
 
-/** A host: a DNS name or an IP address. */
+/**
+ * A host name: a DNS name whose last label is not all digits (RFC 3696 2), so that a mistyped
+ * address such as `192.168.0.300`, `010.0.0.1` or `10.0.1` is not taken for a name.
+ */
+export function isHostName(s: string): boolean {
+    return isDnsName(s) && !/^\d+$/.test(s.slice(s.lastIndexOf(".") + 1));
+}
+
+/** A host: a host name or an IP address. */
 export function isHost(s: string): boolean {
-    return isIPv4(s) || isIPv6(s) || isDnsName(s);
+    return isIPv4(s) || isIPv6(s) || isHostName(s);
+}
+
+/** `allowed`, with the IPv4 rule spelled out when `value` looks like a mistyped IPv4 address. */
+export function hostAllowed(allowed: string, value: unknown): string {
+    return typeof value === "string" && /^(?=.*\d)[\d.]+$/.test(value)
+        ? `${allowed}; an IPv4 address is four numbers from 0 to 255 without leading zeros, e.g. 192.168.0.10`
+        : allowed;
 }
 
 /** A Kubernetes label value: at most 63 characters, alphanumeric at both ends, `-_.` inside. */
