@@ -231,11 +231,16 @@ describe("parseCoreConfig rejects bad input, naming key, value and what is allow
         expectError(
             { ...base, proxy: { prot: 4001 } },
             "proxy.prot",
-            "4001",
+            "a number (value hidden: proxy may hold secrets)",
             /no such key.*port, address, basicAuth, loadBalancer/,
         );
         expectError({ ...base, chart: { versoin: "1.7.4" } }, "chart.versoin", '"1.7.4"', /no such key/);
-        expectError({ ...base, console: { nodeport: 30080 } }, "console.nodeport", "30080", /no such key.*nodePort/);
+        expectError(
+            { ...base, console: { nodeport: 30080 } },
+            "console.nodeport",
+            "a number (value hidden: console may hold secrets)",
+            /no such key.*nodePort/,
+        );
         expectError(
             { ...base, proxy: { loadBalancer: { sourceRange: [] } } },
             "proxy.loadBalancer.sourceRange",
@@ -312,7 +317,12 @@ describe("parseCoreConfig rejects bad input, naming key, value and what is allow
             '"1.2.3.4:30080"',
             /without scheme or port/,
         );
-        expectError({ ...base, proxy: { basicAuth: "yes" } }, "proxy.basicAuth", '"yes"', /true or false/);
+        expectError(
+            { ...base, proxy: { basicAuth: "yes" } },
+            "proxy.basicAuth",
+            "a string (value hidden: proxy may hold secrets)",
+            /true or false/,
+        );
         expectError({ ...base, helmValues: ["a"] }, "helmValues", '["a"]', /an object/);
         expectError({ ...base, releaseTimeoutSeconds: 5 }, "releaseTimeoutSeconds", "5", /60 to 7200/);
     });

@@ -13,7 +13,11 @@ import {
     failSecret,
     isCidr,
     isDnsLabel,
+    hostAllowed,
     isHost,
+    isHostName,
+    isIPv4,
+    isIPv6,
     isLabelKey,
     isLabelValue,
     isPlainObject,
@@ -242,6 +246,48 @@ function parseToleration(key: string, v: unknown): Toleration {
     return t;
 }
 
+/** An IPv4 address, a `[IPv6]` address or a host name (the host part of a URL or an image name). */
+function isUrlHost(h: string): boolean {
+    return h.startsWith("[") ? h.endsWith("]") && isIPv6(h.slice(1, -1)) : isIPv4(h) || isHostName(h);
+}
+
+/** An `http(s)://` or `oci://` URL whose host is valid, with no whitespace anywhere. */
+export function isChartRepo(s: string): boolean {
+    const m = /^(https?|oci):\/\/(?:[^@/?#]*@)?(\[[^\]/]*\]|[^:/?#]*)(?::(\d{1,5}))?([/?#].*)?$/.exec(s);
+    if (
+        m === null ||
+        /\s/.test(s) ||
+        !isUrlHost(m[2]) ||
+        (m[3] !== undefined && !(Number(m[3]) >= 1 && Number(m[3]) <= 65535))
+    ) {
+        return false;
+    }
+    try {
+        new URL(s);
+    } catch {
+        return false;
+    }
+    return true;
+}
+
+/** Path components of image names (distribution/reference). */
+const IMAGE_PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+
+/** `host[:port][/path...]`: an image registry with an optional path, no scheme. */
+export function isImageRegistry(s: string): boolean {
+    const m = /^(\[[^\]/]*\]|[^:/]*)(?::(\d{1,5}))?((?:\/[^/]*)*)$/.exec(s);
+    if (m === null || !isUrlHost(m[1]) || (m[2] !== undefined && !(Number(m[2]) >= 1 && Number(m[2]) <= 65535))) {
+        return false;
+    }
+    return (
+        m[3] === "" ||
+        m[3]
+            .slice(1)
+            .split("/")
+            .every((c) => IMAGE_PATH_COMPONENT.test(c))
+    );
+}
+
 function parseChart(value: unknown): ChartConfig {
     const o = optObject("chart", value, ["version", "repo", "path"]);
     const path = optString("chart.path", o.path, "a local chart directory or .tgz file");
@@ -250,8 +296,12 @@ function parseChart(value: unknown): ChartConfig {
         fail("chart.version", version, "a semantic version such as 1.7.4 (or set chart.path to a local chart)");
     }
     const repo = optString("chart.repo", o.repo, "an http(s) or oci:// chart repository URL") ?? DEFAULT_CHART_REPO;
-    if (!/^(https?|oci):\/\/[^\s/]+/.test(repo)) {
-        fail("chart.repo", repo, "an http(s) or oci:// chart repository URL");
+    if (!isChartRepo(repo)) {
+        fail(
+            "chart.repo",
+            repo,
+            "an http(s) or oci:// chart repository URL with a valid host and no spaces, e.g. https://dragonflyoss.github.io/helm-charts/",
+        );
     }
     return path === undefined ? { version, repo } : { version, repo, path };
 }
@@ -344,7 +394,7 @@ function parseProxy(value: unknown): ProxyConfig {
     const port = optInt("proxy.port", o.port, 1, 65535) ?? DEFAULT_PROXY_PORT;
     const address = optString("proxy.address", o.address, "an IP address or host name");
     if (address !== undefined && !isHost(address)) {
-        fail("proxy.address", address, "an IP address or host name, without scheme or port");
+        fail("proxy.address", address, hostAllowed("an IP address or host name, without scheme or port", address));
     }
     const basicAuth = optBool("proxy.basicAuth", o.basicAuth) ?? false;
     const proxy: ProxyConfig = { port, basicAuth, loadBalancer: parseLoadBalancer(o.loadBalancer) };
@@ -359,7 +409,11 @@ function parseConsole(value: unknown): ConsoleConfig {
     const nodePort = optInt("console.nodePort", o.nodePort, 30000, 32767);
     const nodeAddress = optString("console.nodeAddress", o.nodeAddress, "a node IP address or host name");
     if (nodeAddress !== undefined && !isHost(nodeAddress)) {
-        fail("console.nodeAddress", nodeAddress, "a node IP address or host name, without scheme or port");
+        fail(
+            "console.nodeAddress",
+            nodeAddress,
+            hostAllowed("a node IP address or host name, without scheme or port", nodeAddress),
+        );
     }
     const c: ConsoleConfig = { rotatePassword: optBool("console.rotatePassword", o.rotatePassword) ?? true };
     if (nodePort !== undefined) {
@@ -415,11 +469,14 @@ export function parseCoreConfig(raw: Partial<Record<(typeof CORE_CONFIG_KEYS)[nu
         fail("storageClass", storageClass, "a StorageClass name such as csi-disk or csi-disk-topology");
     }
     const imageRegistry = optString("imageRegistry", raw.imageRegistry, "a registry host, optionally with a path");
-    if (imageRegistry !== undefined && !/^[A-Za-z0-9.-]+(:\d{1,5})?(\/[a-z0-9._-]+)*$/.test(imageRegistry)) {
+    if (imageRegistry !== undefined && !isImageRegistry(imageRegistry)) {
         fail(
             "imageRegistry",
             imageRegistry,
-            "a registry host with optional port and path, no scheme (e.g. swr.cn-north-4.myhuaweicloud.com/dragonfly)",
+            hostAllowed(
+                "a registry host (DNS name or IP address) with optional port and lower-case path, no scheme (e.g. swr.cn-north-4.myhuaweicloud.com/dragonfly)",
+                imageRegistry.split(/[:/]/)[0],
+            ),
         );
     }
     const imagePullSecrets = optArray("imagePullSecrets", raw.imagePullSecrets, (k, v) => {

@@ -68,7 +68,7 @@ function keyProblem(text: string): string {
 /** Validates one public host key; returns it as `<type> <base64>` (the comment dropped). */
 export function parseHostKey(key: string, value: unknown): string {
     if (typeof value !== "string" || value.trim() === "") {
-        failQuiet(key, typeof value === "string" ? "an empty string" : `a ${typeOf(value)}`, KEY_FORMAT);
+        failQuiet(key, typeof value === "string" ? "an empty string" : typeOf(value), KEY_FORMAT);
     }
     const problem = keyProblem(value);
     if (problem !== "") {
@@ -96,7 +96,7 @@ export function parseKnownHosts(key: string, value: unknown): KnownHostsEntry[] 
     }
     const lines = Array.isArray(value) && value.every((l) => typeof l === "string") ? value.join("\n") : value;
     if (typeof lines !== "string") {
-        failQuiet(key, `a ${typeOf(value)}`, "the text of a known_hosts file (or a list of its lines)");
+        failQuiet(key, typeOf(value), "the text of a known_hosts file (or a list of its lines)");
     }
     const entries: KnownHostsEntry[] = [];
     lines.split(/\r?\n/).forEach((raw, i) => {
@@ -289,11 +289,12 @@ export function reportedKnownHosts(stdout: string, host: string, port: number): 
         .map((k) => knownHostsLine(host, port, k));
 }
 
+/** The kind of `v`, with its article ("a list", "an object", "a number"). */
 function typeOf(v: unknown): string {
-    return Array.isArray(v) ? "list" : v === null ? "null" : typeof v;
+    return Array.isArray(v) ? "a list" : v === null ? "null" : typeof v === "object" ? "an object" : `a ${typeof v}`;
 }
 
 /** A ConfigError whose "got" part is a description, never the value itself. */
 function failQuiet(key: string, described: string, allowed: string): never {
-    throw new ConfigError(key, described, allowed);
+    throw new ConfigError(key, /not shown/.test(described) ? described : `${described} (value not shown)`, allowed);
 }

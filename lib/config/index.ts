@@ -81,7 +81,9 @@ export function nodesFromOutput(value: unknown, source: NodesFromStack): unknown
 
 /**
  * Parses every key and checks the rules that span several keys. `stackNodes` are the node
- * entries read from `nodesFromStack`; they follow the configured `nodes`.
+ * entries read from `nodesFromStack`; they follow the configured `nodes`. With `nodesFromStack`
+ * set but `stackNodes` not given (the other stack not read yet, or `npm run render`), the node
+ * list is not known: `verify` is checked except for its node, and left out of the result.
  */
 export function parseStackConfig(
     raw: RawStackConfig,
@@ -121,9 +123,13 @@ export function parseStackConfig(
             'false when runtimeMode is "mirror" (containerd mirrors carry no proxy credentials); use runtimeMode "proxy" or turn basicAuth off',
         );
     }
+    const fromStack = parseNodesFromStack(raw.nodesFromStack);
     const verify = parseVerifyConfig(
         raw.verify,
-        nodes.nodes.map((n) => n.name),
+        fromStack !== undefined && stackNodes === undefined ? undefined : nodes.nodes.map((n) => n.name),
+        fromStack === undefined
+            ? "nodes"
+            : `nodes and nodesFromStack (output ${fromStack.output} of ${fromStack.stack})`,
     );
     const cfg: StackConfig = { core, nodes };
     if (verify !== undefined) {

@@ -13,7 +13,9 @@ import {
     fail,
     failSecret,
     isCidr,
+    hostAllowed,
     isHost,
+    isHostName,
     isIPv4,
     isIPv6,
     isDnsName,
@@ -150,7 +152,7 @@ function checkUser(key: string, value: unknown): string | undefined {
 function checkHost(key: string, value: unknown): string {
     const host = expectString(key, value, "a host name or IP address");
     if (!isHost(host)) {
-        fail(key, value, "a host name or IP address");
+        fail(key, value, hostAllowed("a host name or IP address", host));
     }
     return host;
 }
@@ -178,6 +180,32 @@ function privateKey(key: string, value: unknown): string | undefined {
     return secretString(key, value, PRIVATE_KEY);
 }
 
+/** An IPv6 address in its canonical form (lower case, zeros compressed), zone id kept. */
+function canonicalIPv6(address: string): string {
+    const [addr, zone] = address.split("%", 2);
+    const canonical = new URL(`http://[${addr}]/`).hostname.slice(1, -1);
+    return zone === undefined ? canonical : `${canonical}%${zone}`;
+}
+
+/** What makes two hosts the same: IPv6 addresses in canonical form, names in lower case. */
+function hostIdentity(host: string): string {
+    return isIPv6(host) ? canonicalIPv6(host) : host.toLowerCase();
+}
+
+/**
+ * The name of a node without `name`: its host; for an IPv6 address, its canonical form with
+ * each `:` (and a zone's `%`) written as `-`, and a `0` for a leading or trailing `::`
+ * (`fd00::1` gives `fd00--1`, `::1` gives `0--1`), so that it is a valid Pulumi resource name
+ * and file name.
+ */
+export function defaultNodeName(host: string): string {
+    if (!isIPv6(host)) {
+        return host;
+    }
+    const name = canonicalIPv6(host).replace(/[^A-Za-z0-9._-]/g, "-");
+    return `${name.startsWith("-") ? "0" : ""}${name}${name.endsWith("-") ? "0" : ""}`;
+}
+
 /** A registry host as images name it: DNS name or IP, with `:port` when the port is not 443. */
 export function isRegistryHost(s: string): boolean {
     const m = /^(\[[0-9a-fA-F:.]+\]|[^:]+)(?::(\d{1,5}))?$/.exec(s);
@@ -185,7 +213,7 @@ export function isRegistryHost(s: string): boolean {
         return false;
     }
     const host = m[1].startsWith("[") ? m[1].slice(1, -1) : m[1];
-    if (!(isIPv4(host) || (m[1].startsWith("[") && isIPv6(host)) || isDnsName(host))) {
+    if (!(isIPv4(host) || (m[1].startsWith("[") && isIPv6(host)) || isHostName(host))) {
         return false;
     }
     if (m[2] !== undefined) {
@@ -215,7 +243,7 @@ function isNoProxyEntry(s: string): boolean {
 function stringSet(
     key: string,
     raw: unknown,
-    spec: { what: string; one: string; valid: (s: string) => boolean; allowed: string },
+    spec: { what: string; one: string; valid: (s: string) => boolean; allowed: string; ignoreCase?: boolean },
 ): string[] {
     const list = optArray(key, raw, (k, value) => {
         const s = expectString(k, value, spec.what);
@@ -224,9 +252,15 @@ function stringSet(
         }
         return s;
     });
-    list.forEach((v, i) => {
-        if (list.indexOf(v) !== i) {
-            fail(`${key}[${i}]`, v, `${spec.one} listed once (it is already ${key}[${list.indexOf(v)}])`);
+    const same = list.map((v) => (spec.ignoreCase ? v.toLowerCase() : v));
+    same.forEach((v, i) => {
+        const first = same.indexOf(v);
+        if (first !== i) {
+            fail(
+                `${key}[${i}]`,
+                list[i],
+                `${spec.one} listed once${spec.ignoreCase ? ", ignoring case" : ""} (it is already ${key}[${first}]${list[first] === list[i] ? "" : `, ${JSON.stringify(list[first])}`})`,
+            );
         }
     });
     return list;
@@ -274,16 +308,23 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
 
     const nodes = optArray("nodes", raw.nodes, (key, value): NodeEntry => {
         if (typeof value === "string") {
-            fail(key, value, `an object such as {"host": ${JSON.stringify(value)}}`);
+            fail(
+                key,
+                value,
+                'an object such as {"host": "192.168.0.10"} (a node is an object; put its address in host)',
+            );
         }
         const n = expectObject(key, value, ["host", "name", "port", "user", "runtime", "hostKey"]);
         const host = checkHost(`${key}.host`, n.host);
-        const name = optString(`${key}.name`, n.name) ?? host;
+        const given = optString(`${key}.name`, n.name);
+        const name = given ?? defaultNodeName(host);
         if (!NODE_NAME.test(name)) {
             fail(
                 `${key}.name`,
-                n.name ?? host,
-                "letters, digits, . _ - (at most 63 characters, alphanumeric at both ends)",
+                given,
+                given === undefined
+                    ? `a name: required because the host (${host.length} characters) is longer than a name may be; letters, digits, . _ - (at most 63 characters, alphanumeric at both ends)`
+                    : "letters, digits, . _ - (at most 63 characters, alphanumeric at both ends)",
             );
         }
         const runtime = optEnum(`${key}.runtime`, n.runtime, ["containerd", "docker"] as const) ?? DEFAULT_NODE_RUNTIME;
@@ -307,15 +348,15 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
         return entry;
     });
     nodes.forEach((n, i) => {
-        const sameName = nodes.findIndex((o) => o.name === n.name);
+        const sameName = nodes.findIndex((o) => o.name.toLowerCase() === n.name.toLowerCase());
         if (sameName !== i) {
             fail(
                 `nodes[${i}].name`,
                 n.name,
-                `a name used once (nodes[${sameName}] has it; set name to tell them apart)`,
+                `a name used once, ignoring case (nodes[${sameName}] has ${JSON.stringify(nodes[sameName].name)}; set name to tell them apart)`,
             );
         }
-        const sameHost = nodes.findIndex((o) => o.host.toLowerCase() === n.host.toLowerCase() && o.port === n.port);
+        const sameHost = nodes.findIndex((o) => hostIdentity(o.host) === hostIdentity(n.host) && o.port === n.port);
         if (sameHost !== i) {
             fail(`nodes[${i}].host`, n.host, `a node listed once (nodes[${sameHost}] is the same host and port)`);
         }
@@ -337,17 +378,14 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
         ssh.bastion.hostKey = hostKeys.bastion;
     }
     if (nodes.length > 0 && ssh.privateKey === undefined && ssh.password === undefined) {
-        fail(
-            "ssh",
-            raw.ssh === undefined ? undefined : "{...}",
-            "ssh.privateKey or ssh.password (secrets) when nodes are listed",
-        );
+        fail("ssh", raw.ssh, "ssh.privateKey or ssh.password (secrets) when nodes are listed");
     }
 
     const registries = stringSet("registries", raw.registries, {
         what: "a registry host",
         one: "a registry",
         valid: isRegistryHost,
+        ignoreCase: true,
         allowed:
             "a registry host as in image names, e.g. swr.cn-north-4.myhuaweicloud.com or registry.local:5000 (no scheme or path; no :443)",
     });

@@ -67,7 +67,8 @@ export function loadStackConfig(
 ): StackConfig<Secret> | Promise<StackConfig<Secret>> {
     const raw = readKeys(config, STACK_CONFIG_KEYS);
     const source = parseNodesFromStack(raw.nodesFromStack);
-    // Validate everything this stack's own config says before looking at the other stack.
+    // Validate everything this stack's own config says before looking at the other stack; the
+    // node verify pulls on is checked once the whole node list is known.
     const own = parseStackConfig(raw);
     if (source === undefined) {
         return secretStack(own);

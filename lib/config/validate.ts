@@ -38,9 +38,68 @@ export function show(value: unknown): string {
     return text.length > 120 ? `${text.slice(0, 117)}...` : text;
 }
 
-/** Throws a ConfigError for `key`. */
+/**
+ * Objects of the config that hold secrets (SSH keys and passwords, node entries, kubeconfig, the
+ * console password, proxy credentials). Under them a mistyped key (`ssh.pasword`), a value of
+ * the wrong type (`ssh.user: {...}`) or the whole object replaced by text (`ssh` set to a key's
+ * text) may carry a secret, and Pulumi masks only exact secret values: so a rejected value under
+ * them is never shown, unless its key is in {@link SHOWN_UNDER_SECRETS} and it has that key's type.
+ */
+export const SECRET_HOLDERS = ["ssh", "nodes", "kubeconfig", "console", "proxy"] as const;
+
+const HOLDER = new RegExp(`^(${SECRET_HOLDERS.join("|")})(?=$|[.[])`);
+
+/**
+ * Keys under {@link SECRET_HOLDERS} whose rejected values are shown (they hold no secret), with
+ * the type a shown value must have: `string`, `int` (a number or a numeric text), `bool` (true or
+ * false) or `any`.
+ */
+const SHOWN_UNDER_SECRETS: readonly [RegExp, "string" | "int" | "bool" | "any"][] = [
+    [/^ssh\.(user|hostKeyPolicy)$/, "string"],
+    [/^ssh\.bastion\.(host|user)$/, "string"],
+    [/^ssh\.bastion\.port$/, "int"],
+    [/^nodes\[\d+\]\.(host|name|user|runtime)$/, "string"],
+    [/^nodes\[\d+\]\.port$/, "int"],
+    [/^console\.nodeAddress$/, "string"],
+    [/^console\.nodePort$/, "int"],
+    [/^console\.rotatePassword$/, "bool"],
+    [/^proxy\.address$/, "string"],
+    [/^proxy\.port$/, "int"],
+    [/^proxy\.basicAuth$/, "bool"],
+    [/^proxy\.loadBalancer(\.|$)/, "any"],
+];
+
+/** Why the value of `key` is not shown, or undefined when it may be shown. */
+function hiddenBecause(key: string, value: unknown): string | undefined {
+    if (typeof value === "string" && /PRIVATE KEY/.test(value)) {
+        return "it looks like a private key";
+    }
+    const holder = HOLDER.exec(key)?.[1];
+    if (holder === undefined || value === undefined) {
+        return undefined;
+    }
+    const shown = SHOWN_UNDER_SECRETS.find(([re]) => re.test(key))?.[1];
+    const typed =
+        shown === "any" ||
+        (shown === "string" && typeof value === "string") ||
+        (shown === "bool" && typeof value === "boolean") ||
+        (shown === "int" && (typeof value === "number" || (typeof value === "string" && /^-?\d+$/.test(value))));
+    return typed ? undefined : `${holder} may hold secrets`;
+}
+
+/** What a hidden value is, without any of its content. */
+export function describeHidden(value: unknown, because: string): string {
+    const kind = Array.isArray(value) ? "a list" : value === null ? "null" : `a ${typeof value}`;
+    return `${kind} (value hidden: ${because})`;
+}
+
+/**
+ * Throws a ConfigError for `key`. Under an object that holds secrets (see
+ * {@link SECRET_HOLDERS}) the value is described, not shown.
+ */
 export function fail(key: string, value: unknown, allowed: string): never {
-    throw new ConfigError(key, show(value), allowed);
+    const because = hiddenBecause(key, value);
+    throw new ConfigError(key, because === undefined ? show(value) : describeHidden(value, because), allowed);
 }
 
 /** Like {@link fail}, for secrets: the value itself is never shown. */
@@ -169,9 +228,24 @@ export function isDnsName(s: string): boolean {
     return s.length <= 253 && s.split(".").every((l) => /^[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/.test(l));
 }
 
-/** A host: a DNS name or an IP address. */
+/**
+ * A host name: a DNS name whose last label is not all digits (RFC 3696 2), so that a mistyped
+ * address such as `192.168.0.300`, `010.0.0.1` or `10.0.1` is not taken for a name.
+ */
+export function isHostName(s: string): boolean {
+    return isDnsName(s) && !/^\d+$/.test(s.slice(s.lastIndexOf(".") + 1));
+}
+
+/** A host: a host name or an IP address. */
 export function isHost(s: string): boolean {
-    return isIPv4(s) || isIPv6(s) || isDnsName(s);
+    return isIPv4(s) || isIPv6(s) || isHostName(s);
+}
+
+/** `allowed`, with the IPv4 rule spelled out when `value` looks like a mistyped IPv4 address. */
+export function hostAllowed(allowed: string, value: unknown): string {
+    return typeof value === "string" && /^(?=.*\d)[\d.]+$/.test(value)
+        ? `${allowed}; an IPv4 address is four numbers from 0 to 255 without leading zeros, e.g. 192.168.0.10`
+        : allowed;
 }
 
 /** A Kubernetes label value: at most 63 characters, alphanumeric at both ends, `-_.` inside. */

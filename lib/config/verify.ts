@@ -69,10 +69,17 @@ export function isImageReference(s: string): boolean {
 }
 
 /**
- * Parses `verify`. `nodeNames` are the names of the configured nodes, in order; the chosen node
- * must be one of them. Returns undefined when verification is off.
+ * Parses `verify`. `nodeNames` are the names of the configured nodes, in order (those of `nodes`,
+ * then those of `nodesFromStack`, which `listed` names); the chosen node must be one of them.
+ * `nodeNames` undefined means the node list is not known yet (`nodesFromStack` not read): then
+ * everything but the node choice is checked and the result is undefined. Returns undefined when
+ * verification is off.
  */
-export function parseVerifyConfig(raw: unknown, nodeNames: readonly string[]): VerifyConfig | undefined {
+export function parseVerifyConfig(
+    raw: unknown,
+    nodeNames: readonly string[] | undefined,
+    listed = "nodes",
+): VerifyConfig | undefined {
     if (raw === undefined || raw === null) {
         return undefined;
     }
@@ -100,10 +107,20 @@ export function parseVerifyConfig(raw: unknown, nodeNames: readonly string[]): V
         );
     }
     const node = optString("verify.node", v.node);
+    const metricsUrls = optArray("verify.metricsUrls", v.metricsUrls, (k, u) => {
+        const s = optString(k, u);
+        if (s === undefined || !/^https?:\/\/[^\s/'"\\]+(\/[^\s'"\\]*)?$/.test(s)) {
+            fail(k, u, "an http(s) URL of a Dragonfly client's metrics, e.g. http://192.168.0.12:4002/metrics");
+        }
+        return s;
+    });
+    if (nodeNames === undefined) {
+        return undefined;
+    }
     let chosen: string;
     if (node === undefined) {
         if (nodeNames.length === 0) {
-            fail("verify", raw, "verification needs a node to pull on: list at least one node in nodes");
+            fail("verify", raw, `verification needs a node to pull on: list at least one node in ${listed}`);
         }
         chosen = nodeNames[0];
     } else {
@@ -112,18 +129,11 @@ export function parseVerifyConfig(raw: unknown, nodeNames: readonly string[]): V
                 "verify.node",
                 node,
                 nodeNames.length === 0
-                    ? "a name from nodes, but nodes is empty"
-                    : `a name from nodes: ${nodeNames.map((n) => JSON.stringify(n)).join(", ")}`,
+                    ? `a name from ${listed}, but ${listed === "nodes" ? "nodes is empty" : "they list no node"}`
+                    : `a name from ${listed}: ${nodeNames.map((n) => JSON.stringify(n)).join(", ")}`,
             );
         }
         chosen = node;
     }
-    const metricsUrls = optArray("verify.metricsUrls", v.metricsUrls, (k, u) => {
-        const s = optString(k, u);
-        if (s === undefined || !/^https?:\/\/[^\s/'"\\]+(\/[^\s'"\\]*)?$/.test(s)) {
-            fail(k, u, "an http(s) URL of a Dragonfly client's metrics, e.g. http://192.168.0.12:4002/metrics");
-        }
-        return s;
-    });
     return { image, node: chosen, metricsUrls };
 }
