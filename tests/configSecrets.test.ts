@@ -85,7 +85,7 @@ const HOLDERS: Record<string, Record<string, Kind>> = {
     },
     "ssh.bastion": { host: "string", port: "int", user: "string", privateKey: "secret" },
     "nodes[0]": { host: "string", name: "string", port: "int", user: "string", runtime: "string", hostKey: "secret" },
-    console: { nodePort: "int", nodeAddress: "string", rotatePassword: "bool" },
+    console: { nodePort: "int", nodeAddress: "string", rotatePassword: "bool", password: "secret" },
     proxy: { port: "int", address: "string", basicAuth: "bool" },
 };
 /** Misspelt or invented keys (none of them a key of any holder). */
