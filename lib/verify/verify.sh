@@ -124,21 +124,29 @@ content_digests() {
     ctr -n k8s.io content ls -q | sort
 }
 
+# The blobs that containerd's unpacker labelled as layers (containerd.io/uncompressed), one
+# digest a line, sorted. `content ls` prints DIGEST SIZE AGE LABELS, the labels last.
+layer_digests() {
+    ctr -n k8s.io content ls | awk 'NR > 1 && $NF ~ /(^|,)containerd[.]io[/]uncompressed=/ { print $1 }' | sort
+}
+
+# The exact size of one blob: `content ls` rounds sizes (3MB), and containerd 1.6's ctr has no
+# `content info`.
+blob_bytes() {
+    ctr -n k8s.io content get "$1" | wc -c
+}
+
 # The bytes of the image layers this pull fetched: the blobs that are new in the content store
-# since $WORK/content.before and that containerd's unpacker labelled as layers
-# (containerd.io/uncompressed). Manifests and the config are left out: they are small, and
-# Dragonfly's proxy rules may send manifests straight to the registry.
+# since $WORK/content.before and are layers. Manifests and the config are left out: they are
+# small, and Dragonfly's proxy rules may send manifests straight to the registry.
 fetched_layer_bytes() {
-    local digest info size total=0
+    local digest size total=0
     content_digests > "$WORK/content.after" || return 1
+    layer_digests > "$WORK/layers" || return 1
     while IFS= read -r digest; do
-        info=$(ctr -n k8s.io content info "$digest") || return 1
-        if grep -q '"containerd.io/uncompressed"' <<< "$info"; then
-            size=$(sed -n 's/^[[:space:]]*"Size":[[:space:]]*\([0-9][0-9]*\).*/\1/p' <<< "$info" | head -n 1)
-            [ -n "$size" ] || return 1
-            total=$((total + size))
-        fi
-    done < <(comm -13 "$WORK/content.before" "$WORK/content.after")
+        size=$(blob_bytes "$digest") || return 1
+        total=$((total + size))
+    done < <(comm -13 "$WORK/content.before" "$WORK/content.after" | comm -12 - "$WORK/layers")
     printf '%s\n' "$total"
 }
 

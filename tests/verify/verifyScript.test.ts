@@ -2,9 +2,11 @@
  * The verification script, run for real by bash exactly as the remote command text runs it,
  * against a stand-in Dragonfly metrics server (HTTP on loopback) and PATH shims for crictl and
  * docker. The shims are fine here: what is under test is the script's metrics reading and its
- * decision; the real CRI pull through a configured containerd is proven in tests/e2e.
+ * decision; the real CRI pull through a configured containerd is proven in tests/e2e. The content
+ * store the script reads is real: Debian's containerd (1.6) and its own `ctr`, into which the
+ * crictl shim's "pull" writes the image's blobs.
  */
-import { spawn } from "child_process";
+import { ChildProcess, execFileSync, spawn } from "child_process";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
 import * as http from "http";
 import { AddressInfo } from "net";
@@ -22,6 +24,25 @@ const SHIM = `#!/usr/bin/env bash
 # proxied pull (SHIM_MODE=through), counts nothing (direct) or fails (fail); then it breaks the
 # metrics servers in SHIM_BREAK (their metrics fail from then on).
 set -euo pipefail
+# store_blob NAME SIZE KIND: SIZE bytes made from NAME into containerd's content store (real
+# ctr), labelled as a layer (containerd.io/uncompressed, as containerd's unpacker does) for KIND layer.
+store_blob() {
+    local file="$SHIM_DIR/blob-$1" digest
+    { printf '%s\\n' "$1"; head -c "$2" /dev/zero; } > "$file"
+    truncate -s "$2" "$file"
+    digest=sha256:$(sha256sum "$file" | cut -d' ' -f1)
+    if ! ctr -n k8s.io content ls -q | grep -qx "$digest"; then
+        ctr -n k8s.io content ingest --expected-digest "$digest" --expected-size "$2" "ingest-$1" < "$file"
+    fi
+    if [ "$3" = layer ]; then ctr -n k8s.io content label "$digest" "containerd.io/uncompressed=$digest" > /dev/null; fi
+}
+case $1 in
+    preload)
+        # Test set-up only (not a crictl command): blobs already in the store before the pull.
+        for blob in $SHIM_LAYERS; do store_blob "\${blob%=*}" "\${blob#*=}" layer; done
+        exit 0
+        ;;
+esac
 printf '%s\\n' "$(basename "$0") $*" >> "$SHIM_DIR/calls.log"
 case $1 in
     inspecti) [ -e "$SHIM_DIR/present" ] ;;
@@ -33,9 +54,10 @@ case $1 in
     pull)
         # Other traffic through the proxy while the pull runs (another node's requests).
         for url in $SHIM_NOISE; do curl -fsS -X POST "$url" > /dev/null; done
-        # The blobs the pull stores in containerd's content store: "DIGEST SIZE KIND" lines.
-        for blob in $SHIM_LAYERS; do printf '%s %s layer\\n' "\${blob%=*}" "\${blob#*=}" >> "$SHIM_DIR/content"; done
-        if [ -n "$SHIM_LAYERS" ]; then printf 'sha256:%064d 1200 manifest\\n' 7 >> "$SHIM_DIR/content"; fi
+        # The blobs the pull stores in containerd's content store: each layer "NAME=SIZE", and a
+        # manifest (not a layer).
+        for blob in $SHIM_LAYERS; do store_blob "\${blob%=*}" "\${blob#*=}" layer; done
+        if [ -n "$SHIM_LAYERS" ]; then store_blob "manifest-\${SHIM_LAYERS// /-}" 1200 manifest; fi
         case $SHIM_MODE in
             through) for url in $SHIM_SERVE; do curl -fsS -X POST "$url" > /dev/null; done ;;
             direct) ;;
@@ -48,20 +70,9 @@ case $1 in
 esac
 `;
 
-/** ctr shim: `ctr -n k8s.io content ls -q` and `content info DIGEST` over $SHIM_DIR/content. */
+/** ctr: Debian's real ctr, talking to the suite's own containerd. */
 const CTR_SHIM = `#!/usr/bin/env bash
-set -euo pipefail
-touch "$SHIM_DIR/content"
-case "$3 $4" in
-    "content ls") awk '{ print $1 }' "$SHIM_DIR/content" ;;
-    "content info")
-        read -r digest size kind < <(grep "^$5 " "$SHIM_DIR/content")
-        labels='"containerd.io/distribution.source.swr": "org/app"'
-        if [ "$kind" = layer ]; then labels="$labels, \\"containerd.io/uncompressed\\": \\"sha256:0\\""; fi
-        printf '{\\n  "Digest": "%s",\\n  "Size": %s,\\n  "Labels": {%s}\\n}\\n' "$digest" "$size" "$labels"
-        ;;
-    *) exit 2 ;;
-esac
+exec /usr/bin/ctr --address "$CTR_ADDRESS" "$@"
 `;
 
 interface MetricsServer {
@@ -155,10 +166,62 @@ interface Run {
 
 describePrivileged(
     "verification script (bash, stand-in metrics, crictl/docker shims)",
-    { commands: ["bash", "curl", "awk", "timeout", "shellcheck", "ip"] },
+    { root: true, commands: ["bash", "curl", "awk", "timeout", "shellcheck", "ip", "containerd", "ctr", "truncate"] },
     () => {
         let dir: string;
         let shimDir: string;
+        // One real containerd for the suite, on a private socket and root; its content store is
+        // emptied before each test.
+        const ctrd = mkdtempSync(join(tmpdir(), `dfverify-ctrd-${process.pid}-`));
+        const ctrAddress = join(ctrd, "containerd.sock");
+        let containerd: ChildProcess | undefined;
+        const ctr = (args: string[]) =>
+            execFileSync("ctr", ["--address", ctrAddress, "-n", "k8s.io", ...args], { encoding: "utf8" });
+
+        beforeAll(async () => {
+            // No garbage collection: on a node the pulled blobs are held by their image; here
+            // nothing references them, and containerd's GC would remove them under the script.
+            const config = join(ctrd, "config.toml");
+            writeFileSync(
+                config,
+                'version = 2\n[plugins."io.containerd.gc.v1.scheduler"]\n  mutation_threshold = 1000000000\n  startup_delay = "1000h"\n',
+            );
+            containerd = spawn(
+                "containerd",
+                [
+                    "--root",
+                    join(ctrd, "root"),
+                    "--state",
+                    join(ctrd, "state"),
+                    "--address",
+                    ctrAddress,
+                    "--config",
+                    config,
+                ],
+                { stdio: "ignore" },
+            );
+            const deadline = Date.now() + 15_000;
+            for (;;) {
+                try {
+                    ctr(["content", "ls", "-q"]);
+                    break;
+                } catch (e) {
+                    if (Date.now() > deadline) {
+                        throw e;
+                    }
+                    await new Promise((r) => setTimeout(r, 100));
+                }
+            }
+        });
+
+        afterAll(async () => {
+            if (containerd && containerd.exitCode === null) {
+                const exited = new Promise((r) => containerd!.once("exit", r));
+                containerd.kill("SIGTERM");
+                await exited;
+            }
+            rmSync(ctrd, { recursive: true, force: true });
+        });
 
         beforeEach(() => {
             dir = mkdtempSync(join(tmpdir(), `dfverify-${process.pid}-`));
@@ -170,7 +233,27 @@ describePrivileged(
             }
             writeFileSync(join(shimDir, "ctr"), CTR_SHIM);
             chmodSync(join(shimDir, "ctr"), 0o755);
+            const stored = ctr(["content", "ls", "-q"]).split("\n").filter(Boolean);
+            if (stored.length > 0) {
+                ctr(["content", "rm", ...stored]);
+            }
         });
+
+        /** Blobs already in the content store before the pull ("NAME=SIZE" layers). */
+        function preload(layers: string[]): Promise<void> {
+            return new Promise((resolve, reject) => {
+                const c = spawn(join(shimDir, "crictl"), ["preload"], {
+                    env: {
+                        PATH: `${shimDir}:${process.env.PATH}`,
+                        SHIM_DIR: dir,
+                        SHIM_LAYERS: layers.join(" "),
+                        CTR_ADDRESS: ctrAddress,
+                    },
+                    stdio: "inherit",
+                });
+                c.on("close", (code) => (code === 0 ? resolve() : reject(new Error(`preload exited ${code}`))));
+            });
+        }
 
         afterEach(() => {
             rmSync(dir, { recursive: true, force: true });
@@ -207,6 +290,7 @@ describePrivileged(
                         SHIM_SERVE: (env.serve ?? []).join(" "),
                         SHIM_NOISE: (env.noise ?? []).join(" "),
                         SHIM_LAYERS: (env.layers ?? []).join(" "),
+                        CTR_ADDRESS: ctrAddress,
                         SHIM_BREAK: (env.breakAfterPull ?? []).join(" "),
                         TMPDIR: dir,
                     },
@@ -255,7 +339,7 @@ describePrivileged(
             try {
                 const r = await runScript(
                     { image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] },
-                    { mode: "through", serve: [m.serveUrl], present: true, layers: [`sha256:${"a".repeat(64)}=2400`] },
+                    { mode: "through", serve: [m.serveUrl], present: true, layers: ["layer-a=2400"] },
                 );
                 expect(r.stderr).toBe("");
                 expect(r.code).toBe(0);
@@ -319,7 +403,7 @@ describePrivileged(
             try {
                 const r = await runScript(
                     { image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] },
-                    { mode: "direct", noise: [m.noiseUrl], layers: [`sha256:${"a".repeat(64)}=3000`] },
+                    { mode: "direct", noise: [m.noiseUrl], layers: ["layer-a=3000"] },
                 );
                 expect(r.code).toBe(1);
                 const v = parseVerificationOutput(r.stdout);
@@ -343,7 +427,7 @@ describePrivileged(
                     {
                         mode: "direct",
                         noise: [m.otherPullUrl],
-                        layers: [`sha256:${"a".repeat(64)}=3000`, `sha256:${"b".repeat(64)}=1500`],
+                        layers: ["layer-a=3000", "layer-b=1500"],
                     },
                 );
                 expect(r.code).toBe(1);
@@ -362,14 +446,14 @@ describePrivileged(
             const m = await metricsServer();
             try {
                 // A layer this image shares with another one stays in the store: not fetched, not required.
-                writeFileSync(join(dir, "content"), `sha256:${"c".repeat(64)} 90000 layer\n`);
+                await preload(["layer-c=90000"]);
                 const r = await runScript(
                     { image: IMAGE, node: "node-a", runtime: "containerd", metricsUrls: [m.url] },
                     {
                         mode: "through",
                         serve: [m.serveUrl],
                         noise: [m.noiseUrl],
-                        layers: [`sha256:${"a".repeat(64)}=2000`, `sha256:${"b".repeat(64)}=560`],
+                        layers: ["layer-a=2000", "layer-b=560", "layer-c=90000"],
                     },
                 );
                 expect(r.stderr).toBe("");
