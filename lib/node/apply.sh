@@ -62,6 +62,9 @@ install_file() {
         fi
         return 0
     fi
+    if [ -f "$APPLIED_DIR$path" ] && [ -f "$path" ] && ! cmp -s "$APPLIED_DIR$path" "$path"; then
+        keep_changed "$path" "it is replaced now"
+    fi
     backup_once "$path"
     save_previous "$path"
     ensure_dir "$(dirname "$path")"
@@ -73,6 +76,7 @@ install_file() {
     else
         chmod "$mode" "$tmp"
     fi
+    note_pending "$path"
     mv -f "$tmp" "$path"
     record_applied "$path"
     mark_changed "$path"
@@ -90,6 +94,9 @@ select_base() {
             : > "$dest"
         fi
     elif [ -f "$path" ]; then
+        if [ -f "$APPLIED_DIR$path" ]; then
+            keep_changed "$path" "this run starts from the changed file, but restore puts back the file from before the first run"
+        fi
         cat "$path" > "$dest"
     else
         : > "$dest"
@@ -126,7 +133,8 @@ urlencode() {
 # The systemd drop-in that sends the runtime's registry traffic to the Dragonfly proxy.
 write_dropin() {
     local url mode=0644
-    # systemd expands % specifiers: a literal % is written %%.
+    # systemd expands % specifiers and drops a line with an unknown one: a literal % is %%
+    # (credentials are percent-encoded; a NO_PROXY entry such as fe80::1%eth0 has one).
     url=${PROXY_URL//%/%%}
     if [ "$PROXY_AUTH" = yes ]; then
         mode=0600
@@ -136,23 +144,30 @@ write_dropin() {
         printf '[Service]\n'
         printf 'Environment="HTTP_PROXY=%s"\n' "$url"
         printf 'Environment="HTTPS_PROXY=%s"\n' "$url"
-        printf 'Environment="NO_PROXY=%s"\n' "$NO_PROXY_LIST"
+        printf 'Environment="NO_PROXY=%s"\n' "${NO_PROXY_LIST//%/%%}"
     } > "$WORK/dropin"
     install_file "$DROPIN" "$WORK/dropin" "$mode"
 }
 
-registry_url() {
+# The host a registry's pulls really go to: images name docker.io, containerd fetches from
+# registry-1.docker.io (and looks registry.configs up by that host).
+endpoint_host() {
     case $1 in
-        docker.io) echo https://registry-1.docker.io ;;
-        *) echo "https://$1" ;;
+        docker.io) echo registry-1.docker.io ;;
+        *) echo "$1" ;;
     esac
+}
+
+registry_url() {
+    echo "https://$(endpoint_host "$1")"
 }
 
 # hosts.toml for HOST in mirror mode: pulls go to the Dragonfly endpoint, which fetches from
 # the registry named in X-Dragonfly-Registry.
-write_mirror_hosts() {
+plan_mirror_hosts() {
     local host=$1 dir=$2 upstream
     upstream=$(registry_url "$host")
+    plan_hosts "$dir/$host/hosts.toml"
     {
         printf '# Managed by dragonfly-cce: pulls of %s go through Dragonfly.\n' "$host"
         printf 'server = "%s"\n\n' "$upstream"
@@ -160,44 +175,74 @@ write_mirror_hosts() {
         printf '  capabilities = ["pull", "resolve"]\n\n'
         printf '  [host."%s".header]\n' "$ENDPOINT"
         printf '    X-Dragonfly-Registry = "%s"\n' "$upstream"
-    } > "$WORK/hosts.toml"
-    install_file "$dir/$host/hosts.toml" "$WORK/hosts.toml" 0644
+    } > "$PLANNED"
 }
 
-write_mirror_default() {
+plan_mirror_default() {
     local dir=$1
+    plan_hosts "$dir/_default/hosts.toml"
     {
         printf '# Managed by dragonfly-cce: pulls from every other registry go through Dragonfly.\n'
         printf '[host."%s"]\n' "$ENDPOINT"
         printf '  capabilities = ["pull", "resolve"]\n'
-    } > "$WORK/hosts.toml"
-    install_file "$dir/_default/hosts.toml" "$WORK/hosts.toml" 0644
+    } > "$PLANNED"
 }
 
 # Proxy mode when config.toml uses config_path: skip verification in the registry's hosts.toml
 # (containerd refuses registry.configs.*.tls together with config_path).
-write_skip_verify_hosts() {
+plan_skip_verify_hosts() {
     local host=$1 dir=$2 upstream
     upstream=$(registry_url "$host")
+    plan_hosts "$dir/$host/hosts.toml"
     {
         printf '# Managed by dragonfly-cce: the Dragonfly proxy intercepts HTTPS for %s.\n' "$host"
         printf 'server = "%s"\n\n' "$upstream"
         printf '[host."%s"]\n' "$upstream"
         printf '  capabilities = ["pull", "resolve"]\n'
         printf '  skip_verify = true\n'
-    } > "$WORK/hosts.toml"
-    install_file "$dir/$host/hosts.toml" "$WORK/hosts.toml" 0644
+    } > "$PLANNED"
+}
+
+# hosts.toml files this run writes: paths and the files holding their new text.
+hosts_paths=()
+hosts_sources=()
+
+# Adds PATH to the hosts.toml files to write; PLANNED is the file its text goes to.
+plan_hosts() {
+    PLANNED=$WORK/hosts.${#hosts_paths[@]}
+    hosts_paths+=("$1")
+    hosts_sources+=("$PLANNED")
+}
+
+# Refuses, before anything is written, a hosts.toml that someone else wrote (it may hold a
+# ca, client certificate or Authorization header that a rewrite would lose). One that already
+# says exactly what ours would is adopted.
+check_planned_hosts() {
+    local i path
+    for i in "${!hosts_paths[@]}"; do
+        path=${hosts_paths[i]}
+        if [ -e "$path" ] && ! managed "$path" && ! cmp -s "$path" "${hosts_sources[i]}"; then
+            die "$path exists and was not written by dragonfly-cce; writing it would replace its settings (ca, client, skip_verify, header). Put them into the registry's configuration elsewhere and remove the file, or remove ${path%/hosts.toml} from registries, then run again. Nothing was changed."
+        fi
+    done
+}
+
+install_planned_hosts() {
+    local i
+    for i in "${!hosts_paths[@]}"; do
+        install_file "${hosts_paths[i]}" "${hosts_sources[i]}" 0644
+    done
 }
 
 # Reads the facts of a config.toml (see containerd-toml-inspect.awk) into TOML_* variables.
 inspect_toml() {
     local facts key value
     facts=$(awk "$AWK_TOML_READ$AWK_TOML_INSPECT" "$1") || die "cannot read $CONTAINERD_CONFIG: $facts"
-    TOML_VERSION='' TOML_BLANK=0 TOML_CONFIG_PATH='' TOML_MIRRORS=0 TOML_TLS=0 TOML_INLINE=''
+    TOML_VERSION='' TOML_REGISTRY='' TOML_CONFIG_PATH='' TOML_MIRRORS='' TOML_TLS='' TOML_INLINE=''
     while IFS='=' read -r key value; do
         case $key in
             version) TOML_VERSION=$value ;;
-            blank) TOML_BLANK=$value ;;
+            registry) TOML_REGISTRY=$value ;;
             config_path) TOML_CONFIG_PATH=$value ;;
             mirrors) TOML_MIRRORS=$value ;;
             tls) TOML_TLS=$value ;;
@@ -207,46 +252,51 @@ inspect_toml() {
 }
 
 configure_containerd() {
-    local base=$WORK/config.base out=$WORK/config.toml registry table hosts_dir
+    local base=$WORK/config.base out=$WORK/config.toml registry table hosts_dir conflict tls_hosts=()
     select_base "$CONTAINERD_CONFIG" "$base"
     inspect_toml "$base"
-    if [ "$TOML_BLANK" != 1 ] && [ "$TOML_VERSION" != 2 ] && [ "$TOML_VERSION" != 3 ]; then
-        die "$CONTAINERD_CONFIG is a version ${TOML_VERSION:-1} file; dragonfly-cce edits version 2 (containerd 1.x) and version 3 (containerd 2.x) files. Convert it (containerd 2.x: 'containerd config migrate'; 1.x: 'containerd config default' shows the version 2 layout) and run again."
-    fi
-    if [ "$TOML_VERSION" = 3 ]; then
-        table='plugins."io.containerd.cri.v1.images".registry'
-    else
-        table='plugins."io.containerd.grpc.v1.cri".registry'
-    fi
+    case $TOML_VERSION in
+        '' | 1 | 2 | 3) ;;
+        *) die "$CONTAINERD_CONFIG says version = $TOML_VERSION; containerd 1.x reads versions 1 and 2, containerd 2.x versions 2 and 3. Fix the version line and run again. The file was not changed." ;;
+    esac
+    table=$TOML_REGISTRY
     if [ -n "$TOML_INLINE" ]; then
         die "$CONTAINERD_CONFIG sets $TOML_INLINE as an inline table; write it as [table] sections so that dragonfly-cce can edit $table safely, then run again."
     fi
-    if [ -n "$TOML_CONFIG_PATH" ] && { [ "$TOML_MIRRORS" = 1 ] || [ "$TOML_TLS" = 1 ]; }; then
-        die "$CONTAINERD_CONFIG already conflicts: $table sets config_path together with registry.mirrors or registry.configs.*.tls, which containerd refuses (1.7+ does not start, 1.6 runs without its CRI plugin). Move those settings into hosts.toml files under $TOML_CONFIG_PATH or remove config_path, then run again. The file was not changed."
+    conflict=${TOML_MIRRORS:-$TOML_TLS}
+    if [ -n "$TOML_CONFIG_PATH" ] && [ -n "$conflict" ]; then
+        die "$CONTAINERD_CONFIG already conflicts: $table sets config_path together with $conflict, which containerd refuses (1.7+ does not start, 1.6 runs without its CRI plugin). Move those settings into hosts.toml files under $TOML_CONFIG_PATH or remove config_path, then run again. The file was not changed."
     fi
     hosts_dir=${TOML_CONFIG_PATH%%:*}
     if [ "$MODE" = mirror ]; then
-        if [ "$TOML_MIRRORS" = 1 ] || [ "$TOML_TLS" = 1 ]; then
-            die "$CONTAINERD_CONFIG sets $table.mirrors or $table.configs.*.tls; mirror mode needs config_path, which containerd refuses together with them. Move those settings into hosts.toml files under $DEFAULT_HOSTS_DIR (or use runtimeMode proxy), then run again. The file was not changed."
+        if [ -n "$conflict" ]; then
+            die "$CONTAINERD_CONFIG sets $conflict; mirror mode needs config_path, which containerd refuses together with it. Move that table's settings into $DEFAULT_HOSTS_DIR/<host>/hosts.toml (or use runtimeMode proxy), then run again. The file was not changed."
         fi
         hosts_dir=${hosts_dir:-$DEFAULT_HOSTS_DIR}
+        for registry in ${REGISTRIES[@]+"${REGISTRIES[@]}"}; do
+            plan_mirror_hosts "$registry" "$hosts_dir"
+        done
+        if [ "$ALL_REGISTRIES" = yes ]; then
+            plan_mirror_default "$hosts_dir"
+        fi
+        check_planned_hosts
         if ! awk -v dir="$hosts_dir" "$AWK_TOML_READ$AWK_TOML_CONFIG_PATH" "$base" > "$out"; then
             die "cannot set config_path in $CONTAINERD_CONFIG: $(cat "$out"). The file was not changed."
         fi
         keep_if_unchanged "$base" "$out"
         install_file "$CONTAINERD_CONFIG" "$out" 0644
-        for registry in ${REGISTRIES[@]+"${REGISTRIES[@]}"}; do
-            write_mirror_hosts "$registry" "$hosts_dir"
-        done
-        if [ "$ALL_REGISTRIES" = yes ]; then
-            write_mirror_default "$hosts_dir"
-        fi
+        install_planned_hosts
     elif [ -n "$hosts_dir" ]; then
         for registry in ${REGISTRIES[@]+"${REGISTRIES[@]}"}; do
-            write_skip_verify_hosts "$registry" "$hosts_dir"
+            plan_skip_verify_hosts "$registry" "$hosts_dir"
         done
+        check_planned_hosts
+        install_planned_hosts
     elif [ "${#REGISTRIES[@]}" -gt 0 ]; then
-        if ! awk -v hosts="${REGISTRIES[*]}" "$AWK_TOML_READ$AWK_TOML_TLS" "$base" > "$out"; then
+        for registry in "${REGISTRIES[@]}"; do
+            tls_hosts+=("$(endpoint_host "$registry")")
+        done
+        if ! awk -v hosts="${tls_hosts[*]}" "$AWK_TOML_READ$AWK_TOML_TLS" "$base" > "$out"; then
             die "cannot set the TLS settings in $CONTAINERD_CONFIG: $(cat "$out"). The file was not changed."
         fi
         keep_if_unchanged "$base" "$out"
@@ -297,6 +347,7 @@ main() {
     read_proxy_url
     lock_state
     mkdir -p "$BACKUP_DIR" "$APPLIED_DIR"
+    resume_pending_restart
     # The edits that can be refused come first.
     if [ "$RUNTIME" = containerd ]; then
         configure_containerd
@@ -315,11 +366,13 @@ main() {
             reload_needed=yes
             HEALTH_ERROR=
             if restart_runtime; then
+                rm -f "$PENDING"
                 die "$RUNTIME was not healthy after the change, so the previous files were put back and $RUNTIME restarted (healthy again). $RUNTIME said: $error"
             fi
             die "$RUNTIME was not healthy after the change; the previous files were put back but $RUNTIME is still not healthy: $(runtime_error). Before the rollback it said: $error"
         fi
     fi
+    rm -f "$PENDING"
     for path in ${leftovers[@]+"${leftovers[@]}"}; do
         forget_path "$path"
     done

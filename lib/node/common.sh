@@ -3,6 +3,11 @@
 # sets RUNTIME and STATE_DIR, and for apply.sh the per-node values; this file follows it.
 BACKUP_DIR=$STATE_DIR/backup
 APPLIED_DIR=$STATE_DIR/applied
+# Copies of files someone changed after dragonfly-cce wrote them; restore leaves them.
+KEPT_DIR=$STATE_DIR/kept
+# Present from before the first file that needs a restart is written until the runtime runs
+# with it: a run that was killed in between leaves it, and the next run restarts.
+PENDING=$STATE_DIR/restart-pending
 HEALTH_TIMEOUT=${DRAGONFLY_CCE_HEALTH_TIMEOUT:-60}
 CONTAINERD_CONFIG=/etc/containerd/config.toml
 DOCKER_CONFIG=/etc/docker/daemon.json
@@ -13,6 +18,7 @@ WORK=$(mktemp -d)
 : > "$WORK/created"
 ROLLED_BACK=no
 STATE_CREATED=no
+PENDING_BEFORE=no
 
 # On any failure, the files this run changed are put back before the script exits.
 finish() {
@@ -20,6 +26,10 @@ finish() {
     if [ "$status" -ne 0 ] && [ "$ROLLED_BACK" = no ] && [ -s "$WORK/touched" ]; then
         rollback
         warn "the files this run changed were put back"
+        if [ "$PENDING_BEFORE" = no ]; then
+            # Refused before any restart: the runtime runs with the files as they are again.
+            rm -f "$PENDING"
+        fi
     fi
     if [ "$status" -ne 0 ] && [ "$STATE_CREATED" = yes ] && [ -z "$(managed_paths)" ]; then
         # A refused first run leaves nothing behind.
@@ -63,6 +73,38 @@ lock_state() {
     fi
 }
 
+# A run killed between writing files and restarting the runtime left PENDING: restart now.
+resume_pending_restart() {
+    if [ -e "$PENDING" ]; then
+        PENDING_BEFORE=yes
+        reload_needed=yes
+        restart_needed=yes
+        warn "an earlier run changed files but did not finish restarting $RUNTIME; restarting it now"
+    fi
+}
+
+# Before PATH is written: notes that the runtime must restart when PATH needs it.
+note_pending() {
+    if [ "$(path_kind "$1")" != none ]; then
+        : > "$PENDING"
+    fi
+}
+
+# Is PATH a file dragonfly-cce manages (its original is kept)?
+managed() {
+    [ -e "$BACKUP_DIR/files$1" ] || [ -e "$BACKUP_DIR/absent$1" ]
+}
+
+# Keeps a copy of PATH, which someone changed after dragonfly-cce wrote it, under KEPT_DIR and
+# says so (WHAT: what happens to PATH now). The copy outlives restore.
+keep_changed() {
+    local path=$1 what=$2 copy
+    copy=$KEPT_DIR/$(date -u +%Y%m%dT%H%M%SZ)-$$$path
+    mkdir -p "$(dirname "$copy")"
+    cp -p "$path" "$copy"
+    warn "$path was changed after dragonfly-cce wrote it; $what. The changed file is kept as $copy"
+}
+
 # What a change to PATH requires: reload (systemd unit), restart, or none.
 path_kind() {
     case $1 in
@@ -93,6 +135,11 @@ save_previous() {
         mkdir -p "$(dirname "$WORK/prev-absent$path")"
         : > "$WORK/prev-absent$path"
     fi
+    # The record of what we last wrote goes back with the file.
+    if [ -f "$APPLIED_DIR$path" ]; then
+        mkdir -p "$(dirname "$WORK/prev-applied$path")"
+        cp -p "$APPLIED_DIR$path" "$WORK/prev-applied$path"
+    fi
     printf '%s\n' "$path" >> "$WORK/touched"
 }
 
@@ -115,6 +162,11 @@ rollback() {
             replace_with_copy "$WORK/prev-files$path" "$path"
         else
             rm -f "$path"
+        fi
+        if [ -f "$WORK/prev-applied$path" ]; then
+            cp -p "$WORK/prev-applied$path" "$APPLIED_DIR$path"
+        else
+            rm -f "$APPLIED_DIR$path"
         fi
     done < "$WORK/touched"
     sort -ru "$WORK/created" | while IFS= read -r path; do
@@ -141,16 +193,19 @@ restore_path() {
             return 0
         fi
         if [ -f "$APPLIED_DIR$path" ] && [ -f "$path" ] && ! cmp -s "$APPLIED_DIR$path" "$path"; then
-            mkdir -p "$(dirname "$BACKUP_DIR/replaced$path")"
-            cp -p "$path" "$BACKUP_DIR/replaced$path"
-            warn "$path was changed after dragonfly-cce wrote it; restoring the original (the changed file is kept as $BACKUP_DIR/replaced$path)"
+            keep_changed "$path" "the file from before dragonfly-cce is put back"
         fi
         save_previous "$path"
+        note_pending "$path"
         mkdir -p "$(dirname "$path")"
         replace_with_copy "$BACKUP_DIR/files$path" "$path"
         mark_changed "$path"
     elif [ -e "$path" ]; then
+        if [ -f "$APPLIED_DIR$path" ] && ! cmp -s "$APPLIED_DIR$path" "$path"; then
+            keep_changed "$path" "it did not exist before dragonfly-cce and is removed"
+        fi
         save_previous "$path"
+        note_pending "$path"
         rm -f "$path"
         mark_changed "$path"
     fi

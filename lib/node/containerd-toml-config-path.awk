@@ -8,14 +8,21 @@ END {
         h = header[R]
         after[h] = after[h] indent_of(h) "  config_path = \"" dir "\"\n"
     } else {
-        # Appending [R] is valid unless R is already defined through dotted keys written in a
-        # table above it (keys under R's own sub-tables, e.g. [R.configs."host".auth], are fine).
+        # R defined through dotted keys written in a table above it (keys under R's own
+        # sub-tables, e.g. [R.configs."host".auth], do not count): [R] cannot be appended, so
+        # config_path joins them as one more dotted key after the first of them.
+        h = 0
         for (k in keyline) {
-            if (starts(k, R) && !starts(keytable[k], R)) {
-                refuse("it sets " k " as a dotted key; write " R " as a [table] section")
+            if (starts(k, R) && !starts(keytable[k], R) && (h == 0 || keyline[k] < h)) {
+                h = keyline[k]
+                t = keytable[k]
             }
         }
-        tail = "\n[" R "]\n  config_path = \"" dir "\"\n"
+        if (h) {
+            after[h] = after[h] indent_of(h) ((t == "") ? K : substr(K, length(t) + 2)) " = \"" dir "\"\n"
+        } else {
+            tail = "\n[" R "]\n  config_path = \"" dir "\"\n"
+        }
     }
     emit()
 }

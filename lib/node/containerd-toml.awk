@@ -8,7 +8,12 @@
 #                  value without quotes or comment, keyhead[k] the text up to "=", keytable[k]
 #                  the [table] it stands in, inline[k] when its value is an inline table
 #   blank          1 when the file has no keys or tables
-#   version, P, R  the file's version, its CRI images plugin table and P ".registry"
+#   crlf           1 when lines end with CR LF (parsed without the CR; edits keep the ending)
+#   cr[n]          1 when line n ends with CR
+#   version, P, R  the file's version, its CRI images plugin table and P ".registry":
+#                  version 3 (containerd 2.x) plugins."io.containerd.cri.v1.images"; version 2
+#                  and an empty file (the writers add version = 2) plugins."io.containerd.grpc.v1.cri";
+#                  version 1 or none (containerd 1.x reads both as version 1) plugins.cri
 #
 # The editing writers also load containerd-toml-emit.awk.
 # A file it cannot read safely, or an edit that cannot be made safely, exits 3 with the
@@ -87,13 +92,19 @@ function refuse(msg) {
     exit 3
 }
 BEGIN {
-    table = ""; in_ml = ""; depth = 0; blank = 1; failed = 0; tail = ""
+    table = ""; in_ml = ""; depth = 0; blank = 1; failed = 0; tail = ""; crlf = 0
     # Arrays, so that a file without keys or tables loops over nothing (POSIX).
     split("", line); split("", tables); split("", header); split("", keyline); split("", keyval)
     split("", keyhead); split("", keytable); split("", inline); split("", repl); split("", after)
+    split("", cr)
 }
 {
     line[NR] = $0
+    if (substr($0, length($0)) == "\r") {
+        cr[NR] = 1
+        crlf = 1
+        $0 = substr($0, 1, length($0) - 1)
+    }
     if (in_ml != "") {
         t = $0
         if (gsub(in_ml, "", t) % 2 == 1) in_ml = ""
@@ -131,6 +142,8 @@ BEGIN {
 END {
     if (failed) exit 3
     version = ("version" in keyval) ? keyval["version"] : ""
-    P = (version == "3") ? "plugins.\"io.containerd.cri.v1.images\"" : "plugins.\"io.containerd.grpc.v1.cri\""
+    if (version == "3") P = "plugins.\"io.containerd.cri.v1.images\""
+    else if (version == "2" || blank) P = "plugins.\"io.containerd.grpc.v1.cri\""
+    else P = "plugins.cri"
     R = P ".registry"
 }

@@ -11,6 +11,7 @@ main() {
         return 0
     fi
     lock_state
+    resume_pending_restart
     while IFS= read -r path; do
         restore_path "$path"
     done < <(managed_paths)
@@ -22,7 +23,10 @@ main() {
     fi
     remove_created_dirs
     rm -rf "$BACKUP_DIR" "$APPLIED_DIR"
-    rm -f "$STATE_DIR/lock"
+    rm -f "$PENDING" "$STATE_DIR/lock"
+    if [ -d "$KEPT_DIR" ]; then
+        warn "copies of files that were changed after dragonfly-cce wrote them stay under $KEPT_DIR: $(cd "$KEPT_DIR" && find . -type f | sed 's|^\./||' | sort | tr '\n' ' ')"
+    fi
     rmdir "$STATE_DIR" 2>/dev/null || true
     summary "$restarted"
 }

@@ -16,6 +16,9 @@
 #   `cri` starts containerd with registry.mirrors + config_path appended to its config (containerd
 #   runs, its CRI plugin fails: the case `systemctl is-active` misses); `start` appends an invalid
 #   line, so containerd exits at start.
+# - STANDIN_KILL_CALLER=1 makes `systemctl restart containerd` SIGKILL its caller instead (an
+#   apply interrupted at the restart).
+# - Environment= lines with a % specifier other than %% are dropped and logged, as systemd does.
 # - `journalctl -u containerd` prints the tail of containerd's log.
 set -euo pipefail
 
@@ -61,6 +64,12 @@ start_containerd() {
                 Environment=\"*\")
                     assignment=${line#Environment=\"}
                     assignment=${assignment%\"}
+                    # Like systemd: % starts a specifier; a line with one it cannot resolve is
+                    # dropped whole (modelled for every specifier but %%).
+                    if [[ ${assignment//%%/} == *%* ]]; then
+                        printf '%s: Failed to resolve specifiers in %s, ignoring\n' "$file" "$assignment" >> "$STANDIN_DIR/containerd.log"
+                        continue
+                    fi
                     assignment=${assignment//%%/%}
                     export "${assignment?}"
                     ;;
@@ -129,7 +138,15 @@ case $name in
         unit=${unit%.service}
         case $verb/$unit in
             daemon-reload/*) ;;
-            restart/containerd) stop_containerd; start_containerd ;;
+            restart/containerd)
+                if [ -n "${STANDIN_KILL_CALLER:-}" ]; then
+                    # The caller is killed (SIGKILL) at this point: an interrupted run.
+                    kill -9 "$PPID"
+                    exit 1
+                fi
+                stop_containerd
+                start_containerd
+                ;;
             stop/containerd) stop_containerd ;;
             restart/docker) restart_docker ;;
             is-active/containerd) containerd_pid >/dev/null ;;

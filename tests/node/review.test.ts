@@ -1,0 +1,203 @@
+/**
+ * The node-script defects of issue 11's review, each against Debian's real containerd 1.6 in a
+ * private mount namespace (see sandbox.ts). Each test failed before its fix.
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { describePrivileged } from "../helpers/privileged";
+import { NodeSandbox } from "./sandbox";
+import {
+    apply,
+    CONFIG,
+    CRI,
+    criStatus,
+    DROPIN,
+    dump,
+    ENDPOINT,
+    LOCAL_REG,
+    nodeWith,
+    ok,
+    restore,
+    spec,
+    state,
+    SWR,
+} from "./nodeHelpers";
+
+const BASE = `version = 2
+
+[plugins]
+  [plugins."${CRI}"]
+    sandbox_image = "cce-pause:3.1"
+`;
+
+/** The copies under /var/lib/dragonfly-cce/kept, path relative to it -> content. */
+function kept(box: NodeSandbox): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const [p, v] of Object.entries(box.snapshot("/var/lib/dragonfly-cce/kept"))) {
+        if (v !== "dir") {
+            out[p.replace(/^\/var\/lib\/dragonfly-cce\/kept\/[^/]+/, "")] = Buffer.from(
+                v.split(" ")[1],
+                "base64",
+            ).toString("utf8");
+        }
+    }
+    return out;
+}
+
+describePrivileged(
+    "node script review defects against real containerd (root, unshare -m)",
+    { root: true, commands: ["containerd", "ctr", "unshare", "nsenter", "awk"] },
+    () => {
+        const boxes: NodeSandbox[] = [];
+        afterAll(() => {
+            for (const b of boxes) {
+                b.close();
+            }
+        });
+
+        test("restore keeps an operator's edit made after the apply where its warning says", async () => {
+            const box = await nodeWith(boxes, BASE);
+            ok(apply(box, spec()));
+            const edited = `${box.read(CONFIG)}# ops: kept on purpose\n`;
+            box.write(CONFIG, edited);
+            const r = restore(box, spec());
+            ok(r);
+            expect(box.read(CONFIG)).toBe(BASE);
+            const copies = kept(box);
+            expect(copies).toEqual({ [CONFIG]: edited });
+            const where = /kept as (\S+)/.exec(r.stderr)?.[1];
+            expect(where).toBeDefined();
+            expect(box.read(where!)).toBe(edited);
+            expect(r.stderr).toContain("stay under /var/lib/dragonfly-cce/kept");
+        });
+
+        test("an edit followed by an apply with other registries is kept and announced, then survives restore", async () => {
+            const box = await nodeWith(boxes, BASE);
+            ok(apply(box, spec()));
+            const edited = `${box.read(CONFIG)}# ops: kept on purpose\n`;
+            box.write(CONFIG, edited);
+            const second = apply(box, spec({ registries: [SWR] }));
+            ok(second);
+            expect(second.stderr).toMatch(/config\.toml was changed after dragonfly-cce wrote it.*kept as \S+/s);
+            // The live file keeps the edit.
+            expect(box.read(CONFIG)).toContain("# ops: kept on purpose\n");
+            const r = restore(box, spec());
+            ok(r);
+            expect(box.read(CONFIG)).toBe(BASE);
+            expect(kept(box)).toEqual({ [CONFIG]: edited });
+            expect(r.stderr).toContain("stay under /var/lib/dragonfly-cce/kept");
+        });
+
+        test("an apply killed at systemctl restart finishes the restart on the retry", async () => {
+            const box = await nodeWith(boxes, BASE);
+            const killed = apply(box, spec(), { env: { STANDIN_KILL_CALLER: "1" } });
+            expect(killed.status).not.toBe(0);
+            expect(killed.stdout).toBe("");
+            // The files are written, the running containerd still has its old environment.
+            expect(box.read(DROPIN)).toContain(`HTTPS_PROXY=${ENDPOINT}`);
+            expect(box.containerdEnv().HTTPS_PROXY).toBeUndefined();
+            const retry = apply(box, spec());
+            expect(ok(retry)).toBe("dragonfly-cce: changed=-, restarted=yes\n");
+            expect(retry.stderr).toContain("did not finish restarting containerd");
+            expect(box.containerdEnv().HTTPS_PROXY).toBe(ENDPOINT);
+            expect(criStatus(box)).toBe("ok");
+            expect(ok(apply(box, spec()))).toBe("dragonfly-cce: changed=-, restarted=no\n");
+            ok(restore(box, spec()));
+            expect(box.read(CONFIG)).toBe(BASE);
+        });
+
+        test("a restore killed at systemctl restart restarts on the retry", async () => {
+            const box = await nodeWith(boxes, BASE);
+            ok(apply(box, spec()));
+            const killed = restore(box, spec(), { env: { STANDIN_KILL_CALLER: "1" } });
+            expect(killed.status).not.toBe(0);
+            expect(box.containerdEnv().HTTPS_PROXY).toBe(ENDPOINT);
+            expect(ok(restore(box, spec()))).toBe("dragonfly-cce: changed=-, restarted=yes\n");
+            expect(box.containerdEnv().HTTPS_PROXY).toBeUndefined();
+            expect(box.exists("/var/lib/dragonfly-cce")).toBe(false);
+        });
+
+        test("proxy mode skips TLS verification for docker.io where containerd looks: registry-1.docker.io", async () => {
+            const box = await nodeWith(boxes, BASE);
+            ok(apply(box, spec({ registries: ["docker.io", SWR] })));
+            const configs = dump(box).plugins[CRI].registry.configs;
+            expect(configs["registry-1.docker.io"].tls.insecure_skip_verify).toBe(true);
+            expect(configs[SWR].tls.insecure_skip_verify).toBe(true);
+            expect(configs["docker.io"]).toBeUndefined();
+            ok(restore(box, spec()));
+        });
+
+        test("an existing certs.d/<host>/hosts.toml that is not ours is refused, named, and left as it is", async () => {
+            const box = await nodeWith(boxes, BASE);
+            const mine = `server = "https://${SWR}"\n\n[host."https://${SWR}"]\n  ca = "/etc/pki/swr-ca.pem"\n  [host."https://${SWR}".header]\n    Authorization = "Basic b3BzOnNlY3JldA=="\n`;
+            box.write(`/etc/containerd/certs.d/${SWR}/hosts.toml`, mine);
+            const before = state(box);
+            const restarts = box.restarts();
+            for (const s of [spec({ mode: "mirror" }), spec({ mode: "mirror", registries: [LOCAL_REG, SWR] })]) {
+                const r = apply(box, s);
+                expect(r.status).toBe(1);
+                expect(r.stderr).toContain(
+                    `/etc/containerd/certs.d/${SWR}/hosts.toml exists and was not written by dragonfly-cce`,
+                );
+                expect(r.stderr).toContain("Nothing was changed.");
+                expect(state(box)).toEqual(before);
+            }
+            expect(box.restarts()).toBe(restarts);
+            // One that says what ours would say is adopted, and restore gives it back.
+            box.sh(`rm -r /etc/containerd/certs.d/${SWR}`);
+            const s = spec({ mode: "mirror", registries: [SWR] });
+            ok(apply(box, s));
+            const ours = box.read(`/etc/containerd/certs.d/${SWR}/hosts.toml`);
+            ok(restore(box, s));
+            box.write(`/etc/containerd/certs.d/${SWR}/hosts.toml`, ours);
+            const adopted = state(box);
+            ok(apply(box, s));
+            ok(restore(box, s));
+            expect(state(box)).toEqual(adopted);
+        });
+
+        test("a noProxy entry with % (fe80::1%eth0) reaches containerd's NO_PROXY; systemd-analyze accepts the drop-in", async () => {
+            const box = await nodeWith(boxes, BASE);
+            const s = spec({ noProxy: ["localhost", "fe80::1%eth0", ".svc"] });
+            ok(apply(box, s));
+            expect(box.containerdEnv().NO_PROXY).toBe("localhost,fe80::1%eth0,.svc");
+            expect(box.containerdEnv().HTTPS_PROXY).toBe(ENDPOINT);
+            const analyze = spawnSync("sh", ["-c", "command -v systemd-analyze"]);
+            if (analyze.status === 0) {
+                const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dfcce-unit-"));
+                try {
+                    const unit = path.join(dir, "dfcce-dropin-check.service");
+                    const dropin = box.read(DROPIN).replace("[Service]\n", "");
+                    fs.writeFileSync(unit, `[Unit]\nDescription=check\n[Service]\nExecStart=/bin/true\n${dropin}`);
+                    const r = spawnSync("systemd-analyze", ["verify", unit], { encoding: "utf8" });
+                    expect(r.stdout + r.stderr).not.toMatch(/specifier|ignoring/i);
+                    // The same check sees the defect: an unescaped % is reported.
+                    fs.writeFileSync(unit, `[Service]\nExecStart=/bin/true\nEnvironment="NO_PROXY=fe80::1%eth0"\n`);
+                    const bad = spawnSync("systemd-analyze", ["verify", unit], { encoding: "utf8" });
+                    expect(bad.stdout + bad.stderr).toMatch(/Failed to resolve specifiers/);
+                } finally {
+                    fs.rmSync(dir, { recursive: true, force: true });
+                }
+            }
+            ok(restore(box, s));
+        });
+
+        test("a CRLF config.toml is edited (CRLF kept), loaded by containerd and restored byte for byte", async () => {
+            const crlf = BASE.replace(/\n/g, "\r\n");
+            const box = await nodeWith(boxes, crlf);
+            expect(criStatus(box)).toBe("ok");
+            const before = state(box);
+            const r = apply(box, spec());
+            ok(r);
+            expect(r.stderr).toBe("");
+            expect(box.read(CONFIG).startsWith(crlf)).toBe(true);
+            expect(box.read(CONFIG).replace(/\r\n/g, "")).not.toContain("\n");
+            expect(dump(box).plugins[CRI].registry.configs[SWR].tls.insecure_skip_verify).toBe(true);
+            expect(criStatus(box)).toBe("ok");
+            ok(restore(box, spec()));
+            expect(state(box)).toEqual(before);
+        });
+    },
+);
