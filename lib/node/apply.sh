@@ -376,6 +376,10 @@ main() {
     for path in ${leftovers[@]+"${leftovers[@]}"}; do
         forget_path "$path"
     done
+    # Directories only the files of another mode or registry needed go with them.
+    if [ "${#leftovers[@]}" -gt 0 ]; then
+        remove_created_dirs
+    fi
     summary "$restarted"
 }
 

@@ -241,7 +241,7 @@ wait_healthy() {
         if [ -n "$HEALTH_ERROR" ] || [ "$SECONDS" -ge "$deadline" ]; then
             return 1
         fi
-        sleep 1
+        sleep 0.2
     done
 }
 
@@ -268,12 +268,19 @@ restart_runtime() {
     wait_healthy
 }
 
-# Removes the directories dragonfly-cce created, deepest first, when they are empty.
+# Removes the directories dragonfly-cce created, deepest first, when they are empty, and
+# forgets the ones that are gone.
 remove_created_dirs() {
     local dir
     if [ -f "$BACKUP_DIR/created-dirs" ]; then
         sort -ru "$BACKUP_DIR/created-dirs" | while IFS= read -r dir; do
             rmdir "$dir" 2>/dev/null || true
         done
+        sort -u "$BACKUP_DIR/created-dirs" | while IFS= read -r dir; do
+            if [ -d "$dir" ]; then
+                printf '%s\n' "$dir"
+            fi
+        done > "$BACKUP_DIR/created-dirs.new"
+        mv -f "$BACKUP_DIR/created-dirs.new" "$BACKUP_DIR/created-dirs"
     fi
 }
