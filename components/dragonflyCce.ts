@@ -2,7 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
 import { CoreConfig } from "../lib/config/core";
-import { NodeConfig, parseNodeConfig } from "../lib/config/nodes";
+import { activeNodes, NodeConfig, parseNodeConfig } from "../lib/config/nodes";
 import { urlHost } from "../lib/hosts";
 import { Verification } from "../lib/verify/result";
 import { defaultMetricsUrls, VerifyConfig } from "../lib/config/verify";
@@ -26,7 +26,7 @@ export interface DragonflyCceArgs {
 /**
  * The whole stack: Dragonfly on a CCE node pool, its two Services, the nodes' runtimes, the
  * console password and the pull check, in dependency order:
- * namespace -> secrets -> release -> services -> nodes (in batches) -> console password, verification.
+ * namespace -> secrets -> release -> services -> nodes (in maxParallel lanes) -> console password, verification.
  */
 export class DragonflyCce extends pulumi.ComponentResource {
     public readonly namespace: pulumi.Output<string>;
@@ -78,7 +78,8 @@ export class DragonflyCce extends pulumi.ComponentResource {
         const release = new DragonflyRelease(`${name}`, { config: cfg }, childOpts);
         const serviceArgs = { config: cfg, namespace: release.namespace, release: release.release };
         const proxy = new ProxyService(`${name}-proxy`, serviceArgs, childOpts);
-        const firstNode = nodes.nodes[0];
+        // Nodes marked gone run nothing: the console password and the pull check use the others.
+        const firstNode = activeNodes(nodes.nodes)[0];
         const consoleSvc = new ConsoleService(
             `${name}-console`,
             { ...serviceArgs, fallbackNodeAddress: firstNode?.host },
@@ -145,7 +146,9 @@ export class DragonflyCce extends pulumi.ComponentResource {
                     // Default: every configured node's client and this node's own (the
                     // LoadBalancer may hand the pull to any Dragonfly node's client).
                     metricsUrls:
-                        v.metricsUrls.length > 0 ? v.metricsUrls : defaultMetricsUrls(nodes.nodes.map((n) => n.host)),
+                        v.metricsUrls.length > 0
+                            ? v.metricsUrls
+                            : defaultMetricsUrls(activeNodes(nodes.nodes).map((n) => n.host)),
                     // Re-run when this node's configuration changes, not on every up.
                     triggers: [runtime.command.triggers],
                 },

@@ -1,11 +1,15 @@
 /**
- * NodeFleet: one {@link NodeRuntime} per configured node, rolled out in batches of
- * `rollout.maxParallel` (each batch waits for the previous one), all after the resources given
- * in `dependsOn` (the Dragonfly release and the proxy LoadBalancer).
+ * NodeFleet: one {@link NodeRuntime} per configured node, rolled out in `rollout.maxParallel`
+ * lanes (a sliding window: each node waits for the node `maxParallel` places before it, not for
+ * a whole batch), all after the resources given in `dependsOn` (the Dragonfly release and the
+ * proxy LoadBalancer). At most `maxParallel` nodes are configured at a time, and a failure stops
+ * further nodes: its lane's next node depends on it, and the engine starts no new step after a
+ * failure. Nodes marked `gone` are outside the lanes: their commands stay in the state as they
+ * are, retained (see NodeRuntime).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_PROXY_PORT } from "../lib/config/core";
-import { buildNoProxy, NodeConfig } from "../lib/config/nodes";
+import { activeNodes, buildNoProxy, NodeConfig } from "../lib/config/nodes";
 import { NodePlan, planNodes } from "../lib/node/plan";
 import { NodeRuntime } from "./nodeRuntime";
 
@@ -25,23 +29,22 @@ export interface NodeFleetArgs {
     dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
-/** Splits `items` into consecutive batches of at most `size`. */
-export function batches<T>(items: readonly T[], size: number): T[][] {
-    const out: T[][] = [];
-    for (let i = 0; i < items.length; i += size) {
-        out.push(items.slice(i, i + size));
-    }
-    return out;
+/**
+ * The sliding window: for each of `count` nodes, the index of the node it waits for (`i - lanes`),
+ * or -1 for the first `lanes` nodes.
+ */
+export function windowPredecessors(count: number, lanes: number): number[] {
+    return Array.from({ length: count }, (_, i) => (i >= lanes ? i - lanes : -1));
 }
 
 export class NodeFleet extends pulumi.ComponentResource {
-    /** Names of the nodes configured (in config order). */
+    /** Names of the nodes configured (in config order; `gone` nodes are not). */
     public readonly configuredNodes: pulumi.Output<string[]>;
     /** The NO_PROXY list the nodes get. */
     public readonly noProxy: pulumi.Output<string>;
     /** The per-node plan (`planNodes`), in config order. */
     public readonly plan: NodePlan<pulumi.Input<string>>[];
-    /** The per-node components, in config order. */
+    /** The per-node components, in config order (`gone` nodes included). */
     public readonly runtimes: NodeRuntime[] = [];
 
     constructor(name: string, args: NodeFleetArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -63,25 +66,39 @@ export class NodeFleet extends pulumi.ComponentResource {
                 this,
             );
         }
-        let previous: pulumi.Resource[] = [];
-        for (const batch of batches(plan, cfg.rollout.maxParallel)) {
-            const current = batch.map(
-                (p) =>
-                    new NodeRuntime(
-                        `${name}-${p.node.name}`,
-                        {
-                            plan: p,
-                            ssh: cfg.ssh,
-                            proxyCredentials: p.spec.proxyAuth ? args.proxyCredentials : undefined,
-                        },
-                        { parent: this, dependsOn: [...(args.dependsOn ?? []), ...previous] },
-                    ),
+        const active = plan.filter((p) => !p.node.gone);
+        const before = windowPredecessors(active.length, cfg.rollout.maxParallel);
+        const byName = new Map<string, NodeRuntime>();
+        active.forEach((p, i) => {
+            const previous = before[i] >= 0 ? [byName.get(active[before[i]].node.name)!] : [];
+            byName.set(
+                p.node.name,
+                this.runtime(name, p, args, { dependsOn: [...(args.dependsOn ?? []), ...previous] }),
             );
-            this.runtimes.push(...current);
-            previous = current;
+        });
+        for (const p of plan.filter((x) => x.node.gone)) {
+            byName.set(p.node.name, this.runtime(name, p, args, {}));
         }
-        this.configuredNodes = pulumi.output(cfg.nodes.map((n) => n.name));
+        this.runtimes.push(...plan.map((p) => byName.get(p.node.name)!));
+        this.configuredNodes = pulumi.output(activeNodes(cfg.nodes).map((n) => n.name));
         this.noProxy = pulumi.output(noProxy.join(","));
         this.registerOutputs({ configuredNodes: this.configuredNodes, noProxy: this.noProxy });
+    }
+
+    private runtime(
+        name: string,
+        p: NodePlan<pulumi.Input<string>>,
+        args: NodeFleetArgs,
+        opts: { dependsOn?: pulumi.Input<pulumi.Resource>[] },
+    ): NodeRuntime {
+        return new NodeRuntime(
+            `${name}-${p.node.name}`,
+            {
+                plan: p,
+                ssh: args.config.ssh,
+                proxyCredentials: p.spec.proxyAuth ? args.proxyCredentials : undefined,
+            },
+            { parent: this, dependsOn: opts.dependsOn },
+        );
     }
 }

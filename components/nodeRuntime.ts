@@ -5,6 +5,11 @@
  * script (so `pulumi destroy`, or removing the node from `nodes`, puts the original files back).
  * The command text only depends on this node's settings, so the same config gives the same
  * inputs (stable previews) and a change shows as an update of exactly the nodes it touches.
+ *
+ * A node marked `gone` registers the same command with `ignoreChanges: ["*"]` (every input is
+ * taken from the state, so the diff is empty and the engine takes a Same step: no SSH) and
+ * `retainOnDelete: true` (which the Same step writes into the state, so removing the entry later
+ * deletes the record without running the restore script). See docs/decisions.md.
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
@@ -15,9 +20,12 @@ import { NodePlan } from "../lib/node/plan";
 import { applyScript, NodeScriptSpec, remoteCommand, restoreScript, SUMMARY_PREFIX } from "../lib/node/scripts";
 
 /** Seconds each SSH dial attempt may take. */
-export const DEFAULT_DIAL_TIMEOUT_SECONDS = 15;
-/** SSH dial attempts before the command fails (nodes may be rebooting). */
-export const DEFAULT_DIAL_ERROR_LIMIT = 10;
+export const DEFAULT_DIAL_TIMEOUT_SECONDS = 10;
+/**
+ * SSH dial attempts before the command fails: a node that is briefly unreachable gets about
+ * 30 s, a node that is gone fails well under a minute (set `gone: true` for it).
+ */
+export const DEFAULT_DIAL_ERROR_LIMIT = 3;
 
 export interface NodeRuntimeArgs {
     /** The node's part of the plan (`planNodes`): the node, its script spec, sudo, the endpoint. */
@@ -129,16 +137,20 @@ export class NodeRuntime extends pulumi.ComponentResource {
             throw new Error(`node ${node.name}: the proxy requires credentials (proxyAuth) but none were given`);
         }
         const connection = nodeConnection(node, args.ssh);
-        if (node.hostKey === undefined && args.ssh.hostKeyPolicy === "unchecked") {
+        // A gone node: every command keeps what the state holds and is retained (no SSH).
+        const goneOpts: pulumi.CustomResourceOptions = node.gone ? { ignoreChanges: ["*"], retainOnDelete: true } : {};
+        if (node.hostKey === undefined && args.ssh.hostKeyPolicy === "unchecked" && !node.gone) {
             pulumi.log.warn(uncheckedHostKeyWarning(node), this);
         }
         if (node.hostKey === undefined && args.ssh.hostKeyPolicy === "accept-new-and-report") {
-            pulumi.log.warn(
-                `SSH host key of node ${node.name} (${knownHostsName(node.host, node.port)}) is not ` +
-                    "pinned: ssh.hostKeyPolicy accept-new-and-report accepts whatever key answers and prints it after " +
-                    "the update, to be pinned in dragonfly-cce:ssh.knownHosts.",
-                this,
-            );
+            if (!node.gone) {
+                pulumi.log.warn(
+                    `SSH host key of node ${node.name} (${knownHostsName(node.host, node.port)}) is not ` +
+                        "pinned: ssh.hostKeyPolicy accept-new-and-report accepts whatever key answers and prints it after " +
+                        "the update, to be pinned in dragonfly-cce:ssh.knownHosts.",
+                    this,
+                );
+            }
             const report = new command.remote.Command(
                 `${name}-hostkey`,
                 {
@@ -146,7 +158,7 @@ export class NodeRuntime extends pulumi.ComponentResource {
                     create: remoteCommand(hostKeyReportScript(), { sudo: false }),
                     triggers: [node.host, node.port],
                 },
-                { parent: this, dependsOn: opts?.dependsOn },
+                { parent: this, dependsOn: opts?.dependsOn, ...goneOpts },
             );
             this.reportedHostKeys = report.stdout.apply((out) => {
                 const lines = reportedKnownHosts(out, node.host, node.port);
@@ -184,6 +196,7 @@ export class NodeRuntime extends pulumi.ComponentResource {
                 dependsOn: opts?.dependsOn,
                 additionalSecretOutputs: proxyAuth ? ["stdout", "stderr"] : [],
                 customTimeouts: { create: "10m", update: "10m", delete: "10m" },
+                ...goneOpts,
             },
         );
         this.nodeName = pulumi.output(node.name);

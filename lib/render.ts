@@ -138,7 +138,7 @@ export function renderStack(cfg: StackConfig, opts: RenderOptions = {}): Rendere
             mode: 0o644,
         },
     ];
-    for (const { node, spec, endpoint } of plan) {
+    for (const { node, spec, endpoint } of plan.filter((p) => !p.node.gone)) {
         files.push(
             { path: `nodes/${node.name}/apply.sh`, content: applyScript({ ...spec, endpoint }), mode: 0o755 },
             { path: `nodes/${node.name}/restore.sh`, content: restoreScript(spec), mode: 0o755 },

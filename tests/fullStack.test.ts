@@ -102,8 +102,9 @@ describe("DragonflyCce with nodes, console rotation and verification", () => {
             expect(r.parent).toBe(fleet.resource);
             expect(r.dependsOn).toEqual(expect.arrayContaining([release, lb]));
         }
-        // maxParallel 2: the third node waits for the first batch.
-        expect(runtimes[2].dependsOn).toEqual(expect.arrayContaining([runtimes[0].resource, runtimes[1].resource]));
+        // maxParallel 2: two lanes; the third node waits for the first only.
+        expect(runtimes[2].dependsOn).toContain(runtimes[0].resource);
+        expect(runtimes[2].dependsOn).not.toContain(runtimes[1].resource);
         expect(runtimes[1].dependsOn).not.toContain(runtimes[0].resource);
     });
 
@@ -168,6 +169,37 @@ describe("DragonflyCce with nodes, console rotation and verification", () => {
         const release = b.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release");
         expect(JSON.stringify(release?.inputs)).toContain(secrets[1]);
         expect(await plainLeaks(b.resources, b.captured, secrets)).toEqual([]);
+    });
+});
+
+describe("a node marked gone", () => {
+    const GONE = {
+        ...RAW,
+        nodes: [{ ...RAW.nodes[0], gone: true }, RAW.nodes[1], RAW.nodes[2]],
+        verify: { image: RAW.verify.image },
+    };
+
+    test("runs nothing: no console rotation or pull check on it, not in configuredNodes or the default metrics", async () => {
+        const g = await build(GONE, "gone");
+        const cmds = g.resources.filter((r) => r.type === "command:remote:Command");
+        const onGone = cmds.filter((c) => c.inputs.connection?.host === "192.168.0.11").map((c) => c.name);
+        expect(onGone).toEqual(["gone-nodes-node-1-runtime"]);
+        const rotate = cmds.find((c) => c.name === "gone-console-password-rotate");
+        expect(rotate?.inputs.connection.host).toBe("192.168.0.12");
+        const pull = cmds.find((c) => c.name === "gone-verify-pull");
+        expect(pull?.inputs.connection.host).toBe("192.168.0.12");
+        expect(pull?.inputs.create).not.toContain("http://192.168.0.11:4002/metrics");
+        expect(named(g, "gone-verify").dependsOn).toEqual([named(g, "gone-nodes-node-2").resource]);
+        expect(await resolve(g.stack.configuredNodes)).toEqual(["node-2", "node-3"]);
+        const runtimes = cap(g, "dragonfly:index:NodeRuntime");
+        expect(runtimes.find((r) => r.name === "gone-nodes-node-1")?.dependsOn ?? []).toEqual([]);
+        for (const r of runtimes) {
+            expect(r.dependsOn ?? []).not.toContain(runtimes[0].resource);
+        }
+    });
+
+    test("verify.node cannot name it", () => {
+        expect(() => parseStackConfig({ ...GONE, verify: RAW.verify })).toThrow(/verify\.node/);
     });
 });
 

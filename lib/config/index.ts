@@ -12,7 +12,7 @@
  *   here, so that `npm run render` and the tests of the pure parts never load it.
  */
 import { CORE_CONFIG_KEYS, CoreConfig, parseCoreConfig } from "./core";
-import { NODE_CONFIG_KEYS, NodeConfig, parseNodeConfig } from "./nodes";
+import { activeNodes, NODE_CONFIG_KEYS, NodeConfig, parseNodeConfig } from "./nodes";
 import { ConfigError, expectObject, expectString, fail, isPlainObject } from "./validate";
 import { parseVerifyConfig, VerifyConfig } from "./verify";
 
@@ -126,7 +126,7 @@ export function parseStackConfig(
     const fromStack = parseNodesFromStack(raw.nodesFromStack);
     const verify = parseVerifyConfig(
         raw.verify,
-        fromStack !== undefined && stackNodes === undefined ? undefined : nodes.nodes.map((n) => n.name),
+        fromStack !== undefined && stackNodes === undefined ? undefined : activeNodes(nodes.nodes).map((n) => n.name),
         fromStack === undefined
             ? "nodes"
             : `nodes and nodesFromStack (output ${fromStack.output} of ${fromStack.stack})`,

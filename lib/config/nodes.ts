@@ -80,6 +80,17 @@ export interface NodeEntry {
     runtime: NodeRuntimeKind;
     /** The public host key the connection pins (`hostKey`, else from `ssh.knownHosts`). */
     hostKey?: string;
+    /**
+     * The node no longer exists (CCE replaced or scaled it away). Nothing runs on it: its command
+     * stays in the stack's state unchanged and retained, so that removing the entry later drops
+     * it without a restore over SSH. Default false.
+     */
+    gone: boolean;
+}
+
+/** The nodes that exist (not `gone`), in config order: the ones that are configured and checked. */
+export function activeNodes(nodes: readonly NodeEntry[]): NodeEntry[] {
+    return nodes.filter((n) => !n.gone);
 }
 
 /**
@@ -134,7 +145,10 @@ export interface NodeConfig<S = string> {
     clusterCidrs: string[];
     /** Mirror mode: the proxy LoadBalancer or the node's own client. Default {@link DEFAULT_MIRROR_ENDPOINT} (`loadBalancer`). */
     mirrorEndpoint: MirrorEndpoint;
-    /** Runtimes restarted at the same time. Default {@link DEFAULT_MAX_PARALLEL} (5). */
+    /**
+     * Runtimes restarted at the same time: `maxParallel` lanes, each node after the node
+     * `maxParallel` places before it. Default {@link DEFAULT_MAX_PARALLEL} (5).
+     */
     rollout: { maxParallel: number };
 }
 
@@ -314,7 +328,7 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
                 'an object such as {"host": "192.168.0.10"} (a node is an object; put its address in host)',
             );
         }
-        const n = expectObject(key, value, ["host", "name", "port", "user", "runtime", "hostKey"]);
+        const n = expectObject(key, value, ["host", "name", "port", "user", "runtime", "hostKey", "gone"]);
         const host = checkHost(`${key}.host`, n.host);
         const given = optString(`${key}.name`, n.name);
         const name = given ?? defaultNodeName(host);
@@ -341,6 +355,7 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
             port: optInt(`${key}.port`, n.port, 1, 65535) ?? DEFAULT_SSH_PORT,
             user: checkUser(`${key}.user`, n.user) ?? sshUser,
             runtime,
+            gone: optBool(`${key}.gone`, n.gone) ?? false,
         };
         if (n.hostKey !== undefined && n.hostKey !== null) {
             entry.hostKey = parseHostKey(`${key}.hostKey`, n.hostKey);

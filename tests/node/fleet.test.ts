@@ -9,6 +9,8 @@ interface Registered {
     urn: string;
     parent: string;
     dependencies: string[];
+    retainOnDelete: boolean;
+    ignoreChanges: string[];
     inputs: Record<string, any>;
     /** The inputs as serialized for the engine (secrets still wrapped). */
     wire: Record<string, any>;
@@ -55,6 +57,8 @@ monitor.registerResource = (req: any, callback: any) => {
                 urn: res.getUrn(),
                 parent: req.getParent(),
                 dependencies: req.getDependenciesList(),
+                retainOnDelete: req.getRetainondelete() === true,
+                ignoreChanges: req.getIgnorechangesList(),
                 inputs: pulumi.runtime.deserializeProperties(req.getObject()),
                 wire: req.getObject().toJavaScript(),
             });
@@ -70,7 +74,8 @@ const origInfo = pulumi.log.info;
 
 // Imported after setMocks, as the Pulumi docs require.
 
-const { NodeFleet } = require("../../components/nodeFleet") as typeof import("../../components/nodeFleet");
+const { NodeFleet, windowPredecessors } =
+    require("../../components/nodeFleet") as typeof import("../../components/nodeFleet");
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAkey\n-----END OPENSSH PRIVATE KEY-----\n";
 
@@ -148,29 +153,57 @@ describe("NodeFleet under the mock engine", () => {
         expect(c0.logging).toBe("stdoutAndStderr");
     });
 
-    test("every Command runs after the release and the LoadBalancer, in batches of rollout.maxParallel", async () => {
-        const rs = await program(raw(5, { rollout: { maxParallel: 2 } }));
+    test("every Command runs after the release and the LoadBalancer, in maxParallel lanes (each after the node maxParallel places before it)", async () => {
+        const rs = await program(raw(7, { rollout: { maxParallel: 3 } }));
         const lb = byName(rs, "proxy-lb").urn;
         const cmdUrn = (i: number) => byName(rs, `nodes-node-${i}-runtime`).urn;
-        const deps = (i: number) => byName(rs, `nodes-node-${i}-runtime`).dependencies;
-        for (let i = 0; i < 5; i++) {
-            expect(deps(i)).toContain(lb);
+        const nodeDeps = (i: number) =>
+            byName(rs, `nodes-node-${i}-runtime`)
+                .dependencies.filter((d) => d.includes("Command") || d.includes("NodeRuntime"))
+                .sort();
+        for (let i = 0; i < 7; i++) {
+            expect(byName(rs, `nodes-node-${i}-runtime`).dependencies).toContain(lb);
         }
-        // Batch 1 (0,1) depends on nothing else; batch 2 (2,3) on batch 1; batch 3 (4) on batch 2.
-        expect(deps(0).filter((d) => d.includes("Command"))).toEqual([]);
-        expect(deps(1).filter((d) => d.includes("Command"))).toEqual([]);
-        for (const i of [2, 3]) {
-            expect(
-                deps(i)
-                    .filter((d) => d.includes("Command"))
-                    .sort(),
-            ).toEqual([cmdUrn(0), cmdUrn(1)].sort());
+        // Lanes: 0 -> 3 -> 6, 1 -> 4, 2 -> 5. Node i waits for node i-3 only, not a whole batch.
+        for (const i of [0, 1, 2]) {
+            expect(nodeDeps(i)).toEqual([]);
         }
-        expect(
-            deps(4)
-                .filter((d) => d.includes("Command"))
-                .sort(),
-        ).toEqual([cmdUrn(2), cmdUrn(3)].sort());
+        for (const i of [3, 4, 5, 6]) {
+            expect(nodeDeps(i)).toEqual([cmdUrn(i - 3)]);
+        }
+        expect(windowPredecessors(7, 3)).toEqual([-1, -1, -1, 0, 1, 2, 3]);
+        expect(windowPredecessors(2, 5)).toEqual([-1, -1]);
+        for (const r of commands(rs)) {
+            expect(r.retainOnDelete).toBe(false);
+            expect(r.ignoreChanges).toEqual([]);
+        }
+    });
+
+    test("a gone node: its Command keeps its name and inputs, retained, every change ignored; outside the lanes", async () => {
+        const cfg = raw(4, { rollout: { maxParallel: 1 } });
+        (cfg.nodes as any[])[1].gone = true;
+        const rs = await program(cfg);
+        const gone = byName(rs, "nodes-node-1-runtime");
+        expect(gone.retainOnDelete).toBe(true);
+        expect(gone.ignoreChanges).toEqual(["*"]);
+        // Same name and inputs as before it was gone, so the engine finds it in the state.
+        const before = byName(await program(raw(4, { rollout: { maxParallel: 1 } })), "nodes-node-1-runtime");
+        expect(gone.urn).toBe(before.urn);
+        expect(gone.inputs).toEqual(before.inputs);
+        const again = await program(cfg);
+        const nodeUrns = (r: Registered) => r.dependencies.filter((d) => /Command|NodeRuntime/.test(d));
+        // It depends on nothing; nothing depends on it; the lane goes 0 -> 2 -> 3.
+        expect(byName(again, "nodes-node-1-runtime").dependencies).toEqual([]);
+        for (const r of commands(again)) {
+            expect(nodeUrns(r).filter((d) => d.includes("node-1"))).toEqual([]);
+        }
+        expect(nodeUrns(byName(again, "nodes-node-2-runtime")).filter((d) => d.includes("Command"))).toEqual([
+            byName(again, "nodes-node-0-runtime").urn,
+        ]);
+        for (const name of ["nodes-node-0-runtime", "nodes-node-2-runtime", "nodes-node-3-runtime"]) {
+            expect(byName(again, name).retainOnDelete).toBe(false);
+            expect(byName(again, name).ignoreChanges).toEqual([]);
+        }
     });
 
     test("the connection is a secret; non-root users get sudo -n; a bastion becomes proxy", async () => {

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../../lib/config/validate";
 import {
+    activeNodes,
     buildNoProxy,
     DEFAULT_MAX_PARALLEL,
     DEFAULT_NO_PROXY,
@@ -35,7 +36,14 @@ describe("parseNodeConfig", () => {
     test("defaults", () => {
         const c = parseNodeConfig(ok);
         expect(c.nodes).toEqual([
-            { name: "192.168.0.10", host: "192.168.0.10", port: 22, user: DEFAULT_SSH_USER, runtime: "containerd" },
+            {
+                name: "192.168.0.10",
+                host: "192.168.0.10",
+                port: 22,
+                user: DEFAULT_SSH_USER,
+                runtime: "containerd",
+                gone: false,
+            },
         ]);
         expect(c.runtimeMode).toBe("proxy");
         expect(c.mirrorEndpoint).toBe("loadBalancer");
@@ -123,9 +131,27 @@ describe("parseNodeConfig", () => {
             port: 2222,
             user: "ec2-user",
             runtime: "containerd",
+            gone: false,
         });
         expect(c.allRegistries).toBe(true);
         expect(c.rollout.maxParallel).toBe(3);
+    });
+});
+
+describe("nodes[].gone", () => {
+    test("a node marked gone stays in nodes and leaves activeNodes; anything but a boolean is refused with the key", () => {
+        const c = parseNodeConfig({
+            ...ok,
+            nodes: [
+                { host: "192.168.0.10" },
+                { host: "192.168.0.11", gone: true },
+                { host: "192.168.0.12", gone: "false" },
+            ],
+        });
+        expect(c.nodes.map((n) => n.gone)).toEqual([false, true, false]);
+        expect(activeNodes(c.nodes).map((n) => n.host)).toEqual(["192.168.0.10", "192.168.0.12"]);
+        const e = error({ ...ok, nodes: [{ host: "192.168.0.10", gone: "yes" }] });
+        expect(e.key).toBe("nodes[0].gone");
     });
 });
 
