@@ -2,7 +2,10 @@
  * Node runtime configuration figures:
  * - program evaluation time of NodeFleet under Pulumi's mock engine for 1, 100 and 1,000 nodes;
  * - for one node (real script, real containerd 1.6, as root in a private mount namespace):
- *   first apply time, no-op rerun time and the restarts the rerun caused.
+ *   first apply time, no-op rerun time and the restarts the rerun caused;
+ * - the rollout of 10 sandboxed nodes (real scripts, a real containerd each), one of them slow
+ *   (its restart takes SLOW_SECONDS longer), ordered as NodeFleet orders them: the old batches
+ *   of maxParallel and the sliding window (node i after node i - maxParallel).
  *
  * Run: npx ts-node --transpile-only bench/nodes.ts
  */
@@ -93,6 +96,85 @@ async function realNode(): Promise<void> {
     }
 }
 
+/** The extra restart time of the slow node, and the fleet of the rollout figure. */
+const SLOW_SECONDS = 3;
+const FLEET_SIZE = 10;
+const FLEET_MAX_PARALLEL = 3;
+const SLOW_NODE = 1;
+
+/** Batches: every node of a batch waits for every node of the previous one. */
+function batchPredecessors(count: number, size: number): number[][] {
+    return Array.from({ length: count }, (_, i) => {
+        const start = Math.floor(i / size) * size - size;
+        return start < 0 ? [] : Array.from({ length: size }, (_, k) => start + k);
+    });
+}
+
+async function rollout(): Promise<void> {
+    if (typeof process.getuid !== "function" || process.getuid() !== 0) {
+        console.log("rollout of 10 nodes: SKIPPED (needs root)");
+        return;
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { NodeSandbox } = require("../tests/node/sandbox") as typeof import("../tests/node/sandbox");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const scripts = require("../lib/node/scripts") as typeof import("../lib/node/scripts");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { windowPredecessors } = require("../components/nodeFleet") as typeof import("../components/nodeFleet");
+    const apply = scripts.remoteCommand(
+        scripts.applyScript({
+            runtime: "containerd",
+            mode: "proxy",
+            endpoint: "http://192.168.0.177:4001",
+            registries: ["swr.cn-north-4.myhuaweicloud.com"],
+            allRegistries: false,
+            noProxy: ["localhost", "127.0.0.1", "127.0.0.0/8", ".cluster.local", ".svc"],
+        }),
+        { sudo: false },
+    );
+    const restore = scripts.remoteCommand(scripts.restoreScript({ runtime: "containerd" }), { sudo: false });
+    const boxes: import("../tests/node/sandbox").NodeSandbox[] = [];
+    try {
+        for (let i = 0; i < FLEET_SIZE; i++) {
+            const box = await NodeSandbox.create();
+            boxes.push(box);
+            box.write("/etc/containerd/config.toml", "version = 2\n");
+            box.sh("systemctl restart containerd");
+        }
+        const env = (i: number): Record<string, string> =>
+            i === SLOW_NODE ? { STANDIN_SLOW_RESTART: String(SLOW_SECONDS) } : {};
+        /** Runs the apply on every node, each once its predecessors are done, as the engine would. */
+        const run = async (before: number[][]): Promise<number> => {
+            const start = Date.now();
+            const done: Promise<void>[] = [];
+            for (let i = 0; i < FLEET_SIZE; i++) {
+                done.push(
+                    Promise.all(before[i].map((j) => done[j])).then(async () => {
+                        const r = await boxes[i].shAsync(apply, { env: env(i) });
+                        if (r.status !== 0) {
+                            throw new Error(`node ${i}: ${r.stderr}`);
+                        }
+                    }),
+                );
+            }
+            await Promise.all(done);
+            const ms = Date.now() - start;
+            await Promise.all(boxes.map((b) => b.shAsync(restore)));
+            return ms;
+        };
+        const batch = await run(batchPredecessors(FLEET_SIZE, FLEET_MAX_PARALLEL));
+        const lanes = await run(windowPredecessors(FLEET_SIZE, FLEET_MAX_PARALLEL).map((j) => (j < 0 ? [] : [j])));
+        console.log(
+            `rollout of ${FLEET_SIZE} nodes, maxParallel ${FLEET_MAX_PARALLEL}, node ${SLOW_NODE} restarting ${SLOW_SECONDS} s slower: ` +
+                `batches ${(batch / 1000).toFixed(1)} s, sliding window ${(lanes / 1000).toFixed(1)} s`,
+        );
+    } finally {
+        for (const b of boxes) {
+            b.close();
+        }
+    }
+}
+
 async function main(): Promise<void> {
     await evaluate(1, 0); // warm-up
     let round = 1;
@@ -101,6 +183,7 @@ async function main(): Promise<void> {
         console.log(`mock engine, ${n} node(s): program evaluation ${ms.toFixed(0)} ms`);
     }
     await realNode();
+    await rollout();
 }
 
 main().catch((e) => {

@@ -18,6 +18,7 @@
 #   line, so containerd exits at start.
 # - STANDIN_KILL_CALLER=1 makes `systemctl restart containerd` SIGKILL its caller instead (an
 #   apply interrupted at the restart).
+# - STANDIN_SLOW_RESTART=N makes every containerd restart take N seconds longer (a slow node).
 # - Environment= lines with a % specifier other than %% are dropped and logged, as systemd does.
 # - `journalctl -u containerd` prints the tail of containerd's log.
 set -euo pipefail
@@ -144,6 +145,8 @@ case $name in
                     kill -9 "$PPID"
                     exit 1
                 fi
+                # A slow node (benchmarks): its restart takes STANDIN_SLOW_RESTART seconds more.
+                sleep "${STANDIN_SLOW_RESTART:-0}"
                 stop_containerd
                 start_containerd
                 ;;

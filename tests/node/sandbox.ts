@@ -84,6 +84,21 @@ export class NodeSandbox {
         return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
     }
 
+    /** `sh` without blocking: several sandboxes run at the same time (benchmarks). */
+    shAsync(command: string, opts: { env?: Record<string, string> } = {}): Promise<RunResult> {
+        return new Promise((resolve) => {
+            const child = spawn("nsenter", ["-t", String(this.holderPid), "-m", "--", "sh", "-c", command], {
+                env: { ...this.env, ...opts.env },
+                stdio: ["ignore", "pipe", "pipe"],
+            });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", (d) => (stdout += d));
+            child.stderr.on("data", (d) => (stderr += d));
+            child.on("close", (status) => resolve({ status, stdout, stderr }));
+        });
+    }
+
     /** The namespace's view of an absolute path, for reading and writing from this process. */
     p(abs: string): string {
         return `/proc/${this.holderPid}/root${abs}`;
