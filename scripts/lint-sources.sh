@@ -29,6 +29,7 @@ lint_awk() {
 node=lib/node
 lint_awk "$node/containerd-toml.awk" "$node/containerd-toml-inspect.awk"
 lint_awk "$node/containerd-toml.awk" "$node/containerd-toml-emit.awk" "$node/containerd-toml-tls.awk"
+lint_awk "$node/containerd-toml.awk" "$node/containerd-toml-emit.awk" "$node/containerd-toml-untls.awk"
 lint_awk "$node/containerd-toml.awk" "$node/containerd-toml-emit.awk" "$node/containerd-toml-config-path.awk"
 lint_awk "$node/docker-json.awk"
 for awk_file in lib/verify/*.awk lib/console/*.awk; do

@@ -130,6 +130,51 @@ urlencode() {
     printf '%s' "$out"
 }
 
+# URL without user:password@ and trailing slash; http:// when it names no scheme (as Go's
+# ProxyFromEnvironment reads it).
+proxy_address() {
+    local url=$1
+    case $url in
+        *://*) ;;
+        *) url=http://$url ;;
+    esac
+    url=${url%/}
+    printf '%s://%s' "${url%%://*}" "${url##*@}"
+}
+
+# Drop-ins written by hand (the seed document's http-proxy.conf among them) that send the
+# runtime elsewhere are refused, naming the file; one that names the Dragonfly proxy is fine
+# (ours replaces it at the same path, and restore puts it back).
+check_hand_dropins() {
+    local file line word name value want words
+    want=$(proxy_address "$ENDPOINT")
+    for file in "${DROPIN%/*}"/*.conf; do
+        if [ ! -f "$file" ] || { [ "$file" = "$DROPIN" ] && managed "$file"; }; then
+            continue
+        fi
+        while IFS= read -r line || [ -n "$line" ]; do
+            line=${line%$'\r'}
+            case $line in
+                Environment=*) read -ra words <<< "${line#Environment=}" ;;
+                *) continue ;;
+            esac
+            for word in "${words[@]}"; do
+                word=${word//\"/}
+                name=${word%%=*}
+                value=${word#*=}
+                case $name in
+                    HTTP_PROXY | HTTPS_PROXY | http_proxy | https_proxy) ;;
+                    *) continue ;;
+                esac
+                value=$(proxy_address "${value//%%/%}")
+                if [ "$value" != "$want" ]; then
+                    die "$file sets $name=$value, another proxy than Dragonfly's ($want). Remove that setting or the file (or list this proxy's address as the Dragonfly endpoint), then run again. Nothing was changed."
+                fi
+            done
+        done < "$file"
+    done
+}
+
 # The systemd drop-in that sends the runtime's registry traffic to the Dragonfly proxy.
 write_dropin() {
     local url mode=0644
@@ -239,6 +284,7 @@ inspect_toml() {
     local facts key value
     facts=$(awk "$AWK_TOML_READ$AWK_TOML_INSPECT" "$1") || die "cannot read $CONTAINERD_CONFIG: $facts"
     TOML_VERSION='' TOML_REGISTRY='' TOML_CONFIG_PATH='' TOML_MIRRORS='' TOML_TLS='' TOML_INLINE=''
+    TOML_TLS_TABLES=''
     while IFS='=' read -r key value; do
         case $key in
             version) TOML_VERSION=$value ;;
@@ -247,14 +293,45 @@ inspect_toml() {
             mirrors) TOML_MIRRORS=$value ;;
             tls) TOML_TLS=$value ;;
             inline) TOML_INLINE=$value ;;
+            tls_tables) TOML_TLS_TABLES=$value ;;
         esac
     done <<< "$facts"
+}
+
+# Mirror mode from a file someone changed after our proxy-mode apply: the registry.configs.*.tls
+# tables that apply appended (absent from the original file) are ours to take out, not the
+# user's to move.
+drop_our_tls() {
+    local base=$1 original=$WORK/config.original out=$WORK/config.untls theirs host hosts ours=()
+    if [ -f "$BACKUP_DIR/files$CONTAINERD_CONFIG" ]; then
+        cat "$BACKUP_DIR/files$CONTAINERD_CONFIG" > "$original"
+    else
+        : > "$original"
+    fi
+    theirs=" $(awk "$AWK_TOML_READ$AWK_TOML_INSPECT" "$original" | sed -n 's/^tls_tables=//p') "
+    read -ra hosts <<< "$TOML_TLS_TABLES"
+    for host in ${hosts[@]+"${hosts[@]}"}; do
+        case $theirs in
+            *" $host "*) ;;
+            *) ours+=("$host") ;;
+        esac
+    done
+    if [ "${#ours[@]}" -gt 0 ]; then
+        if ! awk -v hosts="${ours[*]}" "$AWK_TOML_READ$AWK_TOML_UNTLS" "$base" > "$out"; then
+            die "cannot take dragonfly-cce's TLS settings out of $CONTAINERD_CONFIG: $(cat "$out"). The file was not changed."
+        fi
+        cat "$out" > "$base"
+        inspect_toml "$base"
+    fi
 }
 
 configure_containerd() {
     local base=$WORK/config.base out=$WORK/config.toml registry table hosts_dir conflict tls_hosts=()
     select_base "$CONTAINERD_CONFIG" "$base"
     inspect_toml "$base"
+    if [ "$MODE" = mirror ] && [ -n "$TOML_TLS" ] && [ -f "$APPLIED_DIR$CONTAINERD_CONFIG" ]; then
+        drop_our_tls "$base"
+    fi
     case $TOML_VERSION in
         '' | 1 | 2 | 3) ;;
         *) die "$CONTAINERD_CONFIG says version = $TOML_VERSION; containerd 1.x reads versions 1 and 2, containerd 2.x versions 2 and 3. Fix the version line and run again. The file was not changed." ;;
@@ -349,6 +426,9 @@ main() {
     mkdir -p "$BACKUP_DIR" "$APPLIED_DIR"
     resume_pending_restart
     # The edits that can be refused come first.
+    if [ "$MODE" = proxy ]; then
+        check_hand_dropins
+    fi
     if [ "$RUNTIME" = containerd ]; then
         configure_containerd
     else

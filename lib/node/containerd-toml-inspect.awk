@@ -8,6 +8,7 @@
 #   tls          the first registry.configs."<host>".tls (empty when none)
 #   inline       a key whose inline table we cannot edit safely (empty when none)
 #   crlf         1 when the file's lines end with CR LF
+#   tls_tables   the hosts H with a [registry.configs."H".tls] table, space-separated
 # The first ones by line, so that messages name the same table on every run.
 function host_table(key, base,    rest) {
     rest = substr(key, length(base) + 2)
@@ -41,4 +42,14 @@ END {
     print "tls=" first["tls"]
     print "inline=" bad
     print "crlf=" crlf
+    hosts = ""
+    for (k in header) {
+        if (starts(k, R ".configs") && k ~ /\.tls$/) {
+            h = substr(k, length(R ".configs") + 2)
+            h = substr(h, 1, length(h) - 4)
+            gsub(/"/, "", h)
+            hosts = hosts (hosts == "" ? "" : " ") h
+        }
+    }
+    print "tls_tables=" hosts
 }

@@ -1,6 +1,6 @@
 # Reads a containerd config.toml (POSIX awk: nodes have no python3) for the writers that follow it
-# on the awk command line (containerd-toml-inspect.awk; containerd-toml-emit.awk with -tls.awk or
-# -config-path.awk):
+# on the awk command line (containerd-toml-inspect.awk; containerd-toml-emit.awk with -tls.awk,
+# -untls.awk or -config-path.awk):
 #
 #   line[n]        every line, to print back unchanged
 #   tables[t]      every [table] and [[array]] header; header[t] the line of a [table]
@@ -96,7 +96,7 @@ BEGIN {
     # Arrays, so that a file without keys or tables loops over nothing (POSIX).
     split("", line); split("", tables); split("", header); split("", keyline); split("", keyval)
     split("", keyhead); split("", keytable); split("", inline); split("", repl); split("", after)
-    split("", cr)
+    split("", cr); split("", drop)
 }
 {
     line[NR] = $0

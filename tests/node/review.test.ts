@@ -129,6 +129,40 @@ describePrivileged(
             ok(restore(box, spec()));
         });
 
+        test("proxy to mirror after an outside edit: our own configs.tls tables go, the edit stays, the user's table is still named", async () => {
+            const box = await nodeWith(boxes, BASE);
+            ok(apply(box, spec()));
+            box.write(CONFIG, `${box.read(CONFIG)}# ops: kept on purpose\n`);
+            const restarts = box.restarts();
+            const r = apply(box, spec({ mode: "mirror" }));
+            ok(r);
+            expect(r.stderr).toMatch(/changed after dragonfly-cce wrote it.*kept as/s);
+            expect(box.restarts()).toBe(restarts + 1);
+            expect(box.read(CONFIG)).toContain("# ops: kept on purpose\n");
+            expect(box.read(CONFIG)).not.toContain("insecure_skip_verify");
+            const registry = dump(box).plugins[CRI].registry;
+            expect(registry.config_path).toBe("/etc/containerd/certs.d");
+            expect(registry.configs?.[SWR]).toBeUndefined();
+            expect(criStatus(box)).toBe("ok");
+            expect(box.exists(DROPIN)).toBe(false);
+            ok(restore(box, spec()));
+            expect(box.read(CONFIG)).toBe(BASE);
+
+            // A TLS table that was there before us is the user's: mirror mode names it.
+            const theirs = `${BASE}\n[plugins."${CRI}".registry.configs."other.example.com".tls]\n  insecure_skip_verify = true\n`;
+            box.write(CONFIG, theirs);
+            ok(apply(box, spec()));
+            box.write(CONFIG, `${box.read(CONFIG)}# ops\n`);
+            const refused = apply(box, spec({ mode: "mirror" }));
+            expect(refused.status).toBe(1);
+            expect(refused.stderr).toContain(
+                `sets plugins."${CRI}".registry.configs."other.example.com".tls; mirror mode needs config_path`,
+            );
+            expect(refused.stderr).not.toContain(SWR);
+            ok(restore(box, spec()));
+            expect(box.read(CONFIG)).toBe(theirs);
+        });
+
         test("an existing certs.d/<host>/hosts.toml that is not ours is refused, named, and left as it is", async () => {
             const box = await nodeWith(boxes, BASE);
             const mine = `server = "https://${SWR}"\n\n[host."https://${SWR}"]\n  ca = "/etc/pki/swr-ca.pem"\n  [host."https://${SWR}".header]\n    Authorization = "Basic b3BzOnNlY3JldA=="\n`;
@@ -156,6 +190,49 @@ describePrivileged(
             ok(apply(box, s));
             ok(restore(box, s));
             expect(state(box)).toEqual(adopted);
+        });
+
+        test("a node configured by hand with the seed document's steps: proxy mode adopts them; another proxy is refused naming the file", async () => {
+            const seeded = `${BASE}    [plugins."${CRI}".registry]\n      [plugins."${CRI}".registry.configs."${SWR}".tls]\n        insecure_skip_verify = true\n`;
+            const box = await nodeWith(boxes, seeded);
+            box.write(DROPIN, `[Service]\nEnvironment="HTTP_PROXY=${ENDPOINT}" "HTTPS_PROXY=${ENDPOINT}/"\n`);
+            box.write("/etc/docker/daemon.json", `{"insecure-registries": ["${SWR}"]}\n`);
+            ok(box.sh("systemctl restart containerd"));
+            const before = state(box);
+            const r = apply(box, spec());
+            ok(r);
+            expect(r.stderr).toBe("");
+            // The registry's TLS table is adopted, not duplicated; the hand drop-in gives way to ours.
+            expect(
+                box.read(CONFIG).match(new RegExp(`configs\\."${SWR.replace(/\./g, "\\.")}"\\.tls`, "g")),
+            ).toHaveLength(1);
+            expect(dump(box).plugins[CRI].registry.configs[LOCAL_REG].tls.insecure_skip_verify).toBe(true);
+            expect(box.read(DROPIN)).toContain("NO_PROXY=");
+            expect(box.containerdEnv().HTTPS_PROXY).toBe(ENDPOINT);
+            expect(ok(apply(box, spec()))).toBe("dragonfly-cce: changed=-, restarted=no\n");
+            ok(restore(box, spec()));
+            expect(state(box)).toEqual(before);
+
+            // Docker: the listed registry is not listed twice.
+            const docker = spec({ runtime: "docker" });
+            ok(apply(box, docker));
+            expect(JSON.parse(box.read("/etc/docker/daemon.json"))["insecure-registries"]).toEqual([SWR, LOCAL_REG]);
+            ok(restore(box, docker));
+
+            // A hand drop-in that points elsewhere, under our file name or another: refused, named.
+            for (const file of [DROPIN, "/etc/systemd/system/containerd.service.d/10-corp-proxy.conf"]) {
+                box.sh(`rm -f ${DROPIN}`);
+                box.write(file, `[Service]\nEnvironment=HTTPS_PROXY=http://ops:pw@corp-proxy.example.com:3128\n`);
+                const other = state(box);
+                const refused = apply(box, spec());
+                expect(refused.status).toBe(1);
+                expect(refused.stderr).toContain(
+                    `${file} sets HTTPS_PROXY=http://corp-proxy.example.com:3128, another proxy than Dragonfly's`,
+                );
+                expect(refused.stderr).not.toContain("ops:pw");
+                expect(state(box)).toEqual(other);
+                box.sh(`rm -f ${file}`);
+            }
         });
 
         test("a noProxy entry with % (fe80::1%eth0) reaches containerd's NO_PROXY; systemd-analyze accepts the drop-in", async () => {
