@@ -162,6 +162,9 @@ export class NodeRuntime extends pulumi.ComponentResource {
             );
             this.reportedHostKeys = report.stdout.apply((out) => {
                 const lines = reportedKnownHosts(out, node.host, node.port);
+                if (node.gone) {
+                    return lines;
+                }
                 pulumi.log.warn(
                     `ssh.hostKeyPolicy accept-new-and-report: node ${node.name} was accepted without a host key ` +
                         `check. Its keys, as it reported them, ready to paste into dragonfly-cce:ssh.knownHosts ` +

@@ -200,6 +200,11 @@ describe("NodeFleet under the mock engine", () => {
         expect(nodeUrns(byName(again, "nodes-node-2-runtime")).filter((d) => d.includes("Command"))).toEqual([
             byName(again, "nodes-node-0-runtime").urn,
         ]);
+        // With accept-new-and-report its host-key report command is held the same way.
+        const reported = await program({ ...cfg, ssh: { privateKey: KEY, hostKeyPolicy: "accept-new-and-report" } });
+        expect(byName(reported, "nodes-node-1-hostkey").retainOnDelete).toBe(true);
+        expect(byName(reported, "nodes-node-1-hostkey").ignoreChanges).toEqual(["*"]);
+        expect(byName(reported, "nodes-node-0-hostkey").ignoreChanges).toEqual([]);
         for (const name of ["nodes-node-0-runtime", "nodes-node-2-runtime", "nodes-node-3-runtime"]) {
             expect(byName(again, name).retainOnDelete).toBe(false);
             expect(byName(again, name).ignoreChanges).toEqual([]);
