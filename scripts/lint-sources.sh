@@ -20,7 +20,7 @@ failed=0
 lint_awk() {
   local out
   out=$(gawk --lint --posix -v hosts=registry.example.com -v dir=/etc/containerd/certs.d \
-    -v regs=registry.example.com "${@/#/-f}" /dev/null 2>&1 >/dev/null) || true
+    -v regs=registry.example.com -v lines="1 2" "${@/#/-f}" /dev/null 2>&1 >/dev/null) || true
   if [[ -n $out ]]; then
     printf 'lint-sources: gawk --lint on %s:\n%s\n' "$*" "$out" >&2
     failed=1
@@ -29,7 +29,8 @@ lint_awk() {
 node=lib/node
 lint_awk "$node/containerd-toml.awk" "$node/containerd-toml-inspect.awk"
 lint_awk "$node/containerd-toml.awk" "$node/containerd-toml-emit.awk" "$node/containerd-toml-tls.awk"
-lint_awk "$node/containerd-toml.awk" "$node/containerd-toml-emit.awk" "$node/containerd-toml-untls.awk"
+lint_awk "$node/containerd-toml.awk" "$node/containerd-toml-migrate.awk"
+lint_awk "$node/containerd-toml.awk" "$node/containerd-toml-emit.awk" "$node/containerd-toml-drop.awk"
 lint_awk "$node/containerd-toml.awk" "$node/containerd-toml-emit.awk" "$node/containerd-toml-config-path.awk"
 lint_awk "$node/docker-json.awk"
 for awk_file in lib/verify/*.awk lib/console/*.awk; do

@@ -194,6 +194,17 @@ write_dropin() {
     install_file "$DROPIN" "$WORK/dropin" "$mode"
 }
 
+# Is HOST one of the registries Dragonfly routes?
+routed() {
+    local registry
+    for registry in ${REGISTRIES[@]+"${REGISTRIES[@]}"}; do
+        if [ "$registry" = "$1" ]; then
+            return 0
+        fi
+    done
+    return 1
+}
+
 # The host a registry's pulls really go to: images name docker.io, containerd fetches from
 # registry-1.docker.io (and looks registry.configs up by that host).
 endpoint_host() {
@@ -215,12 +226,97 @@ plan_mirror_hosts() {
     plan_hosts "$dir/$host/hosts.toml"
     {
         printf '# Managed by dragonfly-cce: pulls of %s go through Dragonfly.\n' "$host"
-        printf 'server = "%s"\n\n' "$upstream"
-        printf '[host."%s"]\n' "$ENDPOINT"
+        printf 'server = "%s"\n' "$upstream"
+        migrated_tls "$(endpoint_host "$host")" ''
+        printf '\n[host."%s"]\n' "$ENDPOINT"
         printf '  capabilities = ["pull", "resolve"]\n\n'
         printf '  [host."%s".header]\n' "$ENDPOINT"
         printf '    X-Dragonfly-Registry = "%s"\n' "$upstream"
+        migrated_mirrors "$host"
     } > "$PLANNED"
+}
+
+# Registry settings moved from config.toml (mirror mode; see migrate_registry_tables).
+declare -A MIGRATED_MIRRORS=() MIGRATED_TLS=()
+MIGRATED_HOSTS=()
+
+# The hosts.toml keys of HOST's migrated TLS settings (INDENT before each).
+migrated_tls() {
+    local host=$1 indent=$2 cert key
+    if [ -n "${MIGRATED_TLS[$host insecure_skip_verify]:-}" ]; then
+        printf '%sskip_verify = %s\n' "$indent" "${MIGRATED_TLS[$host insecure_skip_verify]}"
+    fi
+    if [ -n "${MIGRATED_TLS[$host ca_file]:-}" ]; then
+        printf '%sca = "%s"\n' "$indent" "${MIGRATED_TLS[$host ca_file]}"
+    fi
+    cert=${MIGRATED_TLS[$host cert_file]:-}
+    key=${MIGRATED_TLS[$host key_file]:-}
+    if [ -n "$cert" ] && [ -n "$key" ]; then
+        printf '%sclient = [["%s", "%s"]]\n' "$indent" "$cert" "$key"
+    elif [ -n "$cert" ]; then
+        printf '%sclient = "%s"\n' "$indent" "$cert"
+    fi
+}
+
+# HOST's migrated mirror endpoints as [host] entries, in their order (the server is the last resort).
+migrated_mirrors() {
+    local host=$1 url upstream mirrors
+    upstream=$(registry_url "$host")
+    read -ra mirrors <<< "${MIGRATED_MIRRORS[$host]:-}"
+    for url in ${mirrors[@]+"${mirrors[@]}"}; do
+        if [ "${url%/}" = "$upstream" ]; then
+            continue
+        fi
+        printf '\n[host."%s"]\n' "$url"
+        printf '  capabilities = ["pull", "resolve"]\n'
+        url=${url#*://}
+        migrated_tls "${url%%/*}" '  '
+    done
+}
+
+# hosts.toml for a registry that config.toml configured and that Dragonfly does not route.
+plan_migrated_hosts() {
+    local host=$1 dir=$2
+    plan_hosts "$dir/$host/hosts.toml"
+    {
+        printf '# Moved here by dragonfly-cce from %s (mirror mode needs config_path).\n' "$CONTAINERD_CONFIG"
+        printf 'server = "%s"\n' "$(registry_url "$host")"
+        migrated_tls "$(endpoint_host "$host")" ''
+        migrated_mirrors "$host"
+    } > "$PLANNED"
+}
+
+# Mirror mode: reads the registry.mirrors."H" and registry.configs."H".tls settings of BASE into
+# MIGRATED_*, and takes them out of BASE (the hosts.toml files written later carry them, in the
+# same run, so that both change together and restore gives back the original file). What cannot
+# be moved safely is refused, naming the table.
+migrate_registry_tables() {
+    local base=$1 facts kind host rest drops=() out=$WORK/config.migrated known
+    facts=$(awk "$AWK_TOML_READ$AWK_TOML_MIGRATE" "$base") || die "cannot read $CONTAINERD_CONFIG: $facts"
+    while IFS=' ' read -r kind host rest; do
+        case $kind in
+            refuse) die "$CONTAINERD_CONFIG sets $host: ${rest}. Mirror mode needs config_path, which containerd refuses together with that table: move its settings into $DEFAULT_HOSTS_DIR/<host>/hosts.toml by hand (or use runtimeMode proxy), then run again. The file was not changed." ;;
+            mirror) MIGRATED_MIRRORS[$host]="${MIGRATED_MIRRORS[$host]:-} $rest" ;;
+            tls) MIGRATED_TLS[$host ${rest%% *}]=${rest#* } ;;
+            drop) drops+=("$host") ;;
+        esac
+        if [ "$kind" = mirror ] || [ "$kind" = tls ]; then
+            # Images name docker.io; its TLS table is registry-1.docker.io's.
+            if [ "$host" = registry-1.docker.io ]; then
+                host=docker.io
+            fi
+            known=" ${MIGRATED_HOSTS[*]+${MIGRATED_HOSTS[*]}} "
+            case $known in
+                *" $host "*) ;;
+                *) MIGRATED_HOSTS+=("$host") ;;
+            esac
+        fi
+    done <<< "$facts"
+    if ! awk -v lines="${drops[*]}" -v hosts= "$AWK_TOML_READ$AWK_TOML_DROP" "$base" > "$out"; then
+        die "cannot move the registry tables out of $CONTAINERD_CONFIG: $(cat "$out"). The file was not changed."
+    fi
+    cat "$out" > "$base"
+    inspect_toml "$base"
 }
 
 plan_mirror_default() {
@@ -317,7 +413,7 @@ drop_our_tls() {
         esac
     done
     if [ "${#ours[@]}" -gt 0 ]; then
-        if ! awk -v hosts="${ours[*]}" "$AWK_TOML_READ$AWK_TOML_UNTLS" "$base" > "$out"; then
+        if ! awk -v lines= -v hosts="${ours[*]}" "$AWK_TOML_READ$AWK_TOML_DROP" "$base" > "$out"; then
             die "cannot take dragonfly-cce's TLS settings out of $CONTAINERD_CONFIG: $(cat "$out"). The file was not changed."
         fi
         cat "$out" > "$base"
@@ -347,11 +443,16 @@ configure_containerd() {
     hosts_dir=${TOML_CONFIG_PATH%%:*}
     if [ "$MODE" = mirror ]; then
         if [ -n "$conflict" ]; then
-            die "$CONTAINERD_CONFIG sets $conflict; mirror mode needs config_path, which containerd refuses together with it. Move that table's settings into $DEFAULT_HOSTS_DIR/<host>/hosts.toml (or use runtimeMode proxy), then run again. The file was not changed."
+            migrate_registry_tables "$base"
         fi
         hosts_dir=${hosts_dir:-$DEFAULT_HOSTS_DIR}
         for registry in ${REGISTRIES[@]+"${REGISTRIES[@]}"}; do
             plan_mirror_hosts "$registry" "$hosts_dir"
+        done
+        for registry in ${MIGRATED_HOSTS[@]+"${MIGRATED_HOSTS[@]}"}; do
+            if ! routed "$registry"; then
+                plan_migrated_hosts "$registry" "$hosts_dir"
+            fi
         done
         if [ "$ALL_REGISTRIES" = yes ]; then
             plan_mirror_default "$hosts_dir"

@@ -1,6 +1,6 @@
 # Reads a containerd config.toml (POSIX awk: nodes have no python3) for the writers that follow it
-# on the awk command line (containerd-toml-inspect.awk; containerd-toml-emit.awk with -tls.awk,
-# -untls.awk or -config-path.awk):
+# on the awk command line (containerd-toml-inspect.awk, containerd-toml-migrate.awk;
+# containerd-toml-emit.awk with -tls.awk, -drop.awk or -config-path.awk):
 #
 #   line[n]        every line, to print back unchanged
 #   tables[t]      every [table] and [[array]] header; header[t] the line of a [table]

@@ -21,7 +21,7 @@
  * - Files that a previous run managed but this spec no longer wants are restored.
  */
 import { sourceFile } from "../sourceFile";
-import { JSON_AWK, TOML_CONFIG_PATH, TOML_INSPECT, TOML_READ, TOML_TLS, TOML_UNTLS } from "./awk";
+import { JSON_AWK, TOML_CONFIG_PATH, TOML_DROP, TOML_INSPECT, TOML_MIGRATE, TOML_READ, TOML_TLS } from "./awk";
 
 export interface NodeScriptSpec {
     runtime: "containerd" | "docker";
@@ -124,7 +124,8 @@ function awkPrograms(runtime: NodeScriptSpec["runtime"]): string {
         awkVariable("AWK_TOML_READ", TOML_READ),
         awkVariable("AWK_TOML_INSPECT", TOML_INSPECT),
         awkVariable("AWK_TOML_TLS", TOML_TLS),
-        awkVariable("AWK_TOML_UNTLS", TOML_UNTLS),
+        awkVariable("AWK_TOML_MIGRATE", TOML_MIGRATE),
+        awkVariable("AWK_TOML_DROP", TOML_DROP),
         awkVariable("AWK_TOML_CONFIG_PATH", TOML_CONFIG_PATH),
     ].join("\n");
 }

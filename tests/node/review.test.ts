@@ -3,6 +3,7 @@
  * private mount namespace (see sandbox.ts). Each test failed before its fix.
  */
 import { spawnSync } from "child_process";
+import { parse } from "smol-toml";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -129,7 +130,7 @@ describePrivileged(
             ok(restore(box, spec()));
         });
 
-        test("proxy to mirror after an outside edit: our own configs.tls tables go, the edit stays, the user's table is still named", async () => {
+        test("proxy to mirror after an outside edit: our own configs.tls tables go, the edit stays, the user's table moves to hosts.toml", async () => {
             const box = await nodeWith(boxes, BASE);
             ok(apply(box, spec()));
             box.write(CONFIG, `${box.read(CONFIG)}# ops: kept on purpose\n`);
@@ -148,17 +149,18 @@ describePrivileged(
             ok(restore(box, spec()));
             expect(box.read(CONFIG)).toBe(BASE);
 
-            // A TLS table that was there before us is the user's: mirror mode names it.
+            // A TLS table that was there before us is the user's: mirror mode moves it into
+            // hosts.toml (ours go), the edit stays.
             const theirs = `${BASE}\n[plugins."${CRI}".registry.configs."other.example.com".tls]\n  insecure_skip_verify = true\n`;
             box.write(CONFIG, theirs);
             ok(apply(box, spec()));
             box.write(CONFIG, `${box.read(CONFIG)}# ops\n`);
-            const refused = apply(box, spec({ mode: "mirror" }));
-            expect(refused.status).toBe(1);
-            expect(refused.stderr).toContain(
-                `sets plugins."${CRI}".registry.configs."other.example.com".tls; mirror mode needs config_path`,
-            );
-            expect(refused.stderr).not.toContain(SWR);
+            ok(apply(box, spec({ mode: "mirror" })));
+            expect(box.read(CONFIG)).not.toContain("insecure_skip_verify");
+            expect(box.read(CONFIG)).toContain("# ops\n");
+            expect(box.read("/etc/containerd/certs.d/other.example.com/hosts.toml")).toContain("skip_verify = true\n");
+            expect(box.exists(`/etc/containerd/certs.d/${SWR}/hosts.toml`)).toBe(true);
+            expect(criStatus(box)).toBe("ok");
             ok(restore(box, spec()));
             expect(box.read(CONFIG)).toBe(theirs);
         });
@@ -233,6 +235,69 @@ describePrivileged(
                 expect(state(box)).toEqual(other);
                 box.sh(`rm -f ${file}`);
             }
+        });
+
+        test("mirror mode on a hand-configured node moves registry.mirrors and configs.tls into hosts.toml in one change; restore gives back the bytes", async () => {
+            const R = `plugins."${CRI}".registry`;
+            const seeded =
+                `${BASE}    [${R}]\n` +
+                `      [${R}.mirrors]\n        [${R}.mirrors."docker.io"]\n          endpoint = ["https://mirror.example.com", "https://registry-1.docker.io"]\n` +
+                `      [${R}.configs]\n` +
+                `        [${R}.configs."${SWR}".tls]\n          insecure_skip_verify = true\n` +
+                `        [${R}.configs."mirror.example.com".tls]\n          ca_file = "/etc/pki/mirror-ca.pem"\n          cert_file = "/etc/pki/node.pem"\n          key_file = "/etc/pki/node.key"\n` +
+                `        [${R}.configs."other.example.com".auth]\n          username = "puller"\n`;
+            const box = await nodeWith(boxes, seeded);
+            expect(criStatus(box)).toBe("ok");
+            const before = state(box);
+            const s = spec({ mode: "mirror", registries: [SWR] });
+            const r = apply(box, s);
+            expect(ok(r)).toMatch(/restarted=yes\n$/);
+            expect(r.stderr).toBe("");
+            expect(criStatus(box)).toBe("ok");
+            const registry = dump(box).plugins[CRI].registry;
+            expect(registry.config_path).toBe("/etc/containerd/certs.d");
+            expect(registry.mirrors ?? {}).toEqual({});
+            expect(registry.configs["other.example.com"].auth.username).toBe("puller");
+            expect(registry.configs[SWR]?.tls).toBeUndefined();
+            const hosts = (h: string) =>
+                parse(box.read(`/etc/containerd/certs.d/${h}/hosts.toml`)) as Record<string, any>;
+            // The routed registry: Dragonfly first, the server keeps its TLS setting.
+            expect(hosts(SWR).server).toBe(`https://${SWR}`);
+            expect(hosts(SWR).skip_verify).toBe(true);
+            expect(hosts(SWR).host[ENDPOINT].header["X-Dragonfly-Registry"]).toBe(`https://${SWR}`);
+            // docker.io's mirror, with the mirror's own TLS settings; the server is not repeated.
+            expect(hosts("docker.io")).toEqual({
+                server: "https://registry-1.docker.io",
+                host: {
+                    "https://mirror.example.com": {
+                        capabilities: ["pull", "resolve"],
+                        ca: "/etc/pki/mirror-ca.pem",
+                        client: [["/etc/pki/node.pem", "/etc/pki/node.key"]],
+                    },
+                },
+            });
+            expect(hosts("mirror.example.com")).toEqual({
+                server: "https://mirror.example.com",
+                ca: "/etc/pki/mirror-ca.pem",
+                client: [["/etc/pki/node.pem", "/etc/pki/node.key"]],
+            });
+            expect(ok(apply(box, s))).toBe("dragonfly-cce: changed=-, restarted=no\n");
+            ok(restore(box, s));
+            expect(state(box)).toEqual(before);
+
+            // What cannot be moved safely is refused, naming the table; nothing changes.
+            box.write(
+                CONFIG,
+                `${seeded}      [${R}.mirrors."quay.io"]\n        endpoint = [\n          "https://quay-mirror.example.com",\n        ]\n`,
+            );
+            const other = state(box);
+            const refused = apply(box, s);
+            expect(refused.status).toBe(1);
+            expect(refused.stderr).toContain(
+                `sets ${R}.mirrors."quay.io": its endpoint list is not a one-line list of strings`,
+            );
+            expect(refused.stderr).toContain("The file was not changed.");
+            expect(state(box)).toEqual(other);
         });
 
         test("a noProxy entry with % (fe80::1%eth0) reaches containerd's NO_PROXY; systemd-analyze accepts the drop-in", async () => {

@@ -256,14 +256,19 @@ describePrivileged(
                 ),
             );
 
-            // Mirror mode cannot coexist with registry.mirrors: refused, nothing touched.
-            const configured = state(box);
-            const calls = box.calls().length;
-            const r = apply(box, spec({ mode: "mirror" }));
-            expect(r.status).not.toBe(0);
-            expect(r.stderr).toMatch(/mirrors.*config_path.*hosts\.toml/s);
-            expect(state(box)).toEqual(configured);
-            expect(box.calls().length).toBe(calls);
+            // Mirror mode moves registry.mirrors and configs.*.tls into hosts.toml (from the
+            // original file: the server keeps its insecure_skip_verify = false).
+            ok(apply(box, spec({ mode: "mirror" })));
+            const mirrored = dump(box).plugins[CRI].registry;
+            expect(mirrored.config_path).toBe("/etc/containerd/certs.d");
+            expect(mirrored.mirrors ?? {}).toEqual({});
+            expect(mirrored.configs["other.example.com"].auth.username).toBe("puller");
+            expect(mirrored.configs[SWR]?.tls).toBeUndefined();
+            expect(criStatus(box)).toBe("ok");
+            const swrHosts = parse(box.read(`/etc/containerd/certs.d/${SWR}/hosts.toml`)) as Record<string, any>;
+            expect(swrHosts.skip_verify).toBe(false);
+            const dockerHosts = parse(box.read("/etc/containerd/certs.d/docker.io/hosts.toml")) as Record<string, any>;
+            expect(Object.keys(dockerHosts.host)).toEqual(["https://mirror.example.com"]);
 
             ok(restore(box, spec()));
             expect(state(box)).toEqual(before);

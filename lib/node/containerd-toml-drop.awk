@@ -1,8 +1,11 @@
-# Follows containerd-toml.awk (-v hosts="h1 h2"): prints the file without the
-# [registry.configs."H".tls] tables that containerd-toml-tls.awk appended for each host H: the
-# header, its one insecure_skip_verify = true line and the blank line before it. A table that
-# holds anything else (a key someone added to it) stays, and mirror mode then names it.
+# Follows containerd-toml.awk (-v lines="N M ..." -v hosts="h1 h2"): prints the file without
+# - the lines listed (the registry tables mirror mode moved into hosts.toml files), and
+# - the [registry.configs."H".tls] tables that containerd-toml-tls.awk appended for each host H:
+#   the header, its one insecure_skip_verify = true line and the blank line before it. A table
+#   that holds anything else (a key someone added to it) stays, and mirror mode then names it.
 END {
+    count = split(lines, ls, " ")
+    for (j = 1; j <= count; j++) drop[ls[j]] = 1
     count = split(hosts, hs, " ")
     for (j = 1; j <= count; j++) {
         T = R ".configs." canon(hs[j]) ".tls"
