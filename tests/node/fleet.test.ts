@@ -235,6 +235,11 @@ describe("NodeFleet under the mock engine", () => {
             privateKey: KEY,
         });
         expect(b.inputs.connection).toMatchObject({ host: "192.168.0.11", port: 2222, user: "ops" });
+        // An unreachable node fails in well under a minute (then: gone: true, see the README).
+        for (const c of [a.inputs.connection, a.inputs.connection.proxy, b.inputs.connection]) {
+            expect(c).toMatchObject({ perDialTimeout: 10, dialErrorLimit: 3 });
+            expect(c.perDialTimeout * c.dialErrorLimit).toBeLessThan(60);
+        }
         expect(a.inputs.create.startsWith("bash --norc")).toBe(true);
         expect(b.inputs.create.startsWith("sudo -n bash --norc")).toBe(true);
         expect(b.inputs.delete.startsWith("sudo -n bash --norc")).toBe(true);
