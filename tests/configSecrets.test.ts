@@ -6,7 +6,7 @@
  * appear in the message, while the key does.
  */
 import { parseStackConfig, RawStackConfig } from "../lib/config";
-import { ConfigError } from "../lib/config/validate";
+import { configErrorOf } from "./helpers/configError";
 
 const PASSWORD = "S3cr3t-R00t-Pw!";
 /** A PEM ECDSA key: its first base64 line already holds the private scalar. */
@@ -187,18 +187,6 @@ function cases(): Case[] {
     return out;
 }
 
-function errorOf(f: () => unknown): ConfigError {
-    try {
-        f();
-    } catch (e) {
-        if (e instanceof ConfigError) {
-            return e;
-        }
-        throw e;
-    }
-    throw new Error("no ConfigError");
-}
-
 describe("config errors under objects that hold secrets", () => {
     test("the valid base config parses (so each case fails for its own key)", () => {
         expect(parseStackConfig(base()).nodes.nodes).toHaveLength(1);
@@ -210,7 +198,7 @@ describe("config errors under objects that hold secrets", () => {
     });
 
     test.each(all.map((c) => [c.what, c] as const))("%s: names the key, shows no secret", (_what, c) => {
-        const e = errorOf(() => parseStackConfig(c.raw));
+        const e = configErrorOf(() => parseStackConfig(c.raw));
         expect(e.key).toBe(c.key);
         expect(e.message).toContain(`dragonfly-cce:${c.key}`);
         expect(leaks(e.message)).toEqual([]);
@@ -219,23 +207,23 @@ describe("config errors under objects that hold secrets", () => {
     });
 
     test("unknown keys are named with the keys that are allowed", () => {
-        const e = errorOf(() => parseStackConfig(set(base(), "ssh.pasword", PASSWORD)));
+        const e = configErrorOf(() => parseStackConfig(set(base(), "ssh.pasword", PASSWORD)));
         expect(e.message).toBe(
             "Invalid config dragonfly-cce:ssh.pasword: got a string (value hidden: ssh may hold secrets); " +
                 "allowed: no such key; the keys of ssh are user, privateKey, password, bastion, knownHosts, hostKeyPolicy",
         );
-        const n = errorOf(() => parseStackConfig(set(base(), "nodes[0].password", PASSWORD)));
+        const n = configErrorOf(() => parseStackConfig(set(base(), "nodes[0].password", PASSWORD)));
         expect(n.message).toContain(
             "dragonfly-cce:nodes[0].password: got a string (value hidden: nodes may hold secrets)",
         );
-        const b = errorOf(() => parseStackConfig(set(base(), "ssh.bastion.password", PASSWORD)));
+        const b = configErrorOf(() => parseStackConfig(set(base(), "ssh.bastion.password", PASSWORD)));
         expect(b.message).toContain("dragonfly-cce:ssh.bastion.password: got a string (value hidden");
     });
 
     test("an entry from nodesFromStack is named by its source and hides its value too", () => {
         const source = { stack: "org/nodes/dev", output: "hosts" };
         const raw = { ...base(), nodesFromStack: source };
-        const e = errorOf(() =>
+        const e = configErrorOf(() =>
             parseStackConfig(raw, { entries: [{ host: "192.168.0.11", password: PASSWORD }], source }),
         );
         expect(e.key).toBe("nodesFromStack (output hosts of org/nodes/dev)[0].password");
@@ -243,18 +231,18 @@ describe("config errors under objects that hold secrets", () => {
     });
 
     test("non-secret keys still show a rejected value of their own type", () => {
-        expect(errorOf(() => parseStackConfig(set(base(), "nodes[0].host", "not a host!"))).value).toBe(
+        expect(configErrorOf(() => parseStackConfig(set(base(), "nodes[0].host", "not a host!"))).value).toBe(
             '"not a host!"',
         );
-        expect(errorOf(() => parseStackConfig(set(base(), "ssh.bastion.port", 70000))).value).toBe("70000");
-        expect(errorOf(() => parseStackConfig(set(base(), "console.nodePort", "80"))).value).toBe('"80"');
-        expect(errorOf(() => parseStackConfig(set(base(), "ssh.user", "bad user"))).value).toBe('"bad user"');
+        expect(configErrorOf(() => parseStackConfig(set(base(), "ssh.bastion.port", 70000))).value).toBe("70000");
+        expect(configErrorOf(() => parseStackConfig(set(base(), "console.nodePort", "80"))).value).toBe('"80"');
+        expect(configErrorOf(() => parseStackConfig(set(base(), "ssh.user", "bad user"))).value).toBe('"bad user"');
         const mirror = { ...set(base(), "proxy.basicAuth", true), runtimeMode: "mirror" };
-        expect(errorOf(() => parseStackConfig(mirror)).value).toBe("true");
+        expect(configErrorOf(() => parseStackConfig(mirror)).value).toBe("true");
     });
 
     test("a private key's text is hidden wherever it is given", () => {
-        const e = errorOf(() => parseStackConfig({ ...base(), verify: { image: EC_KEY } }));
+        const e = configErrorOf(() => parseStackConfig({ ...base(), verify: { image: EC_KEY } }));
         expect(e.key).toBe("verify.image");
         expect(leaks(e.message)).toEqual([]);
         expect(e.value).toBe("a string (value hidden: it looks like a private key)");

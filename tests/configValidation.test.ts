@@ -10,8 +10,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { nodesFromOutput, parseStackConfig, RawStackConfig } from "../lib/config";
 import { parseCoreConfig } from "../lib/config/core";
 import { defaultNodeName, parseNodeConfig } from "../lib/config/nodes";
-import { ConfigError } from "../lib/config/validate";
 import { recordResources, resolve, setStackOutputs, waitFor } from "./helpers/mockEngine";
+import { configErrorOf } from "./helpers/configError";
 
 const registered = recordResources({ preview: true });
 
@@ -27,18 +27,6 @@ function nodeRaw(extra: Record<string, unknown> = {}): Record<string, unknown> {
     };
 }
 
-function errorOf(f: () => unknown): ConfigError {
-    try {
-        f();
-    } catch (e) {
-        if (e instanceof ConfigError) {
-            return e;
-        }
-        throw e;
-    }
-    throw new Error("no ConfigError");
-}
-
 const BAD_IPV4 = ["192.168.0.300", "010.0.0.1", "10.0.1", "1.2.3.4.5", "256.1.1.1"];
 
 describe("hosts: a mistyped IPv4 address is not a host name", () => {
@@ -50,7 +38,7 @@ describe("hosts: a mistyped IPv4 address is not a host name", () => {
             ["proxy.address", () => parseCoreConfig({ nodePool: "p", proxy: { address: bad } })],
         ];
         for (const [key, parse] of places) {
-            const e = errorOf(parse);
+            const e = configErrorOf(parse);
             expect(e.key).toBe(key);
             expect(e.value).toBe(JSON.stringify(bad));
             expect(e.allowed).toMatch(/four numbers from 0 to 255 without leading zeros, e\.g\. 192\.168\.0\.10/);
@@ -58,8 +46,12 @@ describe("hosts: a mistyped IPv4 address is not a host name", () => {
     });
 
     test.each(BAD_IPV4)("%s is refused as a registry host and in ssh.knownHosts", (bad) => {
-        expect(errorOf(() => parseNodeConfig(nodeRaw({ registries: [`${bad}:5000`] }))).key).toBe("registries[0]");
-        const e = errorOf(() => parseNodeConfig(nodeRaw({ ssh: { privateKey: KEY, knownHosts: `${bad} ${ED}` } })));
+        expect(configErrorOf(() => parseNodeConfig(nodeRaw({ registries: [`${bad}:5000`] }))).key).toBe(
+            "registries[0]",
+        );
+        const e = configErrorOf(() =>
+            parseNodeConfig(nodeRaw({ ssh: { privateKey: KEY, knownHosts: `${bad} ${ED}` } })),
+        );
         expect(e.key).toBe("ssh.knownHosts");
     });
 
@@ -75,7 +67,7 @@ describe("hosts: a mistyped IPv4 address is not a host name", () => {
 
 describe("duplicates that differ only in case", () => {
     test("node names", () => {
-        const e = errorOf(() =>
+        const e = configErrorOf(() =>
             parseNodeConfig(
                 nodeRaw({
                     nodes: [
@@ -91,7 +83,7 @@ describe("duplicates that differ only in case", () => {
     });
 
     test("registry hosts", () => {
-        const e = errorOf(() =>
+        const e = configErrorOf(() =>
             parseNodeConfig(
                 nodeRaw({ registries: ["SWR.cn-north-4.myhuaweicloud.com", "swr.cn-north-4.myhuaweicloud.com"] }),
             ),
@@ -117,7 +109,7 @@ describe("imageRegistry", () => {
         "reg//x",
         "reg/",
     ])("%s is refused", (bad) => {
-        const e = errorOf(() => parseCoreConfig({ nodePool: "p", imageRegistry: bad }));
+        const e = configErrorOf(() => parseCoreConfig({ nodePool: "p", imageRegistry: bad }));
         expect(e.key).toBe("imageRegistry");
         expect(e.value).toBe(JSON.stringify(bad));
         expect(e.allowed).toMatch(/a registry host \(DNS name or IP address\) with optional port and lower-case path/);
@@ -145,7 +137,7 @@ describe("chart.repo", () => {
         "https://10.0.1/charts",
         "https://example.com:0/",
     ])("%s is refused", (bad) => {
-        const e = errorOf(() => parseCoreConfig({ nodePool: "p", chart: { repo: bad } }));
+        const e = configErrorOf(() => parseCoreConfig({ nodePool: "p", chart: { repo: bad } }));
         expect(e.key).toBe("chart.repo");
         expect(e.value).toBe(JSON.stringify(bad));
         expect(e.allowed).toMatch(/an http\(s\) or oci:\/\/ chart repository URL with a valid host and no spaces/);
@@ -185,7 +177,7 @@ describe("IPv6 nodes without a name", () => {
     });
 
     test("two spellings of one IPv6 address are one node", () => {
-        const e = errorOf(() =>
+        const e = configErrorOf(() =>
             parseNodeConfig(
                 nodeRaw({
                     nodes: [
@@ -201,7 +193,7 @@ describe("IPv6 nodes without a name", () => {
 
     test("a host too long for a name asks for name, and does not blame a value never set", () => {
         const host = `${"a".repeat(60)}.${"b".repeat(10)}.example.com`;
-        const e = errorOf(() => parseNodeConfig(nodeRaw({ nodes: [{ host }] })));
+        const e = configErrorOf(() => parseNodeConfig(nodeRaw({ nodes: [{ host }] })));
         expect(e.key).toBe("nodes[0].name");
         expect(e.value).toBe("nothing (the key is not set)");
         expect(e.allowed).toMatch(/^a name: required because the host \(83 characters\) is longer than a name may be/);

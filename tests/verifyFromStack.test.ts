@@ -8,8 +8,8 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { nodesFromOutput, parseStackConfig, RawStackConfig } from "../lib/config";
 import { loadStackConfig } from "../lib/config/pulumi";
-import { ConfigError } from "../lib/config/validate";
 import { MOCK_VERIFICATION, recordResources, resolve, setStackOutputs, waitFor } from "./helpers/mockEngine";
+import { configErrorOf } from "./helpers/configError";
 
 const registered = recordResources({ preview: true });
 
@@ -31,18 +31,6 @@ function raw(verify: unknown): RawStackConfig {
     };
 }
 
-function errorOf(f: () => unknown): ConfigError {
-    try {
-        f();
-    } catch (e) {
-        if (e instanceof ConfigError) {
-            return e;
-        }
-        throw e;
-    }
-    throw new Error("no ConfigError");
-}
-
 describe("parseStackConfig: verify with nodesFromStack", () => {
     test("before the other stack is read, verify.image and a verify.node from it are accepted", () => {
         expect(parseStackConfig(raw({ image: IMAGE })).verify).toBeUndefined();
@@ -50,13 +38,13 @@ describe("parseStackConfig: verify with nodesFromStack", () => {
     });
 
     test("before the other stack is read, everything but the node is still checked", () => {
-        const e = errorOf(() => parseStackConfig(raw({ image: "https://registry.local/app" })));
+        const e = configErrorOf(() => parseStackConfig(raw({ image: "https://registry.local/app" })));
         expect(e.key).toBe("verify.image");
-        expect(errorOf(() => parseStackConfig(raw({ image: IMAGE, nod: "pool-b" }))).key).toBe("verify.nod");
-        expect(errorOf(() => parseStackConfig(raw({ image: IMAGE, metricsUrls: ["ftp://x/metrics"] }))).key).toBe(
+        expect(configErrorOf(() => parseStackConfig(raw({ image: IMAGE, nod: "pool-b" }))).key).toBe("verify.nod");
+        expect(configErrorOf(() => parseStackConfig(raw({ image: IMAGE, metricsUrls: ["ftp://x/metrics"] }))).key).toBe(
             "verify.metricsUrls[0]",
         );
-        expect(errorOf(() => parseStackConfig(raw({ node: "pool-b" }))).key).toBe("verify.image");
+        expect(configErrorOf(() => parseStackConfig(raw({ node: "pool-b" }))).key).toBe("verify.image");
     });
 
     test("with the other stack's nodes, the first one is the default and any of them can be chosen", () => {
@@ -73,7 +61,7 @@ describe("parseStackConfig: verify with nodesFromStack", () => {
     });
 
     test("a node in neither list is refused, naming both lists and their names", () => {
-        const e = errorOf(() =>
+        const e = configErrorOf(() =>
             parseStackConfig(raw({ image: IMAGE, node: "pool-z" }), {
                 entries: nodesFromOutput(STACK_NODES, SOURCE),
                 source: SOURCE,
@@ -83,14 +71,14 @@ describe("parseStackConfig: verify with nodesFromStack", () => {
             `Invalid config dragonfly-cce:verify.node: got "pool-z"; allowed: a name from nodes and ${FROM}: ` +
                 '"192.168.0.21", "pool-b"',
         );
-        const empty = errorOf(() => parseStackConfig(raw({ image: IMAGE }), { entries: [], source: SOURCE }));
+        const empty = configErrorOf(() => parseStackConfig(raw({ image: IMAGE }), { entries: [], source: SOURCE }));
         expect(empty.key).toBe("verify");
         expect(empty.allowed).toBe(`verification needs a node to pull on: list at least one node in nodes and ${FROM}`);
     });
 
     test("without nodesFromStack, verify is checked against nodes at once", () => {
         const { nodesFromStack: _none, ...own } = raw({ image: IMAGE });
-        expect(errorOf(() => parseStackConfig(own)).allowed).toBe(
+        expect(configErrorOf(() => parseStackConfig(own)).allowed).toBe(
             "verification needs a node to pull on: list at least one node in nodes",
         );
     });

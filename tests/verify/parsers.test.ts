@@ -5,9 +5,9 @@
 import { defaultMetricsUrls, parseVerifyConfig, isImageReference } from "../../lib/config/verify";
 import { counterDelta, dragonflyCounters, parsePrometheusText } from "../../lib/verify/metrics";
 import { parseVerificationOutput } from "../../lib/verify/result";
-import { ConfigError } from "../../lib/config/validate";
 import { execFileSync } from "child_process";
 import * as path from "path";
+import { configErrorOf } from "../helpers/configError";
 
 const CLIENT_METRICS = `# HELP dragonfly_client_proxy_request_total Counter of the number of the proxy request.
 # TYPE dragonfly_client_proxy_request_total counter
@@ -216,18 +216,6 @@ describe("default metrics URLs", () => {
 describe("verify config", () => {
     const NODES = ["node-a", "node-b"];
 
-    function configError(f: () => unknown): ConfigError {
-        try {
-            f();
-        } catch (e) {
-            if (e instanceof ConfigError) {
-                return e;
-            }
-            throw e;
-        }
-        throw new Error("expected a ConfigError");
-    }
-
     test("off when verify or its image is not set", () => {
         expect(parseVerifyConfig(undefined, NODES)).toBeUndefined();
         expect(parseVerifyConfig({}, NODES)).toBeUndefined();
@@ -281,24 +269,24 @@ describe("verify config", () => {
     });
 
     test("a bad image reference is a ConfigError naming the key", () => {
-        const e = configError(() => parseVerifyConfig({ image: "https://registry.local/app" }, NODES));
+        const e = configErrorOf(() => parseVerifyConfig({ image: "https://registry.local/app" }, NODES));
         expect(e.key).toBe("verify.image");
         expect(e.message).toContain("https://registry.local/app");
     });
 
     test("an unknown node is a ConfigError listing the node names", () => {
-        const e = configError(() => parseVerifyConfig({ image: "nginx", node: "node-z" }, NODES));
+        const e = configErrorOf(() => parseVerifyConfig({ image: "nginx", node: "node-z" }, NODES));
         expect(e.key).toBe("verify.node");
         expect(e.allowed).toContain('"node-a", "node-b"');
     });
 
     test("no nodes at all, a node without an image, unknown keys and bad URLs are ConfigErrors", () => {
-        expect(configError(() => parseVerifyConfig({ image: "nginx" }, [])).key).toBe("verify");
-        expect(configError(() => parseVerifyConfig({ node: "node-a" }, NODES)).key).toBe("verify.image");
-        expect(configError(() => parseVerifyConfig({ image: "nginx", nod: "node-a" }, NODES)).key).toBe("verify.nod");
+        expect(configErrorOf(() => parseVerifyConfig({ image: "nginx" }, [])).key).toBe("verify");
+        expect(configErrorOf(() => parseVerifyConfig({ node: "node-a" }, NODES)).key).toBe("verify.image");
+        expect(configErrorOf(() => parseVerifyConfig({ image: "nginx", nod: "node-a" }, NODES)).key).toBe("verify.nod");
         expect(
-            configError(() => parseVerifyConfig({ image: "nginx", metricsUrls: ["ftp://x/metrics"] }, NODES)).key,
+            configErrorOf(() => parseVerifyConfig({ image: "nginx", metricsUrls: ["ftp://x/metrics"] }, NODES)).key,
         ).toBe("verify.metricsUrls[0]");
-        expect(configError(() => parseVerifyConfig("nginx", NODES)).key).toBe("verify");
+        expect(configErrorOf(() => parseVerifyConfig("nginx", NODES)).key).toBe("verify");
     });
 });
