@@ -15,6 +15,7 @@
  */
 import { spawnSync } from "child_process";
 import { NodeScriptSpec } from "../../lib/node/scripts";
+import { describePrivileged } from "../helpers/privileged";
 import { NodeSandbox } from "./sandbox";
 import {
     apply,
@@ -213,4 +214,33 @@ export async function startingState(boxes: NodeSandbox[], text: string, extra: R
     applied(mirror);
     rerun(mirror);
     restored();
+}
+
+/**
+ * One suite of the matrix: the fixtures `pick` selects, each through {@link startingState}, plus
+ * `check`, a test on the whole fixture list (split over two files so Jest runs them in parallel).
+ */
+export function describeStartingStates(
+    title: string,
+    pick: (name: string) => boolean,
+    check: { name: string; fn: (all: ReturnType<typeof fixtures>, mine: ReturnType<typeof fixtures>) => void },
+): void {
+    describePrivileged(
+        `real starting states, ${title}: apply, rerun, restore, switch (root, unshare -m)`,
+        { root: true, commands: ["containerd", "ctr", "unshare", "nsenter", "awk"] },
+        () => {
+            const boxes: NodeSandbox[] = [];
+            afterAll(() => {
+                for (const b of boxes) {
+                    b.close();
+                }
+            });
+            const all = fixtures();
+            const mine = all.filter(([name]) => pick(name));
+            test(check.name, () => check.fn(all, mine));
+            test.each(mine)("%s", async (_name, text, extra) => {
+                await startingState(boxes, text, extra);
+            });
+        },
+    );
 }
