@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Lints the fixed parts of the generated node-side scripts as the files they are (part of
-# `npm run lint`): shellcheck on every lib/**/*.sh, and `gawk --lint --posix` on every awk
+# `npm run lint`): shellcheck on every lib/**/*.sh and on the project's own scripts (scripts/,
+# .ci/run, the test stand-ins), and `gawk --lint --posix` on every awk
 # program as the scripts assemble it (the reader plus one writer). Each generated script is
 # also checked whole by the Jest suites (tests/node, tests/console, tests/verify).
 set -euo pipefail
@@ -13,7 +14,8 @@ for tool in shellcheck gawk; do
   }
 done
 
-mapfile -t shells < <(find lib -name '*.sh' | sort)
+mapfile -t shells < <(find lib scripts tests -name '*.sh' | sort)
+shells+=(.ci/run)
 shellcheck --shell=bash "${shells[@]}"
 
 failed=0

@@ -193,7 +193,7 @@ describePrivileged("pull path: real containerd pulls through the configured Drag
             expect(summary).toMatch(/changed=.*\/etc\/systemd\/system\/containerd\.service\.d\/http-proxy\.conf/);
             expect(summary).toMatch(/restarted=yes$/);
             expect(world.node.containerdStarts()).toBe(starts + 1);
-            expect(world.node.systemctlCalls()).toContain("daemon-reload");
+            expect(world.node.systemctlCalls()).toContain("systemctl daemon-reload");
         });
 
         test("HTTP registry: manifest and blobs go through the proxy", async () => {

@@ -1,48 +1,141 @@
 #!/usr/bin/env bash
-# Stand-in for systemctl, journalctl and docker on machines without systemd (tests only).
-# Link it into a directory at the front of PATH under those three names.
+# Stand-in for systemctl, journalctl and docker on test machines where systemd does not run
+# (tests only). It behaves as the name it is called by. Two users:
 #
-# - Every call is appended to $STANDIN_DIR/calls.log.
-# - `systemctl restart containerd` really (re)starts Debian's containerd like systemd would:
-#   with the Environment= lines of /etc/systemd/system/containerd.service.d/*.conf, the default
-#   /etc/containerd/config.toml, and private paths (--address $CONTAINERD_ADDRESS, --root and
-#   --state under $STANDIN_CONTAINERD_DIR) so that concurrent test runs do not collide. Like
-#   systemd (Type=notify) it returns once containerd serves its socket, and fails when the
-#   process exits first. File descriptor 9 (the scripts' lock) is not passed on, as systemd
-#   would not pass it either.
-# - `systemctl restart docker` checks /etc/docker/daemon.json with python3's JSON parser (there is
-#   no dockerd here); `docker info` then succeeds only when that check passed.
-# - STANDIN_BREAK simulates a broken runtime start while a dragonfly-cce drop-in is present:
-#   `cri` starts containerd with registry.mirrors + config_path appended to its config (containerd
-#   runs, its CRI plugin fails: the case `systemctl is-active` misses); `start` appends an invalid
-#   line, so containerd exits at start.
-# - STANDIN_KILL_CALLER=1 makes `systemctl restart containerd` SIGKILL its caller instead (an
-#   apply interrupted at the restart).
-# - STANDIN_SLOW_RESTART=N makes every containerd restart take N seconds longer (a slow node).
-# - Environment= lines with a % specifier other than %% are dropped and logged, as systemd does.
+# - the node sandbox (tests/node/sandbox.ts) links it into a directory at the front of PATH and
+#   sets STANDIN_DIR, CONTAINERD_ADDRESS and STANDIN_CONTAINERD_DIR, so that containerd's
+#   socket, root and state are private and concurrent test runs do not collide;
+# - the test world's node (tests/helpers/world/node.ts) bind-mounts it over /usr/bin/systemctl
+#   in the node's mount namespace; state goes to /run/systemctl-standin and containerd uses its
+#   default paths.
+#
+# What it models, as systemd does it:
+# - `daemon-reload` reads the Environment= lines of containerd.service.d/*.conf; a restart uses
+#   what the last daemon-reload read (the first start reads them itself), so a script that
+#   forgets daemon-reload keeps the old environment.
+# - Environment= values are split into words like systemd does (quotes group, backslash
+#   escapes); in each word %% is a literal %, and a word with any other specifier is ignored
+#   with systemd's message (specifiers are not resolved here).
+# - `start` and `restart` run Debian's real containerd with a clean environment (PATH plus the
+#   unit's assignments) and none of the caller's file descriptors, and return once containerd
+#   serves its socket (Type=notify); they fail when the process exits first.
+# - `stop` sends SIGKILL rather than SIGTERM: no containers run here, and a graceful shutdown
+#   takes seconds the tests do not need to spend.
+# - `is-active [--quiet]` and `status` answer with systemd's words and exit codes.
+# - `restart docker` checks /etc/docker/daemon.json with python3's JSON parser (there is no
+#   dockerd); `docker info` then succeeds only when that check passed.
 # - `journalctl -u containerd` prints the tail of containerd's log.
+# - Every call is appended to $STANDIN_DIR/calls.log as "name args".
+#
+# Failure injection (node sandbox):
+# - STANDIN_BREAK, while a dragonfly-cce drop-in is present: `cri` starts containerd with
+#   registry.mirrors + config_path appended to its config (containerd runs, its CRI plugin
+#   fails: the case `systemctl is-active` misses); `start` appends an invalid line, so
+#   containerd exits at start.
+# - STANDIN_KILL_CALLER=1: `systemctl restart containerd` SIGKILLs its caller instead (an apply
+#   interrupted at the restart).
+# - STANDIN_SLOW_RESTART=N: every containerd restart takes N seconds longer (a slow node).
 set -euo pipefail
 
-: "${STANDIN_DIR:?STANDIN_DIR must be set}"
+state=${STANDIN_DIR:-/run/systemctl-standin}
+dropins=/etc/systemd/system/containerd.service.d
+config=/etc/containerd/config.toml
+mkdir -p "$state"
 name=$(basename "$0")
-printf '%s %s\n' "$name" "$*" >> "$STANDIN_DIR/calls.log"
+printf '%s %s\n' "$name" "$*" >> "$state/calls.log"
+
+# Writes the words of an Environment= value, each ended by NUL, as systemd splits them.
+environment_words() {
+    local s=$1 word='' in_word=no quote='' c i
+    for ((i = 0; i < ${#s}; i++)); do
+        c=${s:i:1}
+        if [ "$c" = "\\" ]; then
+            i=$((i + 1))
+            c=${s:i:1}
+            case $c in
+                n) c=$'\n' ;;
+                t) c=$'\t' ;;
+            esac
+            word+=$c
+            in_word=yes
+        elif [ -n "$quote" ]; then
+            if [ "$c" = "$quote" ]; then
+                quote=''
+            else
+                word+=$c
+            fi
+        else
+            case $c in
+                '"' | "'")
+                    quote=$c
+                    in_word=yes
+                    ;;
+                ' ' | $'\t')
+                    if [ "$in_word" = yes ]; then
+                        printf '%s\0' "$word"
+                    fi
+                    word=''
+                    in_word=no
+                    ;;
+                *)
+                    word+=$c
+                    in_word=yes
+                    ;;
+            esac
+        fi
+    done
+    if [ "$in_word" = yes ]; then
+        printf '%s\0' "$word"
+    fi
+}
+
+# Reads the drop-ins' Environment= assignments into $state/containerd.env (NUL-separated).
+daemon_reload() {
+    local file line word
+    : > "$state/containerd.env.new"
+    for file in "$dropins"/*.conf; do
+        [ -f "$file" ] || continue
+        while IFS= read -r line || [ -n "$line" ]; do
+            line=${line%$'\r'}
+            case $line in
+                Environment=)
+                    : > "$state/containerd.env.new"
+                    ;;
+                Environment=*)
+                    while IFS= read -r -d '' word; do
+                        if [[ ${word//%%/} == *%* ]]; then
+                            printf '%s: Failed to resolve specifiers in %s, ignoring\n' "$file" "$word" >> "$state/containerd.log"
+                        elif [[ $word != [A-Za-z_]*=* ]]; then
+                            printf '%s: Invalid environment assignment, ignoring: %s\n' "$file" "$word" >> "$state/containerd.log"
+                        else
+                            printf '%s\0' "${word//%%/%}" >> "$state/containerd.env.new"
+                        fi
+                    done < <(environment_words "${line#Environment=}")
+                    ;;
+            esac
+        done < "$file"
+    done
+    mv -f "$state/containerd.env.new" "$state/containerd.env"
+}
 
 # Is PID running (not gone, not a zombie)?
 alive() {
     local stat
     stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
     stat=${stat##*) }
-    [ "${stat%% *}" != Z ]
+    [ "${stat%% *}" != Z ] && [ "${stat%% *}" != X ]
 }
 
 containerd_pid() {
     local pid
-    pid=$(cat "$STANDIN_DIR/containerd.pid" 2>/dev/null) || return 1
+    pid=$(cat "$state/containerd.pid" 2>/dev/null) || return 1
     alive "$pid" && printf '%s' "$pid"
 }
 
-# Stops containerd. SIGKILL rather than systemd's SIGTERM: no containers run here, and a
-# graceful shutdown takes seconds that the tests do not need to spend.
+ctr_ready() {
+    ctr ${CONTAINERD_ADDRESS:+--address "$CONTAINERD_ADDRESS"} version >/dev/null 2>&1
+}
+
 stop_containerd() {
     local pid i
     pid=$(containerd_pid) || return 0
@@ -51,53 +144,60 @@ stop_containerd() {
         alive "$pid" || break
         sleep 0.02
     done
-    rm -f "$STANDIN_DIR/containerd.pid"
+    rm -f "$state/containerd.pid"
+}
+
+# The config containerd starts with: the node's own, or a broken copy (STANDIN_BREAK).
+broken_config() {
+    cp "$config" "$state/broken.toml" 2>/dev/null || printf 'version = 2\n' > "$state/broken.toml"
+    if [ "$STANDIN_BREAK" = cri ]; then
+        printf '\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n[plugins."io.containerd.grpc.v1.cri".registry.mirrors."standin.invalid"]\n  endpoint = ["http://127.0.0.1:9"]\n' >> "$state/broken.toml"
+    else
+        printf '\nthis is not toml\n' >> "$state/broken.toml"
+    fi
+    printf '%s' "$state/broken.toml"
 }
 
 start_containerd() {
-    local dropin_dir=/etc/systemd/system/containerd.service.d config=/etc/containerd/config.toml
-    local line assignment args=() pid i
-    : "${CONTAINERD_ADDRESS:?}" "${STANDIN_CONTAINERD_DIR:?}"
-    for file in "$dropin_dir"/*.conf; do
-        [ -f "$file" ] || continue
-        while IFS= read -r line; do
-            case $line in
-                Environment=\"*\")
-                    assignment=${line#Environment=\"}
-                    assignment=${assignment%\"}
-                    # Like systemd: % starts a specifier; a line with one it cannot resolve is
-                    # dropped whole (modelled for every specifier but %%).
-                    if [[ ${assignment//%%/} == *%* ]]; then
-                        printf '%s: Failed to resolve specifiers in %s, ignoring\n' "$file" "$assignment" >> "$STANDIN_DIR/containerd.log"
-                        continue
-                    fi
-                    assignment=${assignment//%%/%}
-                    export "${assignment?}"
-                    ;;
-            esac
-        done < "$file"
-    done
-    if [ -n "${STANDIN_BREAK:-}" ] && ls "$dropin_dir"/*.conf >/dev/null 2>&1; then
-        cp "$config" "$STANDIN_DIR/broken.toml" 2>/dev/null || printf 'version = 2\n' > "$STANDIN_DIR/broken.toml"
-        if [ "$STANDIN_BREAK" = cri ]; then
-            printf '\n[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "/etc/containerd/certs.d"\n[plugins."io.containerd.grpc.v1.cri".registry.mirrors."standin.invalid"]\n  endpoint = ["http://127.0.0.1:9"]\n' >> "$STANDIN_DIR/broken.toml"
-        else
-            printf '\nthis is not toml\n' >> "$STANDIN_DIR/broken.toml"
-        fi
-        args=(--config "$STANDIN_DIR/broken.toml")
+    local pid i assignment binary
+    local -a envs=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) args=()
+    if containerd_pid >/dev/null; then
+        return 0
     fi
-    mkdir -p "$STANDIN_CONTAINERD_DIR"
-    setsid containerd "${args[@]+"${args[@]}"}" --address "$CONTAINERD_ADDRESS" \
-        --root "$STANDIN_CONTAINERD_DIR/root" --state "$STANDIN_CONTAINERD_DIR/state" \
-        </dev/null >>"$STANDIN_DIR/containerd.log" 2>&1 9>&- &
+    [ -f "$state/containerd.env" ] || daemon_reload
+    while IFS= read -r -d '' assignment; do
+        envs+=("$assignment")
+    done < "$state/containerd.env"
+    if [ -n "${STANDIN_BREAK:-}" ] && ls "$dropins"/*.conf >/dev/null 2>&1; then
+        args+=(--config "$(broken_config)")
+    fi
+    if [ -n "${CONTAINERD_ADDRESS:-}" ]; then
+        args+=(--address "$CONTAINERD_ADDRESS")
+    fi
+    if [ -n "${STANDIN_CONTAINERD_DIR:-}" ]; then
+        mkdir -p "$STANDIN_CONTAINERD_DIR"
+        args+=(--root "$STANDIN_CONTAINERD_DIR/root" --state "$STANDIN_CONTAINERD_DIR/state")
+    fi
+    binary=$(command -v containerd)
+    printf -- '--- start %s\n' "$(date +%s.%N)" >> "$state/containerd.log"
+    (
+        # Like systemd: none of the caller's file descriptors (its lock among them).
+        for fd in /proc/"$BASHPID"/fd/*; do
+            fd=${fd##*/}
+            if [ "$fd" -gt 2 ]; then
+                eval "exec $fd>&-"
+            fi
+        done
+        exec setsid env -i "${envs[@]}" "$binary" "${args[@]}" < /dev/null >> "$state/containerd.log" 2>&1
+    ) &
     pid=$!
-    printf '%s' "$pid" > "$STANDIN_DIR/containerd.pid"
+    printf '%s' "$pid" > "$state/containerd.pid"
     for i in $(seq 200); do
         if ! alive "$pid"; then
             echo "Job for containerd.service failed because the control process exited with error code." >&2
             return 1
         fi
-        if ctr --address "$CONTAINERD_ADDRESS" version >/dev/null 2>&1; then
+        if ctr_ready; then
             return 0
         fi
         [ "$i" = 200 ] || sleep 0.05
@@ -106,56 +206,83 @@ start_containerd() {
     return 1
 }
 
+docker_running() {
+    [ "$(cat "$state/docker.state" 2>/dev/null)" = running ]
+}
+
 restart_docker() {
-    if python3 -c 'import json, sys; json.load(open(sys.argv[1]))' /etc/docker/daemon.json 2>"$STANDIN_DIR/docker.log" ||
+    if python3 -c 'import json, sys; json.load(open(sys.argv[1]))' /etc/docker/daemon.json 2> "$state/docker.log" ||
         [ ! -e /etc/docker/daemon.json ]; then
-        echo running > "$STANDIN_DIR/docker.state"
+        echo running > "$state/docker.state"
         return 0
     fi
-    echo failed > "$STANDIN_DIR/docker.state"
+    echo failed > "$state/docker.state"
     echo "Job for docker.service failed because the control process exited with error code." >&2
     return 1
 }
 
+# systemctl VERB [--quiet] [UNIT]
+systemctl_call() {
+    local verb=${1:-} unit='' quiet=no arg active=no
+    shift || true
+    for arg in "$@"; do
+        case $arg in
+            --quiet | -q) quiet=yes ;;
+            -*) ;;
+            *) unit=${arg%.service} ;;
+        esac
+    done
+    case $verb/$unit in
+        daemon-reload/) daemon_reload ;;
+        start/containerd) start_containerd ;;
+        restart/containerd)
+            if [ -n "${STANDIN_KILL_CALLER:-}" ]; then
+                # The caller is killed (SIGKILL) at this point: an interrupted run.
+                kill -9 "$PPID"
+                exit 1
+            fi
+            sleep "${STANDIN_SLOW_RESTART:-0}"
+            stop_containerd
+            start_containerd
+            ;;
+        stop/containerd) stop_containerd ;;
+        restart/docker) restart_docker ;;
+        is-active/containerd | status/containerd | is-active/docker | status/docker)
+            if { [ "$unit" = containerd ] && containerd_pid >/dev/null; } || { [ "$unit" = docker ] && docker_running; }; then
+                active=yes
+            fi
+            if [ "$verb" = status ]; then
+                if [ "$active" = yes ]; then
+                    echo "$unit.service - active (running) since the stand-in started it"
+                else
+                    echo "$unit.service - inactive (dead)"
+                fi
+            elif [ "$quiet" = no ]; then
+                if [ "$active" = yes ]; then echo active; else echo inactive; fi
+            fi
+            [ "$active" = yes ] || exit 3
+            ;;
+        *)
+            echo "systemctl stand-in: '$verb $unit' is not simulated" >&2
+            exit 1
+            ;;
+    esac
+}
+
 case $name in
+    systemctl)
+        systemctl_call "$@"
+        ;;
     journalctl)
-        tail -n 15 "$STANDIN_DIR/containerd.log" 2>/dev/null || true
+        tail -n 15 "$state/containerd.log" 2>/dev/null || true
         ;;
     docker)
-        if [ "${1:-}" = info ] && [ "$(cat "$STANDIN_DIR/docker.state" 2>/dev/null)" = running ]; then
+        if [ "${1:-}" = info ] && docker_running; then
             echo "Server Version: stand-in"
             exit 0
         fi
-        echo "Cannot connect to the Docker daemon. $(cat "$STANDIN_DIR/docker.log" 2>/dev/null)" >&2
+        echo "Cannot connect to the Docker daemon. $(cat "$state/docker.log" 2>/dev/null)" >&2
         exit 1
-        ;;
-    systemctl)
-        verb=${1:-}
-        shift || true
-        if [ "${1:-}" = --quiet ]; then
-            shift
-        fi
-        unit=${1:-}
-        unit=${unit%.service}
-        case $verb/$unit in
-            daemon-reload/*) ;;
-            restart/containerd)
-                if [ -n "${STANDIN_KILL_CALLER:-}" ]; then
-                    # The caller is killed (SIGKILL) at this point: an interrupted run.
-                    kill -9 "$PPID"
-                    exit 1
-                fi
-                # A slow node (benchmarks): its restart takes STANDIN_SLOW_RESTART seconds more.
-                sleep "${STANDIN_SLOW_RESTART:-0}"
-                stop_containerd
-                start_containerd
-                ;;
-            stop/containerd) stop_containerd ;;
-            restart/docker) restart_docker ;;
-            is-active/containerd) containerd_pid >/dev/null ;;
-            is-active/docker) [ "$(cat "$STANDIN_DIR/docker.state" 2>/dev/null)" = running ] ;;
-            *) echo "systemctl stand-in: $verb $unit is not simulated" >&2; exit 1 ;;
-        esac
         ;;
     *)
         echo "stand-in called as $name" >&2

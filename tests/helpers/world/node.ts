@@ -108,7 +108,7 @@ export class NodeHost {
             : "";
         writeFileSync(join(d, "ca-certificates.crt"), bundle + (o.trustedCa ? readFileSync(o.trustedCa, "utf8") : ""));
 
-        copyFileSync(join(__dirname, "systemctl-standin.sh"), join(d, "systemctl"));
+        copyFileSync(join(__dirname, "..", "systemctl-standin.sh"), join(d, "systemctl"));
         chmodSync(join(d, "systemctl"), 0o755);
 
         // SSH: host key, client key (one per user), sshd_config.
@@ -229,7 +229,7 @@ export class NodeHost {
         );
     }
 
-    /** systemctl calls recorded on the node, in order. */
+    /** systemctl calls recorded on the node, in order ("systemctl restart containerd"). */
     systemctlCalls(): string[] {
         const f = join(this.standinDir, "calls.log");
         return existsSync(f)
@@ -241,9 +241,7 @@ export class NodeHost {
 
     /** How many times containerd was (re)started by systemctl (boot start included). */
     containerdStarts(): number {
-        return this.systemctlCalls().filter((c) =>
-            /^(start|restart|reload-or-restart|try-restart)\b.*containerd/.test(c),
-        ).length;
+        return this.systemctlCalls().filter((c) => /^systemctl (start|restart) containerd\b/.test(c)).length;
     }
 
     containerdLog(): string {
