@@ -5,15 +5,24 @@
 import { spawnSync } from "child_process";
 import { parse } from "smol-toml";
 import { describePrivileged } from "../helpers/privileged";
-import { applyScript, NodeScriptSpec, remoteCommand, restoreScript } from "../../lib/node/scripts";
 import { tomlProgram } from "../../lib/node/awk";
-import { NodeSandbox, RunResult } from "./sandbox";
+import { NodeSandbox } from "./sandbox";
+import {
+    apply,
+    CONFIG,
+    CRI,
+    criStatus,
+    DROPIN,
+    dump,
+    LOCAL_REG,
+    nodeWith,
+    ok,
+    restore,
+    spec,
+    state,
+    SWR,
+} from "./nodeHelpers";
 
-const SWR = "swr.cn-north-4.myhuaweicloud.com";
-const LOCAL_REG = "registry.local:5000";
-const CONFIG = "/etc/containerd/config.toml";
-const DROPIN = "/etc/systemd/system/containerd.service.d/http-proxy.conf";
-const CRI = "io.containerd.grpc.v1.cri";
 const CRI_REGISTRY = `plugins."${CRI}".registry`;
 
 /** A CCE-like containerd 1.6 config.toml (version 2), abridged from `containerd config default`. */
@@ -85,62 +94,6 @@ root = "/var/lib/containerd"
     enable_selinux = false
 `;
 
-function spec(overrides: Partial<NodeScriptSpec> = {}): NodeScriptSpec {
-    return {
-        runtime: "containerd",
-        mode: "proxy",
-        endpoint: "http://192.168.0.177:4001",
-        registries: [SWR, LOCAL_REG],
-        allRegistries: false,
-        noProxy: ["localhost", "127.0.0.1", "127.0.0.0/8", ".cluster.local", ".svc", "10.247.0.0/16"],
-        ...overrides,
-    };
-}
-
-function apply(
-    box: NodeSandbox,
-    s: NodeScriptSpec,
-    opts: { input?: string; env?: Record<string, string> } = {},
-): RunResult {
-    return box.sh(remoteCommand(applyScript(s), { sudo: false }), opts);
-}
-
-function restore(box: NodeSandbox, s: NodeScriptSpec): RunResult {
-    return box.sh(remoteCommand(restoreScript(s), { sudo: false }));
-}
-
-function ok(r: RunResult): string {
-    if (r.status !== 0) {
-        throw new Error(`script failed (${r.status}): ${r.stderr}`);
-    }
-    return r.stdout;
-}
-
-/** The config containerd really loaded, as `containerd config dump` prints it. */
-function dump(box: NodeSandbox): Record<string, any> {
-    const r = box.sh(`containerd --config ${CONFIG} config dump`);
-    if (r.status !== 0) {
-        throw new Error(`config dump failed: ${r.stderr}`);
-    }
-    return parse(r.stdout) as Record<string, any>;
-}
-
-function criStatus(box: NodeSandbox): string {
-    const r = box.sh("ctr plugins ls");
-    const line = r.stdout.split("\n").find((l) => /^io\.containerd\.grpc\.v1\s+cri\s/.test(l));
-    return line ? line.trim().split(/\s+/).pop()! : `no CRI plugin (${r.stderr})`;
-}
-
-/** The whole managed state: /etc files the scripts may touch, and /var/lib/dragonfly-cce. */
-function state(box: NodeSandbox): Record<string, string> {
-    return {
-        ...box.snapshot("/etc/containerd"),
-        ...box.snapshot("/etc/systemd/system"),
-        ...box.snapshot("/etc/docker"),
-        ...box.snapshot("/var/lib/dragonfly-cce"),
-    };
-}
-
 function awk(
     use: "inspect" | "tls" | "config_path",
     vars: string[],
@@ -156,16 +109,7 @@ describePrivileged(
     { root: true, commands: ["containerd", "ctr", "unshare", "nsenter", "awk"] },
     () => {
         const boxes: NodeSandbox[] = [];
-        async function sandbox(config?: string): Promise<NodeSandbox> {
-            const box = await NodeSandbox.create();
-            boxes.push(box);
-            if (config !== undefined) {
-                box.write(CONFIG, config);
-            }
-            // The node runs containerd before we arrive.
-            ok(box.sh("systemctl restart containerd"));
-            return box;
-        }
+        const sandbox = (config?: string): Promise<NodeSandbox> => nodeWith(boxes, config);
         afterAll(() => {
             for (const b of boxes) {
                 b.close();
