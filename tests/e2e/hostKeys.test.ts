@@ -16,7 +16,7 @@ import { remoteCommand } from "../../lib/node/scripts";
 import { describePrivileged } from "../helpers/privileged";
 import { run, RunResult } from "../helpers/world/exec";
 import { createNetwork } from "../helpers/world/netns";
-import { NodeHost } from "../helpers/world/node";
+import { NodeHost, sshOptions } from "../helpers/world/node";
 import { ADDR, World } from "../helpers/world/world";
 
 const NEEDS = { root: true, commands: ["ip", "unshare", "containerd", "sshd", "ssh", "ssh-keygen"] };
@@ -64,26 +64,11 @@ describePrivileged("SSH host keys: the stack's pinned key against a real sshd", 
         return run(
             "ssh",
             [
-                "-F",
-                "/dev/null",
-                "-o",
-                "BatchMode=yes",
-                "-o",
-                "StrictHostKeyChecking=yes",
-                "-o",
-                `UserKnownHostsFile=${knownHosts}`,
-                "-o",
-                "GlobalKnownHostsFile=/dev/null",
-                "-o",
-                `HostKeyAlgorithms=${hostKeyAlgorithms(conn.hostKey as string)}`,
-                "-o",
-                "IdentitiesOnly=yes",
-                "-o",
-                "IdentityAgent=none",
-                "-o",
-                "ConnectTimeout=5",
-                "-i",
-                join(node.sshDir, "id_ed25519"),
+                ...sshOptions({
+                    knownHosts,
+                    identity: join(node.sshDir, "id_ed25519"),
+                    extra: [`HostKeyAlgorithms=${hostKeyAlgorithms(conn.hostKey as string)}`],
+                }),
                 "-p",
                 String(conn.port),
                 `root@${conn.host}`,

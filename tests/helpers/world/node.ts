@@ -40,6 +40,24 @@ export interface NodeOptions {
     configToml: string;
 }
 
+/**
+ * The OpenSSH client options of every test connection: no user config, no agent, only the
+ * given key, and the host key checked strictly against `knownHosts` alone.
+ */
+export function sshOptions(o: { knownHosts: string; identity: string; extra?: string[] }): string[] {
+    const options = [
+        "BatchMode=yes",
+        "StrictHostKeyChecking=yes",
+        `UserKnownHostsFile=${o.knownHosts}`,
+        "GlobalKnownHostsFile=/dev/null",
+        ...(o.extra ?? []),
+        "IdentitiesOnly=yes",
+        "IdentityAgent=none",
+        "ConnectTimeout=5",
+    ];
+    return ["-F", "/dev/null", ...options.flatMap((opt) => ["-o", opt]), "-i", o.identity];
+}
+
 export class NodeHost {
     readonly runDir: string;
     readonly etcContainerd: string;
@@ -202,26 +220,12 @@ export class NodeHost {
         return run(
             "ssh",
             [
-                "-F",
-                "/dev/null",
-                "-o",
-                "BatchMode=yes",
-                "-o",
-                "StrictHostKeyChecking=yes",
-                "-o",
-                `UserKnownHostsFile=${join(this.sshDir, "known_hosts")}`,
-                "-o",
-                "GlobalKnownHostsFile=/dev/null",
-                "-o",
-                "IdentitiesOnly=yes",
-                "-o",
-                "IdentityAgent=none",
-                "-o",
-                "ConnectTimeout=5",
+                ...sshOptions({
+                    knownHosts: join(this.sshDir, "known_hosts"),
+                    identity: join(this.sshDir, "id_ed25519"),
+                }),
                 "-o",
                 "LogLevel=ERROR",
-                "-i",
-                join(this.sshDir, "id_ed25519"),
                 `${user}@${this.opts.address}`,
                 command,
             ],
