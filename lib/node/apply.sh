@@ -5,6 +5,9 @@
 # AWK_DOCKER_JSON).
 DEFAULT_HOSTS_DIR=/etc/containerd/certs.d
 DROPIN=/etc/systemd/system/$RUNTIME.service.d/http-proxy.conf
+# With proxy credentials: the proxy URLs go into this file (mode 0600) through EnvironmentFile=,
+# because systemd shows every Environment= value to any local user (systemctl show).
+PROXY_ENV_FILE=/etc/systemd/system/$RUNTIME.service.d/http-proxy.env
 desired=()
 leftovers=()
 
@@ -175,23 +178,35 @@ check_hand_dropins() {
     done
 }
 
-# The systemd drop-in that sends the runtime's registry traffic to the Dragonfly proxy.
+# The systemd drop-in that sends the runtime's registry traffic to the Dragonfly proxy. With
+# credentials, the proxy URLs (user:password inside) go to PROXY_ENV_FILE, readable by root only,
+# and the drop-in names that file: systemd reads it at each start and shows only its path.
 write_dropin() {
-    local url mode=0644
-    # systemd expands % specifiers and drops a line with an unknown one: a literal % is %%
-    # (credentials are percent-encoded; a NO_PROXY entry such as fe80::1%eth0 has one).
+    local url
+    # systemd expands % specifiers in unit files and drops a word with an unknown one: a literal
+    # % is %% there (credentials are percent-encoded; a NO_PROXY entry such as fe80::1%eth0 has
+    # one). An EnvironmentFile is not expanded, so it takes the URL as it is.
     url=${PROXY_URL//%/%%}
     if [ "$PROXY_AUTH" = yes ]; then
-        mode=0600
+        {
+            printf '# Managed by dragonfly-cce: the Dragonfly client proxy with its credentials (root only).\n'
+            printf 'HTTP_PROXY=%s\n' "$PROXY_URL"
+            printf 'HTTPS_PROXY=%s\n' "$PROXY_URL"
+        } > "$WORK/proxy.env"
+        install_file "$PROXY_ENV_FILE" "$WORK/proxy.env" 0600
     fi
     {
         printf '# Managed by dragonfly-cce: %s pulls images through the Dragonfly client proxy.\n' "$RUNTIME"
         printf '[Service]\n'
-        printf 'Environment="HTTP_PROXY=%s"\n' "$url"
-        printf 'Environment="HTTPS_PROXY=%s"\n' "$url"
+        if [ "$PROXY_AUTH" = yes ]; then
+            printf 'EnvironmentFile=%s\n' "$PROXY_ENV_FILE"
+        else
+            printf 'Environment="HTTP_PROXY=%s"\n' "$url"
+            printf 'Environment="HTTPS_PROXY=%s"\n' "$url"
+        fi
         printf 'Environment="NO_PROXY=%s"\n' "${NO_PROXY_LIST//%/%%}"
     } > "$WORK/dropin"
-    install_file "$DROPIN" "$WORK/dropin" "$mode"
+    install_file "$DROPIN" "$WORK/dropin" 0644
 }
 
 # Is HOST one of the registries Dragonfly routes?

@@ -10,9 +10,12 @@
 #   default paths.
 #
 # What it models, as systemd does it:
-# - `daemon-reload` reads the Environment= lines of containerd.service.d/*.conf; a restart uses
-#   what the last daemon-reload read (the first start reads them itself), so a script that
-#   forgets daemon-reload keeps the old environment.
+# - `daemon-reload` reads the Environment= and EnvironmentFile= lines of
+#   containerd.service.d/*.conf; a restart uses what the last daemon-reload read (the first start
+#   reads them itself), so a script that forgets daemon-reload keeps the old environment.
+# - The files EnvironmentFile= names are read at each start, after Environment= (their values
+#   win): KEY=VALUE lines, # and ; comments, quotes around a value removed, no % specifiers. A
+#   missing file fails the start unless its path starts with "-".
 # - Environment= values are split into words like systemd does (quotes group, backslash
 #   escapes); in each word %% is a literal %, and a word with any other specifier is ignored
 #   with systemd's message (specifiers are not resolved here).
@@ -89,15 +92,23 @@ environment_words() {
     fi
 }
 
-# Reads the drop-ins' Environment= assignments into $state/containerd.env (NUL-separated).
+# Reads the drop-ins' Environment= assignments into $state/containerd.env (NUL-separated) and
+# their EnvironmentFile= paths into $state/containerd.env-files (one a line).
 daemon_reload() {
     local file line word
     : > "$state/containerd.env.new"
+    : > "$state/containerd.env-files.new"
     for file in "$dropins"/*.conf; do
         [ -f "$file" ] || continue
         while IFS= read -r line || [ -n "$line" ]; do
             line=${line%$'\r'}
             case $line in
+                EnvironmentFile=)
+                    : > "$state/containerd.env-files.new"
+                    ;;
+                EnvironmentFile=*)
+                    printf '%s\n' "${line#EnvironmentFile=}" >> "$state/containerd.env-files.new"
+                    ;;
                 Environment=)
                     : > "$state/containerd.env.new"
                     ;;
@@ -116,6 +127,33 @@ daemon_reload() {
         done < "$file"
     done
     mv -f "$state/containerd.env.new" "$state/containerd.env"
+    mv -f "$state/containerd.env-files.new" "$state/containerd.env-files"
+}
+
+# Writes the assignments of an EnvironmentFile, each ended by NUL; fails when the file is
+# missing and PATH does not start with "-".
+environment_file() {
+    local path=$1 line key value
+    if [ ! -f "${path#-}" ]; then
+        [ "${path:0:1}" = - ] && return 0
+        printf 'Failed to load environment files: %s: No such file or directory\n' "$path" >&2
+        return 1
+    fi
+    while IFS= read -r line || [ -n "$line" ]; do
+        line=${line%$'\r'}
+        case $line in
+            '' | '#'* | ';'*) continue ;;
+            *=*) ;;
+            *) continue ;;
+        esac
+        key=${line%%=*}
+        value=${line#*=}
+        case $value in
+            \"*\") value=${value:1:${#value}-2} ;;
+            \'*\') value=${value:1:${#value}-2} ;;
+        esac
+        printf '%s=%s\0' "${key//[[:space:]]/}" "$value"
+    done < "${path#-}"
 }
 
 # Is PID running (not gone, not a zombie)?
@@ -159,7 +197,7 @@ broken_config() {
 }
 
 start_containerd() {
-    local pid i assignment binary
+    local pid i assignment binary env_file
     local -a envs=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin) args=()
     if containerd_pid >/dev/null; then
         return 0
@@ -168,6 +206,15 @@ start_containerd() {
     while IFS= read -r -d '' assignment; do
         envs+=("$assignment")
     done < "$state/containerd.env"
+    while IFS= read -r env_file; do
+        environment_file "$env_file" > "$state/containerd.env-file" || {
+            echo "Job for containerd.service failed because of unavailable resources or another system error." >&2
+            return 1
+        }
+        while IFS= read -r -d '' assignment; do
+            envs+=("$assignment")
+        done < "$state/containerd.env-file"
+    done < "$state/containerd.env-files"
     if [ -n "${STANDIN_BREAK:-}" ] && ls "$dropins"/*.conf >/dev/null 2>&1; then
         args+=(--config "$(broken_config)")
     fi

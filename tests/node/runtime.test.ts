@@ -353,7 +353,7 @@ describePrivileged(
             expect(box.restarts()).toBe(restarts);
         });
 
-        test("Docker: drop-in with credentials (0600, never printed) and insecure-registries merged into daemon.json", async () => {
+        test("Docker: credentials in a root-only environment file (never printed) and insecure-registries merged into daemon.json", async () => {
             const box = await sandbox(CCE_CONFIG);
             const daemon = `{\n  "log-driver": "json-file",\n  "log-opts": {"max-size": "50m"},\n  "insecure-registries": ["old.example.com:5000"]\n}\n`;
             box.write("/etc/docker/daemon.json", daemon);
@@ -361,16 +361,16 @@ describePrivileged(
             const s = spec({ runtime: "docker", proxyAuth: true });
             const password = "p@ss:w%rd/1";
             const r = apply(box, s, { input: `dfuser:${password}\n` });
-            expect(ok(r)).toBe(
-                `dragonfly-cce: changed=/etc/docker/daemon.json,/etc/systemd/system/docker.service.d/http-proxy.conf, restarted=yes\n`,
-            );
-            expect(r.stdout + r.stderr).not.toContain(password);
             const dropin = "/etc/systemd/system/docker.service.d/http-proxy.conf";
-            expect(box.read(dropin)).toContain(
-                'Environment="HTTPS_PROXY=http://dfuser:p%%40ss%%3Aw%%25rd%%2F1@192.168.0.177:4001"',
-            );
+            const envFile = "/etc/systemd/system/docker.service.d/http-proxy.env";
+            expect(ok(r)).toBe(`dragonfly-cce: changed=/etc/docker/daemon.json,${envFile},${dropin}, restarted=yes\n`);
+            expect(r.stdout + r.stderr).not.toContain(password);
+            expect(box.read(envFile)).toContain("HTTPS_PROXY=http://dfuser:p%40ss%3Aw%25rd%2F1@192.168.0.177:4001\n");
+            expect(box.read(dropin)).toContain(`EnvironmentFile=${envFile}\n`);
+            expect(box.read(dropin)).not.toContain("dfuser");
             expect(before[dropin]).toBeUndefined();
-            expect(state(box)[dropin].split(" ")[0]).toBe("600");
+            expect(state(box)[envFile].split(" ")[0]).toBe("600");
+            expect(state(box)[dropin].split(" ")[0]).toBe("644");
             const merged = JSON.parse(box.read("/etc/docker/daemon.json"));
             expect(merged).toEqual({
                 "log-driver": "json-file",
@@ -385,6 +385,39 @@ describePrivileged(
             expect(none.status).toBe(1);
             expect(none.stderr).toContain("user:password on stdin");
             ok(restore(box, s));
+            expect(state(box)).toEqual(before);
+        });
+
+        test("containerd with proxy credentials: they reach containerd through a root-only EnvironmentFile, never an Environment= line; auth off removes the file", async () => {
+            const box = await sandbox(CCE_CONFIG);
+            const before = state(box);
+            const envFile = "/etc/systemd/system/containerd.service.d/http-proxy.env";
+            const s = spec({ proxyAuth: true });
+            const first = apply(box, s, { input: "dfuser:s3cr%t pw\n" });
+            expect(ok(first)).toBe(`dragonfly-cce: changed=${CONFIG},${envFile},${DROPIN}, restarted=yes\n`);
+            expect(first.stdout + first.stderr).not.toContain("s3cr");
+            expect(box.containerdEnv().HTTPS_PROXY).toBe("http://dfuser:s3cr%25t%20pw@192.168.0.177:4001");
+            expect(box.containerdEnv().HTTP_PROXY).toBe("http://dfuser:s3cr%25t%20pw@192.168.0.177:4001");
+            expect(box.containerdEnv().NO_PROXY).toContain("10.247.0.0/16");
+            // What `systemctl show` would print comes from the drop-in: no credential there.
+            expect(box.read(DROPIN)).not.toMatch(/dfuser|s3cr/);
+            expect(box.read(DROPIN)).toContain(`EnvironmentFile=${envFile}\n`);
+            expect(state(box)[DROPIN].split(" ")[0]).toBe("644");
+            expect(state(box)[envFile].split(" ")[0]).toBe("600");
+            expect(ok(apply(box, s, { input: "dfuser:s3cr%t pw\n" }))).toBe("dragonfly-cce: changed=-, restarted=no\n");
+
+            // New credentials: only the environment file changes, and containerd restarts with them.
+            expect(ok(apply(box, s, { input: "dfuser:other\n" }))).toBe(
+                `dragonfly-cce: changed=${envFile}, restarted=yes\n`,
+            );
+            expect(box.containerdEnv().HTTPS_PROXY).toBe("http://dfuser:other@192.168.0.177:4001");
+
+            // Auth off: the file goes, the drop-in carries the plain proxy URL.
+            const plain = ok(apply(box, spec()));
+            expect(plain).toBe(`dragonfly-cce: changed=${DROPIN},${envFile}, restarted=yes\n`);
+            expect(box.exists(envFile)).toBe(false);
+            expect(box.containerdEnv().HTTPS_PROXY).toBe("http://192.168.0.177:4001");
+            ok(restore(box, spec()));
             expect(state(box)).toEqual(before);
         });
 
