@@ -6,10 +6,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 
-import { nodesFromOutput, parseStackConfig, RawStackConfig } from "../lib/config";
+import { nodesFromOutput, parseStackConfig, RawStackConfig, withoutSecretOutput } from "../lib/config";
 import { loadStackConfig } from "../lib/config/pulumi";
+import { ConfigError } from "../lib/config/validate";
 import { MOCK_VERIFICATION, recordResources, resolve, setStackOutputs, waitFor } from "./helpers/mockEngine";
 import { configErrorOf } from "./helpers/configError";
+import { logMark, pulumiWarnings } from "./helpers/pulumiLog";
 
 const registered = recordResources({ preview: true });
 
@@ -84,6 +86,56 @@ describe("parseStackConfig: verify with nodesFromStack", () => {
     });
 });
 
+describe("a nodesFromStack output the other stack exports as a secret", () => {
+    const SECRET_NODES = ["10.9.8.7", { host: "10.9.8.6", name: "vault-a" }, { host: "10.9.8.300", runtime: "docker" }];
+    const parsed =
+        (verify: unknown, nodes: unknown[] = SECRET_NODES) =>
+        () =>
+            parseStackConfig(raw(verify), { entries: nodesFromOutput(nodes, SOURCE), source: SOURCE });
+    const hidden = (f: () => unknown, nodes: unknown[] = SECRET_NODES) =>
+        withoutSecretOutput(configErrorOf(f), nodes, SOURCE);
+
+    test("an invalid entry is named by its index, its value is not shown", () => {
+        const plain = configErrorOf(parsed({ image: IMAGE }));
+        expect(plain.message).toContain('"10.9.8.300"');
+        const e = hidden(parsed({ image: IMAGE }));
+        expect(e.key).toBe(`${FROM}[2].host`);
+        expect(e.value).toBe("[secret] (output nodeIps of my-org/cce-nodes/dev is a secret)");
+        expect(e.message).not.toMatch(/10\.9\.8/);
+    });
+
+    test("the names verify.node may take are masked; what this stack's own config says stays", () => {
+        const valid = SECRET_NODES.slice(0, 2);
+        const plain = configErrorOf(parsed({ image: IMAGE, node: "pool-z" }, valid));
+        expect(plain.allowed).toContain('"10.9.8.7", "vault-a"');
+        const e = hidden(parsed({ image: IMAGE, node: "pool-z" }, valid), valid);
+        expect(e.message).toBe(
+            `Invalid config dragonfly-cce:verify.node: got "pool-z"; allowed: a name from nodes and ${FROM}: ` +
+                '"[secret]", "[secret]"',
+        );
+    });
+
+    test("a whole output of the wrong shape is not shown", () => {
+        const e = withoutSecretOutput(
+            configErrorOf(() => nodesFromOutput("10.9.8.7,10.9.8.6", SOURCE)),
+            "10.9.8.7,10.9.8.6",
+            SOURCE,
+        );
+        expect(e.key).toBe(FROM);
+        expect(e.message).not.toContain("10.9.8");
+    });
+
+    test("a string is masked only where it stands whole, and runtime names are not secret", () => {
+        const e = withoutSecretOutput(
+            new ConfigError("verify.node", '"n1"', 'one of "n1", "n10", "docker" (10.0.0.1 and 10.0.0.10)'),
+            [{ host: "10.0.0.1", name: "n1", runtime: "docker" }],
+            SOURCE,
+        );
+        expect(e.value).toBe('"[secret]"');
+        expect(e.allowed).toBe('one of "[secret]", "n10", "docker" ([secret] and 10.0.0.10)');
+    });
+});
+
 describe("index.ts under the mock engine: verify on a node of the other stack", () => {
     function config(verify: unknown): Record<string, string> {
         const r = raw(verify);
@@ -123,5 +175,28 @@ describe("index.ts under the mock engine: verify on a node of the other stack", 
         await expect(Promise.resolve(loadStackConfig())).rejects.toThrow(
             `Invalid config dragonfly-cce:verify.node: got "pool-z"; allowed: a name from nodes and ${FROM}`,
         );
+    });
+
+    test("a secret output: errors do not repeat its values, and a valid one warns that node names are visible", async () => {
+        setStackOutputs(SOURCE.stack, { [SOURCE.output]: ["10.9.8.7", "10.9.8.300"] }, [SOURCE.output]);
+        pulumi.runtime.setAllConfig(config({ image: IMAGE }));
+        const bad = await Promise.resolve(loadStackConfig()).catch((e: Error) => e);
+        expect(bad).toBeInstanceOf(ConfigError);
+        expect((bad as ConfigError).key).toBe(`${FROM}[1].host`);
+        expect((bad as Error).message).not.toContain("10.9.8");
+
+        setStackOutputs(SOURCE.stack, { [SOURCE.output]: ["10.9.8.7"] }, [SOURCE.output]);
+        const mark = logMark();
+        const cfg = await Promise.resolve(loadStackConfig());
+        expect(cfg.nodes.nodes.map((n) => n.host)).toEqual(["10.9.8.7"]);
+        expect(pulumiWarnings(mark)).toEqual([
+            expect.stringContaining(`nodesFromStack: output nodeIps of my-org/cce-nodes/dev is a secret`),
+        ]);
+        expect(pulumiWarnings(mark)[0]).not.toContain("10.9.8.7");
+
+        setStackOutputs(SOURCE.stack, { [SOURCE.output]: ["10.9.8.7"] });
+        const plainMark = logMark();
+        await Promise.resolve(loadStackConfig());
+        expect(pulumiWarnings(plainMark)).toEqual([]);
     });
 });

@@ -79,6 +79,43 @@ export function nodesFromOutput(value: unknown, source: NodesFromStack): unknown
     });
 }
 
+/** The strings of a secret output that an error must not repeat (runtime names are not secret). */
+function secretStrings(value: unknown, key?: string, out: Set<string> = new Set()): Set<string> {
+    if (typeof value === "string" && value !== "" && key !== "runtime") {
+        out.add(value);
+    } else if (Array.isArray(value)) {
+        value.forEach((v) => secretStrings(v, undefined, out));
+    } else if (isPlainObject(value)) {
+        Object.entries(value).forEach(([k, v]) => secretStrings(v, k, out));
+    }
+    return out;
+}
+
+/**
+ * A config error about a `nodesFromStack` output that the other stack exports as a secret,
+ * without any string of that output: a value from the output is not shown, and where the key or
+ * the allowed text repeats one of its strings (the names `verify.node` may take, say), it reads
+ * `[secret]`. Pulumi masks only a secret's whole value, not its parts, so this is on us.
+ */
+export function withoutSecretOutput(e: ConfigError, output: unknown, source: NodesFromStack): ConfigError {
+    const strings = [...secretStrings(output)].sort((a, b) => b.length - a.length);
+    const mask = (text: string): string =>
+        strings.reduce(
+            (t, secret) =>
+                t.replace(
+                    new RegExp(`(?<![\\w.:-])${secret.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}(?![\\w.:-])`, "g"),
+                    "[secret]",
+                ),
+            text,
+        );
+    const fromOutput = e.key.startsWith("nodesFromStack (");
+    return new ConfigError(
+        mask(e.key),
+        fromOutput ? `[secret] (output ${source.output} of ${source.stack} is a secret)` : mask(e.value),
+        mask(e.allowed),
+    );
+}
+
 /**
  * Parses every key and checks the rules that span several keys. `stackNodes` are the node
  * entries read from `nodesFromStack`; they follow the configured `nodes`. With `nodesFromStack`

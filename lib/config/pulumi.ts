@@ -5,9 +5,16 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 
-import { nodesFromOutput, parseNodesFromStack, parseStackConfig, STACK_CONFIG_KEYS, StackConfig } from ".";
+import {
+    nodesFromOutput,
+    parseNodesFromStack,
+    parseStackConfig,
+    STACK_CONFIG_KEYS,
+    StackConfig,
+    withoutSecretOutput,
+} from ".";
 import { NodeConfig } from "./nodes";
-import { CONFIG_NAMESPACE, fail } from "./validate";
+import { CONFIG_NAMESPACE, ConfigError, fail } from "./validate";
 
 /** Secret values as the stack holds them. */
 export type Secret = pulumi.Output<string>;
@@ -79,7 +86,21 @@ export function loadStackConfig(
         if (value === undefined) {
             fail(`nodesFromStack.output`, source.output, `an output that stack ${source.stack} exports`);
         }
-        return secretStack(parseStackConfig(raw, { entries: nodesFromOutput(value, source), source }));
+        if (details.value !== undefined) {
+            return secretStack(parseStackConfig(raw, { entries: nodesFromOutput(value, source), source }));
+        }
+        let cfg: StackConfig;
+        try {
+            cfg = parseStackConfig(raw, { entries: nodesFromOutput(value, source), source });
+        } catch (e) {
+            throw e instanceof ConfigError ? withoutSecretOutput(e, value, source) : e;
+        }
+        pulumi.log.warn(
+            `nodesFromStack: output ${source.output} of ${source.stack} is a secret, but its node names and hosts ` +
+                "are not kept secret: they name the node resources (resource names cannot be secret), and previews, " +
+                "warnings, the state and the configuredNodes output show them. Config errors do not repeat them.",
+        );
+        return secretStack(cfg);
     });
 }
 

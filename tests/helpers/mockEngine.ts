@@ -75,12 +75,14 @@ export function mockPassword(name: string, length: number): string {
     return `Pw${createHash("sha256").update(name).digest("hex")}`.repeat(2).slice(0, length);
 }
 
-/** Outputs of other stacks, as StackReferences to them read them. */
+/** Outputs of other stacks, as StackReferences to them read them, and which of them are secret. */
 const stackOutputs: Record<string, Record<string, unknown>> = {};
+const stackSecretOutputs: Record<string, string[]> = {};
 
-/** Makes `StackReference(name)` see `outputs`. */
-export function setStackOutputs(name: string, outputs: Record<string, unknown>): void {
+/** Makes `StackReference(name)` see `outputs`, those named in `secretNames` as secrets. */
+export function setStackOutputs(name: string, outputs: Record<string, unknown>, secretNames: string[] = []): void {
     stackOutputs[name] = outputs;
+    stackSecretOutputs[name] = secretNames;
 }
 
 /** What the provider computes (merged over the echoed inputs). */
@@ -108,7 +110,11 @@ export function mockState(args: pulumi.runtime.MockResourceArgs): Record<string,
                 },
             };
         case "pulumi:pulumi:StackReference":
-            return { name: inputs.name, outputs: stackOutputs[inputs.name] ?? {}, secretOutputNames: [] };
+            return {
+                name: inputs.name,
+                outputs: stackOutputs[inputs.name] ?? {},
+                secretOutputNames: stackSecretOutputs[inputs.name] ?? [],
+            };
         case "command:remote:Command": {
             // What the scripts print: the node script's summary, the pull check's JSON line.
             const create = String(inputs.create ?? "");
