@@ -32,6 +32,7 @@ backup_once() {
         mkdir -p "$(dirname "$BACKUP_DIR/absent$path")"
         : > "$BACKUP_DIR/absent$path"
     fi
+    printf '%s\n' "$path" >> "$WORK/backed-up"
 }
 
 # Creates DIR and its missing parents, remembering each one so that restore can remove it.
@@ -497,6 +498,59 @@ configure_containerd() {
     fi
 }
 
+# The files config.toml's `imports` names that define a table of the CRI plugin, one a line.
+cri_importers() {
+    local list pattern file dir=${CONTAINERD_CONFIG%/*}
+    list=$(sed -n 's/^[[:space:]]*imports[[:space:]]*=[[:space:]]*\[\(.*\)\][[:space:]]*\r\{0,1\}$/\1/p' "$CONTAINERD_CONFIG")
+    list=${list//[\"\']/}
+    for pattern in ${list//,/ }; do
+        # As containerd resolves them: a relative path against config.toml's directory, a
+        # relative glob against its working directory (/ under systemd).
+        case $pattern in
+            /*) ;;
+            *'*'* | *'?'* | *'['*) pattern=/$pattern ;;
+            *) pattern=$dir/$pattern ;;
+        esac
+        for file in $pattern; do
+            if [ -f "$file" ] && grep -Eq 'io\.containerd\.grpc\.v1\.cri|io\.containerd\.cri\.v1|plugins\.("cri"|cri)' "$file"; then
+                printf '%s\n' "$file"
+            fi
+        done
+    done
+}
+
+# containerd 1.x takes each plugin's table whole from the last file that defines it, so a file
+# that config.toml imports and that defines the CRI plugin's table replaces ours, with the
+# registry settings. With imports, containerd's effective configuration (`containerd config
+# dump`) must still have what this run wrote; otherwise the run is refused and undone.
+check_effective_config() {
+    local dump=$WORK/config.dump want_path want_tls host missing=() importers
+    if ! grep -Eq '^[[:space:]]*imports[[:space:]]*=[[:space:]]*\[[[:space:]]*["'\'']' "$CONTAINERD_CONFIG" 2>/dev/null ||
+        ! command -v containerd >/dev/null 2>&1; then
+        return 0
+    fi
+    # A config this containerd cannot read fails the health check after the restart instead.
+    containerd --config "$CONTAINERD_CONFIG" config dump > "$dump" 2>/dev/null || return 0
+    inspect_toml "$CONTAINERD_CONFIG"
+    want_path=$TOML_CONFIG_PATH
+    want_tls=$TOML_TLS_TABLES
+    inspect_toml "$dump"
+    if [ -n "$want_path" ] && [ "$TOML_CONFIG_PATH" != "$want_path" ]; then
+        missing+=("config_path = \"$want_path\"")
+    fi
+    for host in $want_tls; do
+        case " $TOML_TLS_TABLES " in
+            *" $host "*) ;;
+            *) missing+=("configs.\"$host\".tls") ;;
+        esac
+    done
+    if [ "${#missing[@]}" -eq 0 ]; then
+        return 0
+    fi
+    importers=$(cri_importers | paste -sd, - | sed 's/,/, /g')
+    die "$CONTAINERD_CONFIG imports other files, and containerd's effective configuration (containerd config dump) lacks the registry settings: $(IFS=,; printf '%s' "${missing[*]}" | sed 's/,/, /g'). containerd 1.x takes each plugin's table whole from the last file that defines it, so an imported file that defines the CRI plugin's table replaces the one in $CONTAINERD_CONFIG. Imported files that define it: ${importers:-none found by name}. Move their CRI settings into $CONTAINERD_CONFIG, then run again. Nothing was changed."
+}
+
 configure_docker() {
     local base=$WORK/daemon.base out=$WORK/daemon.json
     if [ "${#REGISTRIES[@]}" -eq 0 ]; then
@@ -547,6 +601,7 @@ main() {
     fi
     if [ "$RUNTIME" = containerd ]; then
         configure_containerd
+        check_effective_config
     else
         configure_docker
     fi

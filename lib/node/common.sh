@@ -16,6 +16,7 @@ umask 022
 WORK=$(mktemp -d)
 : > "$WORK/touched"
 : > "$WORK/created"
+: > "$WORK/backed-up"
 ROLLED_BACK=no
 STATE_CREATED=no
 PENDING_BEFORE=no
@@ -172,6 +173,10 @@ rollback() {
     sort -ru "$WORK/created" | while IFS= read -r path; do
         rmdir "$path" 2>/dev/null || true
     done
+    # Originals first kept by this run are what the files are again: nothing to keep.
+    while IFS= read -r path; do
+        rm -f "$BACKUP_DIR/files$path" "$BACKUP_DIR/absent$path"
+    done < "$WORK/backed-up"
 }
 
 # Managed paths: every file with a kept original.

@@ -324,6 +324,38 @@ describePrivileged(
             ok(restore(box, s));
         });
 
+        test("an imported file that defines the CRI plugin's table (it would replace ours): refused in both modes, naming the file; nothing changed", async () => {
+            const importer = "/etc/containerd/conf.d/20-cri.toml";
+            const base = `version = 2\nimports = ["/etc/containerd/conf.d/*.toml"]\n\n[plugins]\n  [plugins."${CRI}"]\n    sandbox_image = "cce-pause:3.1"\n`;
+            const box = await nodeWith(boxes, base);
+            box.write(importer, `version = 2\n[plugins."${CRI}"]\n  sandbox_image = "from-import:1"\n`);
+            ok(box.sh("systemctl restart containerd"));
+            // What containerd does with it: the imported table replaces config.toml's whole.
+            expect(dump(box).plugins[CRI].sandbox_image).toBe("from-import:1");
+            const before = state(box);
+            const restarts = box.restarts();
+            for (const [mode, missing] of [
+                ["proxy", `configs."${SWR}".tls, configs."${LOCAL_REG}".tls`],
+                ["mirror", 'config_path = "/etc/containerd/certs.d"'],
+            ] as const) {
+                const r = apply(box, spec({ mode }));
+                expect(r.status).toBe(1);
+                expect(r.stderr).toContain(
+                    `${CONFIG} imports other files, and containerd's effective configuration (containerd config dump) lacks the registry settings: ${missing}.`,
+                );
+                expect(r.stderr).toContain(`Imported files that define it: ${importer}.`);
+                expect(r.stderr).toContain("Nothing was changed.");
+                expect(state(box)).toEqual(before);
+                expect(box.restarts()).toBe(restarts);
+            }
+
+            // With the CRI settings moved into config.toml, the same imports are fine.
+            box.write(importer, `version = 2\n[plugins."io.containerd.internal.v1.opt"]\n  path = "/opt/imported"\n`);
+            ok(apply(box, spec()));
+            expect(dump(box).plugins[CRI].registry.configs[SWR].tls.insecure_skip_verify).toBe(true);
+            ok(restore(box, spec()));
+        });
+
         test("a CRLF config.toml is edited (CRLF kept), loaded by containerd and restored byte for byte", async () => {
             const crlf = BASE.replace(/\n/g, "\r\n");
             const box = await nodeWith(boxes, crlf);
