@@ -1,12 +1,13 @@
 /**
  * Config errors never show a value under an object that holds secrets (ssh, ssh.bastion,
- * nodes[i], kubeconfig, console, proxy): every error path of those objects is walked with
+ * nodes[i], kubeconfig, console, proxy, proxy.ca): every error path of those objects is walked with
  * secret-looking values (unknown keys, wrong types at each key, wrong shapes at each level, the
  * whole object replaced by a password or a private key's text), and no part of any secret may
  * appear in the message, while the key does.
  */
 import { parseStackConfig, RawStackConfig } from "../lib/config";
 import { configErrorOf } from "./helpers/configError";
+import { testCertificates } from "./helpers/testCa";
 
 const PASSWORD = "S3cr3t-R00t-Pw!";
 /** A PEM ECDSA key: its first base64 line already holds the private scalar. */
@@ -19,6 +20,8 @@ const EC_KEY =
 const BASE_KEY =
     "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAAbaseKeyMaterial99\n-----END OPENSSH PRIVATE KEY-----\n";
 const BASE_PASSWORD = "Base-Passw0rd-4711";
+/** The valid config's proxy CA: its key must not show up either. */
+const CA = testCertificates().ca;
 const KUBECONFIG = "apiVersion: v1\nclusters: []\nusers: [{name: u, user: {token: kubeTok3n-8d7f6e5c4b3a}}]\n";
 
 /** The texts no message may contain any 8-character piece of. */
@@ -28,6 +31,7 @@ const SECRETS = [
     "b3BlbnNzaC1rZXktdjEAAAAAbaseKeyMaterial99",
     BASE_PASSWORD,
     "kubeTok3n-8d7f6e5c4b3a",
+    ...CA.key.split("\n").filter((l) => l !== "" && !l.startsWith("-----")),
 ];
 
 function leaks(message: string): string[] {
@@ -57,7 +61,12 @@ function base(): RawStackConfig {
         nodes: [{ host: "192.168.0.10", name: "node-1", port: 22, user: "root", runtime: "containerd" }],
         registries: ["swr.cn-north-4.myhuaweicloud.com"],
         console: { nodePort: 30080, nodeAddress: "192.168.0.10", rotatePassword: true },
-        proxy: { port: 4001, address: "192.168.0.177", basicAuth: false },
+        proxy: {
+            port: 4001,
+            address: "192.168.0.177",
+            basicAuth: false,
+            ca: { certificate: CA.certificate, key: CA.key },
+        },
     };
 }
 
@@ -86,7 +95,8 @@ const HOLDERS: Record<string, Record<string, Kind>> = {
     "ssh.bastion": { host: "string", port: "int", user: "string", privateKey: "secret" },
     "nodes[0]": { host: "string", name: "string", port: "int", user: "string", runtime: "string", hostKey: "secret" },
     console: { nodePort: "int", nodeAddress: "string", rotatePassword: "bool", password: "secret" },
-    proxy: { port: "int", address: "string", basicAuth: "bool" },
+    proxy: { port: "int", address: "string", basicAuth: "bool", ca: "object" },
+    "proxy.ca": { certificate: "string", key: "secret" },
 };
 /** Misspelt or invented keys (none of them a key of any holder). */
 const UNKNOWN_KEYS = ["pasword", "privatekey", "Password", "secret", "token", "private_key"];

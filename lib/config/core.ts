@@ -31,6 +31,7 @@ import {
 } from "./validate";
 import { checkElbAutocreate } from "./elb";
 import { checkConsolePassword } from "../console/password";
+import { parseProxyCa, ProxyCaConfig } from "./proxyCa";
 
 export { ConfigError } from "./validate";
 
@@ -125,6 +126,12 @@ export interface ProxyConfig {
     basicAuth: boolean;
     /** The ELB. Default: every field's default. */
     loadBalancer: LoadBalancerConfig;
+    /**
+     * The CA the client proxy signs intercepted HTTPS with; proxy-mode nodes trust it instead of
+     * skipping TLS verification. Default: none (the client makes its own CA, nodes skip
+     * verification for the routed registries).
+     */
+    ca?: ProxyCaConfig;
 }
 
 /** `console`: the manager console's NodePort and password. */
@@ -390,7 +397,7 @@ function optObjectAny(key: string, value: unknown): PlainObject {
 }
 
 function parseProxy(value: unknown): ProxyConfig {
-    const o = optObject("proxy", value, ["port", "address", "basicAuth", "loadBalancer"]);
+    const o = optObject("proxy", value, ["port", "address", "basicAuth", "loadBalancer", "ca"]);
     const port = optInt("proxy.port", o.port, 1, 65535) ?? DEFAULT_PROXY_PORT;
     const address = optString("proxy.address", o.address, "an IP address or host name");
     if (address !== undefined && !isHost(address)) {
@@ -400,6 +407,10 @@ function parseProxy(value: unknown): ProxyConfig {
     const proxy: ProxyConfig = { port, basicAuth, loadBalancer: parseLoadBalancer(o.loadBalancer) };
     if (address !== undefined) {
         proxy.address = address;
+    }
+    const ca = parseProxyCa(o.ca);
+    if (ca !== undefined) {
+        proxy.ca = ca;
     }
     return proxy;
 }

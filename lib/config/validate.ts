@@ -66,6 +66,7 @@ const SHOWN_UNDER_SECRETS: readonly [RegExp, "string" | "int" | "bool" | "any"][
     [/^proxy\.address$/, "string"],
     [/^proxy\.port$/, "int"],
     [/^proxy\.basicAuth$/, "bool"],
+    [/^proxy\.ca\.certificate$/, "string"],
     [/^proxy\.loadBalancer(\.|$)/, "any"],
 ];
 

@@ -1,0 +1,92 @@
+/**
+ * `proxy.ca`: parsing and every refusal at preview time, with the key named and the CA's private
+ * key never shown.
+ */
+import { parseCoreConfig } from "../lib/config/core";
+import { caFingerprint, parseProxyCa } from "../lib/config/proxyCa";
+import { configErrorOf } from "./helpers/configError";
+import { testCertificates } from "./helpers/testCa";
+
+const { ca, otherCa, leaf } = testCertificates();
+const core = (proxy: unknown) => parseCoreConfig({ nodePool: "pool", proxy });
+/** No message may contain any line of a private key's base64. */
+const keyLines = [ca.key, otherCa.key, leaf.key].flatMap((k) =>
+    k.split("\n").filter((l) => /^[A-Za-z0-9+/=]{16,}$/.test(l)),
+);
+
+describe("proxy.ca", () => {
+    test("unset by default; a CA certificate with its key is taken, ends with one newline", () => {
+        expect(core({}).proxy.ca).toBeUndefined();
+        const parsed = core({ ca: { certificate: `\n${ca.certificate}\n\n`, key: ca.key } }).proxy.ca;
+        expect(parsed).toEqual({ certificate: ca.certificate, key: ca.key });
+        expect(caFingerprint(ca.certificate)).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+    });
+
+    test.each<[string, unknown, string, RegExp, RegExp]>([
+        ["no certificate", { key: ca.key }, "proxy.ca.certificate", /^nothing/, /one PEM certificate/],
+        ["text that is no PEM", { certificate: "my-ca", key: ca.key }, "proxy.ca.certificate", /^"my-ca"$/, /PEM/],
+        [
+            "a PEM block that does not parse",
+            { certificate: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", key: ca.key },
+            "proxy.ca.certificate",
+            /not a certificate/,
+            /PEM certificate/,
+        ],
+        [
+            "a server certificate (no CA)",
+            { certificate: leaf.certificate, key: leaf.key },
+            "proxy.ca.certificate",
+            /CN=not-a-ca/,
+            /basicConstraints CA:TRUE/,
+        ],
+        [
+            "the private key in the certificate's place",
+            { certificate: ca.key, key: ca.key },
+            "proxy.ca.certificate",
+            /value hidden: it looks like a private key/,
+            /PEM certificate/,
+        ],
+        ["no key", { certificate: ca.certificate }, "proxy.ca.key", /^\[secret\]$/, /private key in PEM/],
+        [
+            "a key that is no key",
+            { certificate: ca.certificate, key: "hunter2" },
+            "proxy.ca.key",
+            /^\[secret\]$/,
+            /PEM/,
+        ],
+        [
+            "another CA's key",
+            { certificate: ca.certificate, key: otherCa.key },
+            "proxy.ca.key",
+            /^\[secret\]$/,
+            /does not belong to that certificate/,
+        ],
+        [
+            "an unknown key",
+            { certificate: ca.certificate, key: ca.key, cert: "x" },
+            "proxy.ca.cert",
+            /./,
+            /no such key/,
+        ],
+    ])("%s is refused at preview, naming the key", (_what, value, key, shown, allowed) => {
+        const e = configErrorOf(() => core({ ca: value }));
+        expect(e.key).toBe(key);
+        expect(e.value).toMatch(shown);
+        expect(e.allowed).toMatch(allowed);
+        for (const line of keyLines) {
+            expect(e.message).not.toContain(line);
+        }
+    });
+
+    test("a certificate that is not valid at the time of the preview is refused with its dates", () => {
+        const later = new Date(Date.now() + 3 * 24 * 3600 * 1000);
+        const e = configErrorOf(() => parseProxyCa({ certificate: ca.certificate, key: ca.key }, later));
+        expect(e.key).toBe("proxy.ca.certificate");
+        expect(e.value).toMatch(/^"a certificate valid from .+ to .+"$/);
+        expect(e.allowed).toBe(`a CA certificate valid now (${later.toISOString()})`);
+        const earlier = new Date(Date.now() - 24 * 3600 * 1000);
+        expect(configErrorOf(() => parseProxyCa({ certificate: ca.certificate, key: ca.key }, earlier)).key).toBe(
+            "proxy.ca.certificate",
+        );
+    });
+});
