@@ -92,6 +92,7 @@ export class DragonflyCce extends pulumi.ComponentResource {
                 config: nodes,
                 endpoint: proxy.url,
                 proxyPort: cfg.proxy.port,
+                proxyCa: cfg.proxy.ca?.certificate,
                 proxyCredentials: release.proxyCredentials,
                 dependsOn: [release.release, proxy.service],
             },

@@ -3,7 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 
 import { CHART_NAME, CoreConfig } from "../lib/config/core";
-import { buildHelmValues, PROXY_BASIC_AUTH_USERNAME, ReleaseSecrets, SECRET_LENGTHS } from "../lib/helmValues";
+import {
+    buildHelmValues,
+    PROXY_BASIC_AUTH_USERNAME,
+    PROXY_CA_FILES,
+    proxyCaSecretName,
+    ReleaseSecrets,
+    SECRET_LENGTHS,
+} from "../lib/helmValues";
 import { namespaceManifest } from "../lib/services";
 /** Helm keeps this many revisions of the release (rollback targets). */
 export const MAX_HISTORY = 10;
@@ -14,7 +21,8 @@ export interface DragonflyReleaseArgs {
 }
 
 /**
- * The namespace, the generated secrets and the Dragonfly Helm release.
+ * The namespace, the generated secrets, the proxy CA's Secret (with `proxy.ca`) and the
+ * Dragonfly Helm release.
  *
  * The release is a real Helm release (`helm list` shows it) installed with `atomic` and
  * `cleanupOnFail`: a failed install is rolled back instead of left half-applied. The namespace
@@ -68,6 +76,25 @@ export class DragonflyRelease extends pulumi.ComponentResource {
             );
         }
 
+        // proxy.ca: the CA certificate and key the client pods mount (the key only ever here).
+        const before: pulumi.Resource[] = [ns, ...generated];
+        if (cfg.proxy.ca !== undefined) {
+            before.push(
+                new k8s.core.v1.Secret(
+                    `${name}-proxy-ca`,
+                    {
+                        metadata: { name: proxyCaSecretName(cfg.releaseName), namespace: ns.metadata.name },
+                        type: "Opaque",
+                        stringData: {
+                            [PROXY_CA_FILES.certificate]: cfg.proxy.ca.certificate,
+                            [PROXY_CA_FILES.key]: pulumi.secret(cfg.proxy.ca.key),
+                        },
+                    },
+                    { parent: this },
+                ),
+            );
+        }
+
         const chart = cfg.chart.path
             ? { chart: cfg.chart.path }
             : { chart: CHART_NAME, version: cfg.chart.version, repositoryOpts: { repo: cfg.chart.repo } };
@@ -90,7 +117,7 @@ export class DragonflyRelease extends pulumi.ComponentResource {
             // pulumi.secret), so a preview shows a changed replica count or nodeSelector in plain.
             // The engine keeps nested secrets secret field by field, and the Helm Release provider
             // marks the same paths of its `values` output secret (tests/stack.test.ts, "values").
-            { parent: this, dependsOn: [ns, ...generated] },
+            { parent: this, dependsOn: before },
         );
 
         this.namespace = ns.metadata.name;

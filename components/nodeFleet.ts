@@ -25,6 +25,11 @@ export interface NodeFleetArgs {
     proxyCredentials?: pulumi.Input<string>;
     /** `proxy.port`, the port of the node's own client for `mirrorEndpoint: local`. Default 4001. */
     proxyPort?: number;
+    /**
+     * `proxy.ca`'s certificate (PEM): containerd nodes in proxy mode trust it for the routed
+     * registries instead of skipping TLS verification. Default: none (verification skipped).
+     */
+    proxyCa?: string;
     /** What must exist before any node is touched: the release and the proxy LoadBalancer. */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -55,6 +60,7 @@ export class NodeFleet extends pulumi.ComponentResource {
             proxyUrl: args.endpoint,
             proxyPort: args.proxyPort ?? DEFAULT_PROXY_PORT,
             proxyAuth: args.proxyCredentials !== undefined,
+            proxyCa: args.proxyCa,
         }));
         if (cfg.nodes.length === 0) {
             pulumi.log.info("nodes is empty: no node's container runtime is configured", this);

@@ -6,6 +6,7 @@
  * the pinned chart's values.yaml by tests/chartContract.test.ts.
  */
 import { CoreConfig, DEFAULT_CHART_VERSION } from "./config/core";
+import { caFingerprint } from "./config/proxyCa";
 import { fail } from "./config/validate";
 
 /** The chart's component names (`<component>.name`), used in object names and pod labels. */
@@ -18,6 +19,37 @@ export const COMPONENTS = {
 
 /** Username of the client proxy's basic auth, when `proxy.basicAuth` is on. */
 export const PROXY_BASIC_AUTH_USERNAME = "dragonfly";
+
+/**
+ * `proxy.ca` in the client pods: a Secret of the stack ({@link proxyCaSecretName}) mounted
+ * read-only here (not under /etc/dragonfly, the chart's ConfigMap mount), named in
+ * `client.config.proxy.server.caCert` and `caKey`.
+ */
+export const PROXY_CA_MOUNT_PATH = "/etc/dragonfly-cce/proxy-ca";
+/** The volume of that Secret in the client pods. */
+export const PROXY_CA_VOLUME = "dragonfly-cce-proxy-ca";
+/** Pod annotation holding the CA certificate's SHA-256 fingerprint: a new CA rolls the clients. */
+export const PROXY_CA_ANNOTATION = "dragonfly-cce/proxy-ca-sha256";
+/** The Secret's keys: the CA certificate and its private key. */
+export const PROXY_CA_FILES = { certificate: "ca.crt", key: "ca.key" } as const;
+
+/**
+ * Chart 1.7.4's `client.extraVolumes` and `client.extraVolumeMounts` (tests/chartContract checks
+ * them against its values.yaml): a list value replaces the chart's whole, so ours repeat them.
+ */
+export const CHART_CLIENT_EXTRA_VOLUMES = [
+    { name: "storage", emptyDir: {} },
+    { name: "logs", emptyDir: {} },
+] as const;
+export const CHART_CLIENT_EXTRA_VOLUME_MOUNTS = [
+    { name: "storage", mountPath: "/var/lib/dragonfly/" },
+    { name: "logs", mountPath: "/var/log/dragonfly/dfdaemon/" },
+] as const;
+
+/** The Secret holding `proxy.ca` for a release. */
+export function proxyCaSecretName(releaseName: string): string {
+    return `${chartFullname(releaseName)}-proxy-ca`;
+}
 
 /** Bitnami StatefulSet PVC policy: volumes go with the StatefulSet (uninstall, failed install). */
 export const DELETE_WITH_STATEFULSET = {
@@ -217,6 +249,14 @@ export function buildHelmValues<S>(cfg: CoreConfig, secrets: ReleaseSecrets<S>):
         proxyServer.basicAuth = { username: PROXY_BASIC_AUTH_USERNAME, password: secrets.proxyPassword };
     }
 
+    const client: Values<S> = { enable: true, ...placement(), config: { proxy: { server: proxyServer } } };
+    const ca = cfg.proxy.ca;
+    if (ca !== undefined) {
+        proxyServer.caCert = `${PROXY_CA_MOUNT_PATH}/${PROXY_CA_FILES.certificate}`;
+        proxyServer.caKey = `${PROXY_CA_MOUNT_PATH}/${PROXY_CA_FILES.key}`;
+        client.podAnnotations = { [PROXY_CA_ANNOTATION]: caFingerprint(ca.certificate) };
+    }
+
     const retention = (): Values<S> =>
         cfg.deleteVolumesOnUninstall ? { persistentVolumeClaimRetentionPolicy: { ...DELETE_WITH_STATEFULSET } } : {};
 
@@ -230,7 +270,7 @@ export function buildHelmValues<S>(cfg: CoreConfig, secrets: ReleaseSecrets<S>):
         },
         scheduler: { enable: true, ...placement() },
         seedClient: { enable: true, ...placement(), persistence: { enable: true } },
-        client: { enable: true, ...placement(), config: { proxy: { server: proxyServer } } },
+        client,
         mysql: {
             enable: true,
             auth: { rootPassword: secrets.mysqlRootPassword, password: secrets.mysqlPassword },
@@ -243,5 +283,26 @@ export function buildHelmValues<S>(cfg: CoreConfig, secrets: ReleaseSecrets<S>):
             replica: { ...placement(), ...retention() },
         },
     };
-    return deepMerge(values, cfg.helmValues);
+    const merged = deepMerge(values, cfg.helmValues);
+    return ca === undefined ? merged : withProxyCaVolume(merged, cfg.releaseName);
+}
+
+/**
+ * Adds the proxy CA's volume and mount to the client's lists: the chart's defaults, or the lists
+ * `helmValues` gave in their place (a list replaces the chart's whole).
+ */
+function withProxyCaVolume<S>(values: Values<S>, releaseName: string): Values<S> {
+    const client = values.client as Values<S>;
+    const list = (key: string, chartDefault: readonly Values<S>[]): Values<S>[] => {
+        const given = client[key];
+        return Array.isArray(given) ? [...given] : chartDefault.map((v) => deepMerge({}, v));
+    };
+    const volumes = list("extraVolumes", CHART_CLIENT_EXTRA_VOLUMES);
+    const mounts = list("extraVolumeMounts", CHART_CLIENT_EXTRA_VOLUME_MOUNTS);
+    volumes.push({
+        name: PROXY_CA_VOLUME,
+        secret: { secretName: proxyCaSecretName(releaseName), defaultMode: 0o400 },
+    });
+    mounts.push({ name: PROXY_CA_VOLUME, mountPath: PROXY_CA_MOUNT_PATH, readOnly: true });
+    return { ...values, client: { ...client, extraVolumes: volumes, extraVolumeMounts: mounts } };
 }

@@ -16,7 +16,15 @@ import { stringify } from "yaml";
 import { StackConfig } from "./config";
 import { CoreConfig } from "./config/core";
 import { isPlainObject } from "./config/validate";
-import { buildHelmValues, PROXY_BASIC_AUTH_USERNAME, ReleaseSecrets, SECRET_LENGTHS, Values } from "./helmValues";
+import {
+    buildHelmValues,
+    PROXY_BASIC_AUTH_USERNAME,
+    PROXY_CA_FILES,
+    proxyCaSecretName,
+    ReleaseSecrets,
+    SECRET_LENGTHS,
+    Values,
+} from "./helmValues";
 import { httpUrl } from "./hosts";
 import { planNodes } from "./node/plan";
 import { applyScript, restoreScript } from "./node/scripts";
@@ -103,6 +111,7 @@ export function renderStack(cfg: StackConfig, opts: RenderOptions = {}): Rendere
         proxyUrl: httpUrl(host, core.proxy.port),
         proxyPort: core.proxy.port,
         proxyAuth: core.proxy.basicAuth,
+        proxyCa: core.proxy.ca?.certificate,
     });
 
     const files: RenderedFile[] = [
@@ -156,6 +165,12 @@ function readme(core: CoreConfig, cfg: StackConfig, host: string): string {
         "What the stack applies, for review or for applying by hand (the seed document's order):",
         "",
         "  kubectl apply -f namespace.yaml",
+        ...(core.proxy.ca === undefined
+            ? []
+            : [
+                  `  kubectl -n ${core.namespace} create secret generic ${proxyCaSecretName(core.releaseName)} \\`,
+                  `    --from-file=${PROXY_CA_FILES.certificate}=<the CA certificate> --from-file=${PROXY_CA_FILES.key}=<its key>`,
+              ]),
         `  helm install --wait --atomic --namespace ${core.namespace} ${core.releaseName} ${chart} \\`,
         "    -f values.yaml -f values.secrets.yaml",
         "  kubectl apply -f proxy-service.yaml -f console-service.yaml",

@@ -9,7 +9,8 @@ import * as path from "path";
 import { parse } from "yaml";
 
 import { DEFAULT_CHART_VERSION, parseCoreConfig } from "../lib/config/core";
-import { buildHelmValues } from "../lib/helmValues";
+import { buildHelmValues, CHART_CLIENT_EXTRA_VOLUME_MOUNTS, CHART_CLIENT_EXTRA_VOLUMES } from "../lib/helmValues";
+import { testCertificates } from "./helpers/testCa";
 
 /**
  * The shared fixture (beside the checkout, as CI lays it out) and the repository's copy of the
@@ -27,6 +28,8 @@ const FIXTURE_DIR =
 const ALLOWED_ABSENT: ReadonlyArray<[string, string]> = [
     // Commented out in values.yaml; the client config template renders client.config verbatim.
     ["client.config.proxy.server.basicAuth", "dfdaemon proxy basic auth (commented example in values.yaml)"],
+    ["client.config.proxy.server.caCert", "dfdaemon proxy CA certificate path (commented example in values.yaml)"],
+    ["client.config.proxy.server.caKey", "dfdaemon proxy CA key path (commented example in values.yaml)"],
     // bitnami/mysql 11.x subchart values (the dragonfly values.yaml lists only a few mysql keys).
     ["mysql.primary.nodeSelector", "bitnami/mysql primary placement"],
     ["mysql.primary.tolerations", "bitnami/mysql primary placement"],
@@ -103,7 +106,7 @@ const everything = buildHelmValues(
         nodePoolTolerations: [{ key: "dedicated", operator: "Equal", value: "dragonfly", effect: "NoSchedule" }],
         imageRegistry: "swr.cn-north-4.myhuaweicloud.com/dragonfly",
         imagePullSecrets: ["default-secret"],
-        proxy: { basicAuth: true },
+        proxy: { basicAuth: true, ca: testCertificates().ca },
     }),
     { mysqlRootPassword: "a", mysqlPassword: "b", redisPassword: "c", jwtKey: "d", proxyPassword: "e" },
 );
@@ -164,5 +167,12 @@ describe("chart contract (pinned values.yaml)", () => {
         expect(v.seedClient.persistence.enable).toBe(true);
         expect(v.client.name).toBe("client");
         expect(v.manager.name).toBe("manager");
+    });
+
+    test("the client's default extra volumes are the ones proxy.ca repeats before its own", () => {
+        const v = parse(loadFixture("values.yaml"));
+        expect(v.client.extraVolumes).toEqual(CHART_CLIENT_EXTRA_VOLUMES);
+        expect(v.client.extraVolumeMounts).toEqual(CHART_CLIENT_EXTRA_VOLUME_MOUNTS);
+        expect(v.client.podAnnotations).toEqual({});
     });
 });

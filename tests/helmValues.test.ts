@@ -5,9 +5,11 @@ import {
     chartObjectNames,
     deepMerge,
     podSelector,
+    PROXY_CA_ANNOTATION,
     ReleaseSecrets,
 } from "../lib/helmValues";
 import { ConfigError } from "../lib/config/validate";
+import { testCertificates } from "./helpers/testCa";
 
 const secrets: ReleaseSecrets<string> = {
     mysqlRootPassword: "S-root",
@@ -148,6 +150,53 @@ describe("buildHelmValues", () => {
     test("basic auth without a password is a programming error, not silently open", () => {
         const cfg = parseCoreConfig({ nodePool: "p", proxy: { basicAuth: true } });
         expect(() => buildHelmValues(cfg, { ...secrets, proxyPassword: undefined })).toThrow(/no proxy password/);
+    });
+});
+
+describe("proxy.ca in the client pods", () => {
+    const { ca } = testCertificates();
+    const withCa = (raw: Record<string, unknown> = {}) =>
+        values({ ...raw, proxy: { ...(raw.proxy as object), ca: { certificate: ca.certificate, key: ca.key } } });
+
+    test("the proxy signs with the mounted CA; the key is in no value", () => {
+        const v = withCa({ releaseName: "p2p" });
+        expect(v.client.config.proxy.server).toEqual({
+            port: 4001,
+            caCert: "/etc/dragonfly-cce/proxy-ca/ca.crt",
+            caKey: "/etc/dragonfly-cce/proxy-ca/ca.key",
+        });
+        expect(v.client.extraVolumes).toEqual([
+            { name: "storage", emptyDir: {} },
+            { name: "logs", emptyDir: {} },
+            { name: "dragonfly-cce-proxy-ca", secret: { secretName: "p2p-dragonfly-proxy-ca", defaultMode: 0o400 } },
+        ]);
+        expect(v.client.extraVolumeMounts).toEqual([
+            { name: "storage", mountPath: "/var/lib/dragonfly/" },
+            { name: "logs", mountPath: "/var/log/dragonfly/dfdaemon/" },
+            { name: "dragonfly-cce-proxy-ca", mountPath: "/etc/dragonfly-cce/proxy-ca", readOnly: true },
+        ]);
+        const keyLine = ca.key.split("\n")[1];
+        expect(JSON.stringify(v)).not.toContain(keyLine);
+        // Only the client: the seed client intercepts nothing.
+        expect(v.seedClient.extraVolumes).toBeUndefined();
+    });
+
+    test("a new CA changes the client pods' annotation (so they restart with it); no CA, no annotation", () => {
+        const { otherCa } = testCertificates();
+        const a = withCa().client.podAnnotations[PROXY_CA_ANNOTATION];
+        expect(a).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+        const b = values({ proxy: { ca: { certificate: otherCa.certificate, key: otherCa.key } } }).client
+            .podAnnotations[PROXY_CA_ANNOTATION];
+        expect(b).not.toBe(a);
+        expect(values().client.podAnnotations).toBeUndefined();
+        expect(values().client.extraVolumes).toBeUndefined();
+    });
+
+    test("lists helmValues gives for the client's volumes get the CA's entry too", () => {
+        const mine = { name: "cache", hostPath: { path: "/mnt/dragonfly" } };
+        const v = withCa({ helmValues: { client: { extraVolumes: [mine], extraVolumeMounts: [] } } });
+        expect(v.client.extraVolumes.map((x: { name: string }) => x.name)).toEqual(["cache", "dragonfly-cce-proxy-ca"]);
+        expect(v.client.extraVolumeMounts.map((x: { name: string }) => x.name)).toEqual(["dragonfly-cce-proxy-ca"]);
     });
 });
 

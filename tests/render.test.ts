@@ -20,6 +20,7 @@ import { configFromStackFile, stackConfigFromFile } from "../lib/config/stackFil
 import { renderStack, UNKNOWN_PROXY_HOST } from "../lib/render";
 import { parseStackConfig } from "../lib/config";
 import { ConfigError } from "../lib/config/validate";
+import { testCertificates } from "./helpers/testCa";
 
 const ROOT = path.resolve(__dirname, "..");
 const DEV = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8");
@@ -168,6 +169,30 @@ describe("render", () => {
         );
         expect(raw).toEqual({ nodePool: "p" });
         expect(() => configFromStackFile("config:\n  dragonfly-cce:nodepool: p\n")).toThrow(ConfigError);
+    });
+
+    test("proxy.ca with a secure key renders: the nodes trust the certificate, README says which Secret to create", () => {
+        const { ca } = testCertificates();
+        const pem = ca.certificate
+            .trimEnd()
+            .split("\n")
+            .map((l) => `        ${l}`)
+            .join("\n");
+        const text =
+            "config:\n  dragonfly-cce:nodePool: p\n  dragonfly-cce:registries: [swr.cn-north-4.myhuaweicloud.com]\n" +
+            "  dragonfly-cce:nodes: [{host: 192.168.0.10, name: n1}]\n" +
+            `  dragonfly-cce:proxy:\n    ca:\n      certificate: |\n${pem}\n      key:\n        secure: v1:abc\n`;
+        const rendered = renderStack(stackConfigFromFile(text), { proxyHost: MOCK_LB_IP });
+        const apply = file(rendered, "nodes/n1/apply.sh").content;
+        expect(apply).toContain(`PROXY_CA=$(cat <<'PEM'\n${ca.certificate}PEM\n)`);
+        const values = parse(file(rendered, "values.yaml").content);
+        expect(values.client.config.proxy.server.caCert).toBe("/etc/dragonfly-cce/proxy-ca/ca.crt");
+        expect(file(rendered, "README.txt").content).toContain(
+            "kubectl -n dragonfly-system create secret generic dragonfly-proxy-ca \\\n    --from-file=ca.crt=",
+        );
+        for (const f of rendered) {
+            expect(f.content).not.toContain("not rendered");
+        }
     });
 
     test("the CLI writes the files with their modes", () => {

@@ -22,6 +22,7 @@ const registered: Registered[] = recordResources();
 import { DragonflyCce } from "../components/dragonflyCce";
 import { parseCoreConfig } from "../lib/config/core";
 import { DEFAULT_MAX_PARALLEL, parseNodeConfig } from "../lib/config/nodes";
+import { testCertificates } from "./helpers/testCa";
 
 const BASE = { nodePool: "test-dragonfly-nodepool" };
 
@@ -303,6 +304,31 @@ describe("DragonflyCce variants", () => {
         const r = one(b, "kubernetes:helm.sh/v3:Release").inputs;
         expect(r.values.client.config.proxy.server.basicAuth.username).toBe("dragonfly");
         expect(r.values.client.config.proxy.server.basicAuth.password).toBe(mockPassword("auth-proxy-password", 24));
+    });
+
+    test("proxy.ca: a Secret the release waits for holds the CA, its key secret on the wire and nowhere else", async () => {
+        const { ca } = testCertificates();
+        const b = await build(
+            { releaseName: "p2p", proxy: { ca: { certificate: ca.certificate, key: ca.key } } },
+            "ca",
+        );
+        const secret = one(b, "kubernetes:core/v1:Secret");
+        expect(secret.inputs.metadata).toEqual({ name: "p2p-dragonfly-proxy-ca", namespace: "dragonfly-system" });
+        expect(secret.inputs.stringData).toEqual({ "ca.crt": ca.certificate, "ca.key": ca.key });
+        // The SDK makes the whole stringData secret (data and stringData are secret outputs too).
+        expect(secret.secretPaths).toEqual(["stringData"]);
+        const release = capturedOf(b, "kubernetes:helm.sh/v3:Release")[0];
+        expect(release.dependsOn).toContain(capturedOf(b, "kubernetes:core/v1:Secret")[0].resource);
+        const values = one(b, "kubernetes:helm.sh/v3:Release").inputs.values;
+        expect(values.client.extraVolumes[2].secret.secretName).toBe("p2p-dragonfly-proxy-ca");
+        const keyLine = ca.key.split("\n")[1];
+        for (const r of b.resources.filter((x) => x.type !== "kubernetes:core/v1:Secret")) {
+            expect(JSON.stringify(r.inputs)).not.toContain(keyLine);
+        }
+        // Without proxy.ca there is no Secret of ours.
+        expect(b.resources.filter((r) => r.type === "kubernetes:core/v1:Secret")).toHaveLength(1);
+        const plain = await build({}, "no-ca");
+        expect(plain.resources.filter((r) => r.type === "kubernetes:core/v1:Secret")).toHaveLength(0);
     });
 
     test("only the generated secrets inside the release's values are secret, field by field", async () => {

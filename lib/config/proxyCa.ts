@@ -21,6 +21,13 @@ export interface ProxyCaConfig {
     key: string;
 }
 
+/**
+ * What `npm run render`'s stack-file reader puts in place of a `secure:` proxy.ca.key, which only
+ * the Pulumi CLI can decrypt (render needs only the certificate). Not a PEM key, so the Pulumi
+ * path, which always has the decrypted key, never matches it.
+ */
+export const KEY_NOT_RENDERED = "(proxy.ca.key is a secure value: not rendered)";
+
 const PEM_CERTIFICATE = /^-----BEGIN CERTIFICATE-----\r?\n[\s\S]+?\r?\n-----END CERTIFICATE-----\r?\n?$/;
 
 /** The certificate's SHA-256 fingerprint (colon-separated hex), as openssl prints it. */
@@ -39,7 +46,7 @@ export function parseProxyCa(value: unknown, now: Date = new Date()): ProxyCaCon
     if (typeof o.certificate !== "string" || !PEM_CERTIFICATE.test(o.certificate.trim() + "\n")) {
         fail(certKey, o.certificate, pemAllowed);
     }
-    const certificate = `${o.certificate.trim()}\n`;
+    const certificate = `${o.certificate.replace(/\r\n/g, "\n").trim()}\n`;
     let cert: X509Certificate;
     try {
         cert = new X509Certificate(certificate);
@@ -64,6 +71,9 @@ export function parseProxyCa(value: unknown, now: Date = new Date()): ProxyCaCon
         "the CA's private key in PEM (-----BEGIN PRIVATE KEY-----, EC or RSA), matching proxy.ca.certificate, set with `pulumi config set --secret`";
     if (typeof o.key !== "string" || o.key.trim() === "") {
         failSecret("proxy.ca.key", keyAllowed);
+    }
+    if (o.key === KEY_NOT_RENDERED) {
+        return { certificate, key: KEY_NOT_RENDERED };
     }
     let key: KeyObject;
     try {

@@ -5,6 +5,7 @@
 import { parse } from "yaml";
 
 import { parseStackConfig, STACK_CONFIG_KEYS, StackConfig } from ".";
+import { KEY_NOT_RENDERED } from "./proxyCa";
 import { CONFIG_NAMESPACE, fail, isPlainObject } from "./validate";
 
 /** Stands in for a `secure:` value of the stack file, which only the Pulumi CLI can decrypt. */
@@ -12,11 +13,12 @@ const SECRET_PLACEHOLDERS: Record<string, string> = {
     "ssh.privateKey": "-----BEGIN OPENSSH PRIVATE KEY-----\n(not rendered)\n-----END OPENSSH PRIVATE KEY-----\n",
     "ssh.bastion.privateKey":
         "-----BEGIN OPENSSH PRIVATE KEY-----\n(not rendered)\n-----END OPENSSH PRIVATE KEY-----\n",
+    "proxy.ca.key": KEY_NOT_RENDERED,
 };
 
 /**
  * The stack's config keys from a `Pulumi.<stack>.yaml` text, without the namespace. `secure:`
- * values become placeholders (SSH keys) or are dropped (anything else: kubeconfig), since only the
+ * values become placeholders (SSH keys, the proxy CA's key) or are dropped (anything else: kubeconfig), since only the
  * Pulumi CLI can decrypt them and nothing rendered needs them.
  */
 export function configFromStackFile(text: string): Record<string, unknown> {

@@ -8,6 +8,10 @@ DROPIN=/etc/systemd/system/$RUNTIME.service.d/http-proxy.conf
 # With proxy credentials: the proxy URLs go into this file (mode 0600) through EnvironmentFile=,
 # because systemd shows every Environment= value to any local user (systemctl show).
 PROXY_ENV_FILE=/etc/systemd/system/$RUNTIME.service.d/http-proxy.env
+# With proxy.ca (containerd, proxy mode): the CA the proxy signs intercepted HTTPS with, which
+# the routed registries' TLS settings name instead of skipping verification. containerd reads it
+# at each pull, so a new CA needs no restart.
+PROXY_CA_FILE=/etc/containerd/dragonfly-proxy-ca.crt
 desired=()
 leftovers=()
 
@@ -356,8 +360,18 @@ plan_skip_verify_hosts() {
         printf 'server = "%s"\n\n' "$upstream"
         printf '[host."%s"]\n' "$upstream"
         printf '  capabilities = ["pull", "resolve"]\n'
-        printf '  skip_verify = true\n'
+        if [ -n "$PROXY_CA" ]; then
+            printf '  ca = "%s"\n' "$PROXY_CA_FILE"
+        else
+            printf '  skip_verify = true\n'
+        fi
     } > "$PLANNED"
+}
+
+# proxy.ca: the CA certificate file the TLS settings name.
+write_proxy_ca() {
+    printf '%s\n' "$PROXY_CA" > "$WORK/proxy-ca.crt"
+    install_file "$PROXY_CA_FILE" "$WORK/proxy-ca.crt" 0644
 }
 
 # hosts.toml files this run writes: paths and the files holding their new text.
@@ -439,6 +453,7 @@ drop_our_tls() {
 
 configure_containerd() {
     local base=$WORK/config.base out=$WORK/config.toml registry table hosts_dir conflict tls_hosts=()
+    local tls=(-v tls_key=insecure_skip_verify -v tls_value=true)
     select_base "$CONTAINERD_CONFIG" "$base"
     inspect_toml "$base"
     if [ "$MODE" = mirror ] && [ -n "$TOML_TLS" ] && [ -f "$APPLIED_DIR$CONTAINERD_CONFIG" ]; then
@@ -485,15 +500,24 @@ configure_containerd() {
             plan_skip_verify_hosts "$registry" "$hosts_dir"
         done
         check_planned_hosts
+        if [ -n "$PROXY_CA" ] && [ "${#REGISTRIES[@]}" -gt 0 ]; then
+            write_proxy_ca
+        fi
         install_planned_hosts
     elif [ "${#REGISTRIES[@]}" -gt 0 ]; then
         for registry in "${REGISTRIES[@]}"; do
             tls_hosts+=("$(endpoint_host "$registry")")
         done
-        if ! awk -v hosts="${tls_hosts[*]}" "$AWK_TOML_READ$AWK_TOML_TLS" "$base" > "$out"; then
+        if [ -n "$PROXY_CA" ]; then
+            tls=(-v tls_key=ca_file -v tls_value="\"$PROXY_CA_FILE\"" -v tls_off=insecure_skip_verify)
+        fi
+        if ! awk -v hosts="${tls_hosts[*]}" "${tls[@]}" "$AWK_TOML_READ$AWK_TOML_TLS" "$base" > "$out"; then
             die "cannot set the TLS settings in $CONTAINERD_CONFIG: $(cat "$out"). The file was not changed."
         fi
         keep_if_unchanged "$base" "$out"
+        if [ -n "$PROXY_CA" ]; then
+            write_proxy_ca
+        fi
         install_file "$CONTAINERD_CONFIG" "$out" 0644
     fi
 }

@@ -30,6 +30,8 @@ export interface PlanInputs<E> {
     proxyPort: number;
     /** The proxy requires basic auth (`proxy.basicAuth`): proxy-mode scripts read credentials on stdin. */
     proxyAuth: boolean;
+    /** `proxy.ca`'s certificate: containerd nodes in proxy mode trust it instead of skipping verification. */
+    proxyCa?: string;
 }
 
 /** The plan of every configured node, in config order. */
@@ -50,6 +52,9 @@ export function planNodes<E>(cfg: NodeConfig<unknown>, inputs: PlanInputs<E>): N
                 allRegistries: cfg.allRegistries,
                 noProxy,
                 proxyAuth: inputs.proxyAuth && mode === "proxy",
+                ...(inputs.proxyCa !== undefined && mode === "proxy" && node.runtime === "containerd"
+                    ? { proxyCa: inputs.proxyCa }
+                    : {}),
             },
             sudo: node.user !== "root",
             endpoint,

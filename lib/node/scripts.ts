@@ -40,6 +40,13 @@ export interface NodeScriptSpec {
      * URL; files holding it are mode 0600. Proxy mode only.
      */
     proxyAuth?: boolean;
+    /**
+     * PEM certificate of the CA the Dragonfly client proxy signs intercepted HTTPS with
+     * (`proxy.ca`). containerd nodes in proxy mode then trust it for the routed registries
+     * (`ca_file`, or `ca` in hosts.toml) instead of skipping TLS verification. Docker nodes keep
+     * `insecure-registries` (Docker Hub's TLS settings cannot take a CA). Proxy mode only.
+     */
+    proxyCa?: string;
 }
 
 /** Where the scripts keep their state on the node. */
@@ -53,6 +60,8 @@ export function shq(value: string): string {
 }
 
 const SAFE_VALUE = /^[A-Za-z0-9._:/[\]@%~+-]+$/;
+/** One PEM certificate, as the config parser leaves it (base64 lines only: safe in a here-document). */
+const PEM_CERTIFICATE = /^-----BEGIN CERTIFICATE-----\n([A-Za-z0-9+/=]+\n)+-----END CERTIFICATE-----\n$/;
 
 function checkRuntime(runtime: NodeScriptSpec["runtime"]): void {
     if (runtime !== "containerd" && runtime !== "docker") {
@@ -70,6 +79,14 @@ function checkSpec(spec: NodeScriptSpec): void {
     }
     if (spec.mode === "mirror" && spec.proxyAuth) {
         throw new Error("proxy credentials are only used in proxy mode");
+    }
+    if (spec.proxyCa !== undefined) {
+        if (spec.mode !== "proxy" || spec.runtime !== "containerd") {
+            throw new Error("the proxy CA is only used by containerd in proxy mode");
+        }
+        if (!PEM_CERTIFICATE.test(spec.proxyCa)) {
+            throw new Error("proxyCa must be one PEM certificate");
+        }
     }
     if (!/^https?:\/\/[^\s/"'\\]+$/.test(spec.endpoint)) {
         throw new Error(`endpoint must be http://HOST:PORT, got ${JSON.stringify(spec.endpoint)}`);
@@ -102,6 +119,7 @@ REGISTRIES=(${regs})
 ALL_REGISTRIES=${spec.allRegistries ? "yes" : "no"}
 NO_PROXY_LIST=${shq(spec.noProxy.join(","))}
 PROXY_AUTH=${spec.proxyAuth ? "yes" : "no"}
+${spec.proxyCa === undefined ? "PROXY_CA=''" : `PROXY_CA=$(cat <<'PEM'\n${spec.proxyCa}PEM\n)`}
 `;
 }
 

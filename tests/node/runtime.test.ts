@@ -7,6 +7,7 @@ import { parse } from "smol-toml";
 import { describePrivileged } from "../helpers/privileged";
 import { tomlProgram } from "../../lib/node/awk";
 import { NodeSandbox } from "./sandbox";
+import { testCertificates } from "../helpers/testCa";
 import {
     apply,
     CONFIG,
@@ -24,6 +25,10 @@ import {
 } from "./nodeHelpers";
 
 const CRI_REGISTRY = `plugins."${CRI}".registry`;
+/** The TLS writer's settings: skip verification, or trust the proxy's CA (apply.sh passes these). */
+const PROXY_CA_FILE = "/etc/containerd/dragonfly-proxy-ca.crt";
+const TLS_SKIP = ["-v", "tls_key=insecure_skip_verify", "-v", "tls_value=true"];
+const TLS_CA = ["-v", "tls_key=ca_file", "-v", `tls_value="${PROXY_CA_FILE}"`, "-v", "tls_off=insecure_skip_verify"];
 
 /** A CCE-like containerd 1.6 config.toml (version 2), abridged from `containerd config default`. */
 const CCE_CONFIG = `version = 2
@@ -106,7 +111,7 @@ function awk(
 
 describePrivileged(
     "node scripts against real containerd (root, unshare -m)",
-    { root: true, commands: ["containerd", "ctr", "unshare", "nsenter", "awk"] },
+    { root: true, commands: ["containerd", "ctr", "unshare", "nsenter", "awk", "openssl"] },
     () => {
         const boxes: NodeSandbox[] = [];
         const sandbox = (config?: string): Promise<NodeSandbox> => nodeWith(boxes, config);
@@ -300,7 +305,7 @@ describePrivileged(
         });
 
         test("version 3 files: TLS and config_path go under io.containerd.cri.v1.images, every other setting kept", () => {
-            const tls = awk("tls", ["-v", `hosts=${SWR} ${LOCAL_REG}`], V3_CONFIG);
+            const tls = awk("tls", [...TLS_SKIP, "-v", `hosts=${SWR} ${LOCAL_REG}`], V3_CONFIG);
             expect(tls.status).toBe(0);
             expect(tls.out.startsWith(V3_CONFIG)).toBe(true);
             const t = parse(tls.out) as Record<string, any>;
@@ -421,6 +426,58 @@ describePrivileged(
             expect(state(box)).toEqual(before);
         });
 
+        test("proxy.ca: containerd trusts the proxy's CA for the routed registries instead of skipping verification; a new CA needs no restart; off again, the file goes", async () => {
+            const { ca, otherCa } = testCertificates();
+            const seeded = `${CCE_CONFIG}    [${CRI_REGISTRY}.configs."${SWR}".tls]\n      insecure_skip_verify = true\n`;
+            const box = await sandbox(seeded);
+            const before = state(box);
+            const s = spec({ proxyCa: ca.certificate });
+            expect(ok(apply(box, s))).toBe(
+                `dragonfly-cce: changed=${PROXY_CA_FILE},${CONFIG},${DROPIN}, restarted=yes\n`,
+            );
+            expect(box.read(PROXY_CA_FILE)).toBe(ca.certificate);
+            expect(state(box)[PROXY_CA_FILE].split(" ")[0]).toBe("644");
+            const tls = dump(box).plugins[CRI].registry.configs;
+            for (const host of [SWR, LOCAL_REG]) {
+                expect(tls[host].tls.ca_file).toBe(PROXY_CA_FILE);
+                // The seed document's hand-set insecure_skip_verify is switched off, not left to win.
+                expect(tls[host].tls.insecure_skip_verify).toBe(false);
+            }
+            expect(criStatus(box)).toBe("ok");
+            expect(ok(apply(box, s))).toBe("dragonfly-cce: changed=-, restarted=no\n");
+
+            // A new CA: only the file changes; containerd reads it at each pull.
+            const restarts = box.restarts();
+            expect(ok(apply(box, spec({ proxyCa: otherCa.certificate })))).toBe(
+                `dragonfly-cce: changed=${PROXY_CA_FILE}, restarted=no\n`,
+            );
+            expect(box.read(PROXY_CA_FILE)).toBe(otherCa.certificate);
+            expect(box.restarts()).toBe(restarts);
+
+            // proxy.ca off: verification skipped again, the CA file removed.
+            expect(ok(apply(box, spec()))).toBe(`dragonfly-cce: changed=${CONFIG},${PROXY_CA_FILE}, restarted=yes\n`);
+            expect(box.exists(PROXY_CA_FILE)).toBe(false);
+            expect(dump(box).plugins[CRI].registry.configs[SWR].tls.insecure_skip_verify).toBe(true);
+            expect(dump(box).plugins[CRI].registry.configs[SWR].tls.ca_file).toBe("");
+            ok(restore(box, spec()));
+            expect(state(box)).toEqual(before);
+        });
+
+        test("proxy.ca with config_path: the hosts.toml files name the CA (ca), no skip_verify", async () => {
+            const { ca } = testCertificates();
+            const withPath = `${CCE_CONFIG}    [${CRI_REGISTRY}]\n      config_path = "/etc/containerd/certs.d"\n`;
+            const box = await sandbox(withPath);
+            const before = state(box);
+            const s = spec({ proxyCa: ca.certificate });
+            ok(apply(box, s));
+            const hosts = parse(box.read(`/etc/containerd/certs.d/${SWR}/hosts.toml`)) as Record<string, any>;
+            expect(hosts.host[`https://${SWR}`]).toEqual({ capabilities: ["pull", "resolve"], ca: PROXY_CA_FILE });
+            expect(box.read(PROXY_CA_FILE)).toBe(ca.certificate);
+            expect(criStatus(box)).toBe("ok");
+            ok(restore(box, s));
+            expect(state(box)).toEqual(before);
+        });
+
         test("Docker: daemon.json without the key, or absent, gets it; broken JSON is refused", async () => {
             const box = await sandbox(CCE_CONFIG);
             const s = spec({ runtime: "docker", registries: [SWR] });
@@ -461,6 +518,7 @@ describe("config.toml awk programs on every fixture (smol-toml reads every outpu
     const cases = awks.flatMap((bin) =>
         fixtures.flatMap(([name, text]) => [
             [bin, "tls", name, text] as const,
+            [bin, "tls with the proxy CA", name, text] as const,
             [bin, "config_path", name, text] as const,
         ]),
     );
@@ -470,8 +528,14 @@ describe("config.toml awk programs on every fixture (smol-toml reads every outpu
     });
 
     test.each(cases)("%s %s: %s", (bin, use, _name, text) => {
-        const vars = use === "tls" ? ["-v", `hosts=${SWR} ${LOCAL_REG}`] : ["-v", "dir=/etc/containerd/certs.d"];
-        const r = awk(use, vars, text, bin);
+        const hosts = ["-v", `hosts=${SWR} ${LOCAL_REG}`];
+        const vars =
+            use === "tls"
+                ? [...TLS_SKIP, ...hosts]
+                : use === "config_path"
+                  ? ["-v", "dir=/etc/containerd/certs.d"]
+                  : [...TLS_CA, ...hosts];
+        const r = awk(use === "config_path" ? use : "tls", vars, text, bin);
         expect(r.status).toBe(0);
         const doc = parse(r.out) as Record<string, any>;
         const plugin = doc.version === 3 ? "io.containerd.cri.v1.images" : CRI;
@@ -479,13 +543,19 @@ describe("config.toml awk programs on every fixture (smol-toml reads every outpu
         if (use === "tls") {
             expect(registry.configs[SWR].tls.insecure_skip_verify).toBe(true);
             expect(registry.configs[LOCAL_REG].tls.insecure_skip_verify).toBe(true);
+        } else if (use === "tls with the proxy CA") {
+            for (const host of [SWR, LOCAL_REG]) {
+                expect(registry.configs[host].tls.ca_file).toBe(PROXY_CA_FILE);
+                expect(registry.configs[host].tls.insecure_skip_verify ?? false).toBe(false);
+            }
         } else {
             expect(registry.config_path).toBe("/etc/containerd/certs.d");
         }
         // Every line of the input is still there, in order (edits replace or add lines only).
         const out = r.out.split("\n");
         let at = 0;
-        for (const l of text.split("\n").filter((x) => !/insecure_skip_verify = false/.test(x))) {
+        const switched = use === "tls" ? /insecure_skip_verify = false/ : /insecure_skip_verify = true/;
+        for (const l of text.split("\n").filter((x) => !switched.test(x))) {
             at = out.indexOf(l, at);
             expect(at).toBeGreaterThanOrEqual(0);
         }
