@@ -3,15 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 
 import { CHART_NAME, CoreConfig } from "../lib/config/core";
-import {
-    buildHelmValues,
-    PROXY_BASIC_AUTH_USERNAME,
-    PROXY_CA_FILES,
-    proxyCaSecretName,
-    ReleaseSecrets,
-    SECRET_LENGTHS,
-} from "../lib/helmValues";
-import { namespaceManifest } from "../lib/services";
+import { buildHelmValues, PROXY_BASIC_AUTH_USERNAME, ReleaseSecrets, SECRET_LENGTHS } from "../lib/helmValues";
+import { namespaceManifest, proxyCaSecretManifest } from "../lib/services";
 /** Helm keeps this many revisions of the release (rollback targets). */
 export const MAX_HISTORY = 10;
 
@@ -79,16 +72,17 @@ export class DragonflyRelease extends pulumi.ComponentResource {
         // proxy.ca: the CA certificate and key the client pods mount (the key only ever here).
         const before: pulumi.Resource[] = [ns, ...generated];
         if (cfg.proxy.ca !== undefined) {
+            const manifest = proxyCaSecretManifest(cfg, {
+                certificate: cfg.proxy.ca.certificate,
+                key: pulumi.secret(cfg.proxy.ca.key),
+            });
             before.push(
                 new k8s.core.v1.Secret(
                     `${name}-proxy-ca`,
                     {
-                        metadata: { name: proxyCaSecretName(cfg.releaseName), namespace: ns.metadata.name },
-                        type: "Opaque",
-                        stringData: {
-                            [PROXY_CA_FILES.certificate]: cfg.proxy.ca.certificate,
-                            [PROXY_CA_FILES.key]: pulumi.secret(cfg.proxy.ca.key),
-                        },
+                        ...manifest,
+                        // The namespace from the Namespace resource: created after it.
+                        metadata: { ...manifest.metadata, namespace: ns.metadata.name },
                     },
                     { parent: this },
                 ),

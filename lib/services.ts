@@ -5,7 +5,7 @@
  * labels.
  */
 import { CONSOLE_PORT, CoreConfig } from "./config/core";
-import { chartObjectNames, podSelector } from "./helmValues";
+import { chartObjectNames, podSelector, PROXY_CA_FILES, proxyCaSecretName } from "./helmValues";
 import { hostPort } from "./hosts";
 
 /** CCE's ELB annotations. */
@@ -15,7 +15,7 @@ export const ELB_ANNOTATION = {
     autocreate: "kubernetes.io/elb.autocreate",
 } as const;
 
-/** Labels on the Services this stack adds (the chart's own objects are labelled by Helm). */
+/** Labels on the objects this stack adds beside the chart's (which Helm labels itself). */
 export function stackLabels(releaseName: string): Record<string, string> {
     return {
         "app.kubernetes.io/managed-by": "pulumi",
@@ -121,6 +121,33 @@ export function namespaceManifest(cfg: CoreConfig): {
             name: cfg.namespace,
             labels: { "app.kubernetes.io/managed-by": "pulumi", "app.kubernetes.io/part-of": "dragonfly" },
         },
+    };
+}
+
+/**
+ * The Secret the client pods mount for `proxy.ca` (see PROXY_CA_MOUNT_PATH): the CA certificate
+ * and its key (`S`: the stack passes the key as a Pulumi secret).
+ */
+export function proxyCaSecretManifest<S>(
+    cfg: CoreConfig,
+    ca: { certificate: string; key: S },
+): {
+    apiVersion: "v1";
+    kind: "Secret";
+    metadata: { name: string; namespace: string; labels: Record<string, string> };
+    type: "Opaque";
+    stringData: Record<string, string | S>;
+} {
+    return {
+        apiVersion: "v1",
+        kind: "Secret",
+        metadata: {
+            name: proxyCaSecretName(cfg.releaseName),
+            namespace: cfg.namespace,
+            labels: stackLabels(cfg.releaseName),
+        },
+        type: "Opaque",
+        stringData: { [PROXY_CA_FILES.certificate]: ca.certificate, [PROXY_CA_FILES.key]: ca.key },
     };
 }
 

@@ -313,7 +313,16 @@ describe("DragonflyCce variants", () => {
             "ca",
         );
         const secret = one(b, "kubernetes:core/v1:Secret");
-        expect(secret.inputs.metadata).toEqual({ name: "p2p-dragonfly-proxy-ca", namespace: "dragonfly-system" });
+        expect(secret.inputs.metadata).toEqual({
+            name: "p2p-dragonfly-proxy-ca",
+            namespace: "dragonfly-system",
+            labels: {
+                "app.kubernetes.io/managed-by": "pulumi",
+                "app.kubernetes.io/part-of": "dragonfly",
+                "app.kubernetes.io/instance": "p2p",
+            },
+        });
+        expect(secret.inputs.type).toBe("Opaque");
         expect(secret.inputs.stringData).toEqual({ "ca.crt": ca.certificate, "ca.key": ca.key });
         // The SDK makes the whole stringData secret (data and stringData are secret outputs too).
         expect(secret.secretPaths).toEqual(["stringData"]);

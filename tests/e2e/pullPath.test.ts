@@ -228,6 +228,41 @@ describePrivileged("pull path: real containerd pulls through the configured Drag
         });
     });
 
+    describe("proxy mode trusting the proxy's CA (proxy.ca): TLS is verified, not skipped", () => {
+        const specWith = (proxyCa: string): NodeScriptSpec => ({
+            runtime: "containerd",
+            mode: "proxy",
+            endpoint: world.standin.endpoint,
+            registries: [HTTPS_REG],
+            allRegistries: false,
+            noProxy: SAFE_NO_PROXY,
+            proxyCa,
+        });
+
+        test("with the stand-in's CA, an HTTPS pull through the intercepting proxy verifies and succeeds", async () => {
+            const summary = await runScript("root", applyScript(specWith(readFileSync(world.proxyCa, "utf8"))));
+            expect(summary).toContain("/etc/containerd/dragonfly-proxy-ca.crt");
+            expect(nodeConfigToml()).toContain('ca_file = "/etc/containerd/dragonfly-proxy-ca.crt"');
+            expect(nodeConfigToml()).not.toContain("insecure_skip_verify");
+            const p = await world.push("https", "ca-https");
+            expectThroughStandin(await pull(p), p, "connect");
+        });
+
+        test("with another CA, the same pull is refused: the intercepting certificate is checked", async () => {
+            // The registry's own CA: the node trusts it system-wide, but it did not sign the proxy's certificate.
+            const summary = await runScript("root", applyScript(specWith(readFileSync(world.registryCa, "utf8"))));
+            expect(summary).toMatch(/changed=\/etc\/containerd\/dragonfly-proxy-ca\.crt, restarted=no$/);
+            const p = await world.push("https", "ca-wrong");
+            await expect(world.cri.pull(p.ref)).rejects.toThrow(/x509|certificate/);
+        });
+
+        test("after the restore script, the node is as before", async () => {
+            expect(await runScript("root", restoreScript({ runtime: "containerd" }))).toMatch(/restarted=yes$/);
+            expect(nodeConfigToml()).toBe(proxyBase);
+            expect(existsSync(join(world.node.etcContainerd, "dragonfly-proxy-ca.crt"))).toBe(false);
+        });
+    });
+
     describe("mirror mode (config_path + hosts.toml), configured as the sudo user", () => {
         let spec: NodeScriptSpec;
 

@@ -71,8 +71,9 @@ describePrivileged(
                 results.push(...mine);
                 const rejected = mine.filter((x) => x.status !== 201);
                 expect({ scenario: name, rejected }).toEqual({ scenario: name, rejected: [] });
-                // Everything was sent: the chart's objects plus the Namespace and two Services.
-                expect(mine.length).toBe(r.chartObjects.length + 3);
+                // Everything was sent: the chart's objects plus the Namespace, two Services and,
+                // with proxy.ca, its Secret.
+                expect(mine.length).toBe(r.chartObjects.length + 3 + (r.cfg.core.proxy.ca === undefined ? 0 : 1));
                 expect(mine.map((x) => x.object)).toEqual(
                     expect.arrayContaining([
                         `Namespace/${r.cfg.core.namespace}`,

@@ -29,21 +29,31 @@ interface PodSpec {
     tolerations?: Array<Record<string, unknown>>;
     hostNetwork?: boolean;
     imagePullSecrets?: Array<{ name: string }>;
-    containers: Array<{ name: string; image: string; ports?: Array<{ containerPort: number }> }>;
+    containers: Array<{
+        name: string;
+        image: string;
+        ports?: Array<{ containerPort: number }>;
+        volumeMounts?: Array<Record<string, unknown>>;
+    }>;
     initContainers?: Array<{ name: string; image: string }>;
+    volumes?: Array<Record<string, unknown> & { name: string }>;
 }
 
-function podTemplate(o: KubeObject): { labels: Record<string, string>; spec: PodSpec } {
+function podTemplate(o: KubeObject): {
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+    spec: PodSpec;
+} {
     const spec = o.spec as Record<string, unknown>;
     if (o.kind === "Pod") {
-        return { labels: o.metadata.labels ?? {}, spec: spec as unknown as PodSpec };
+        return { labels: o.metadata.labels ?? {}, annotations: {}, spec: spec as unknown as PodSpec };
     }
     const tpl = (
         o.kind === "CronJob"
             ? ((spec.jobTemplate as Record<string, unknown>).spec as Record<string, unknown>).template
             : spec.template
-    ) as { metadata?: { labels?: Record<string, string> }; spec: PodSpec };
-    return { labels: tpl.metadata?.labels ?? {}, spec: tpl.spec };
+    ) as { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec: PodSpec };
+    return { labels: tpl.metadata?.labels ?? {}, annotations: tpl.metadata?.annotations ?? {}, spec: tpl.spec };
 }
 
 function workloads(r: RenderedRelease): KubeObject[] {
@@ -276,6 +286,32 @@ describePrivileged("real Helm renders the pinned chart with the stack's values",
             expect(spec.ports).toEqual([
                 expect.objectContaining({ port: core.proxy.port, targetPort: core.proxy.port }),
             ]);
+            // proxy.ca: the client signs with the CA from the stack's Secret, mounted read-only.
+            const caVolume = (tpl.spec.volumes ?? []).find((v) => v.name === "dragonfly-cce-proxy-ca");
+            const caMounts = tpl.spec.containers.flatMap((c) =>
+                (c.volumeMounts ?? []).filter((m) => m.name === "dragonfly-cce-proxy-ca"),
+            );
+            if (core.proxy.ca) {
+                const secret = r.stackObjects.find((o) => o.kind === "Secret")!;
+                expect(caVolume).toEqual({
+                    name: "dragonfly-cce-proxy-ca",
+                    secret: { secretName: secret.metadata.name, defaultMode: 0o400 },
+                });
+                expect(caMounts).toEqual([
+                    { name: "dragonfly-cce-proxy-ca", mountPath: "/etc/dragonfly-cce/proxy-ca", readOnly: true },
+                ]);
+                expect(Object.keys((secret as any).stringData).sort()).toEqual(["ca.crt", "ca.key"]);
+                expect((dfdaemon.proxy.server as any).caCert).toBe("/etc/dragonfly-cce/proxy-ca/ca.crt");
+                expect((dfdaemon.proxy.server as any).caKey).toBe("/etc/dragonfly-cce/proxy-ca/ca.key");
+                expect(tpl.annotations["dragonfly-cce/proxy-ca-sha256"]).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+                // The chart's own volumes are still there.
+                expect((tpl.spec.volumes ?? []).map((v) => v.name)).toEqual(
+                    expect.arrayContaining(["storage", "logs"]),
+                );
+            } else {
+                expect(caVolume).toBeUndefined();
+                expect(caMounts).toEqual([]);
+            }
             if (core.proxy.basicAuth) {
                 expect(dfdaemon.proxy.server.basicAuth).toEqual({
                     username: "dragonfly",

@@ -8,6 +8,7 @@ import * as path from "path";
 import { stackConfigFromFile } from "../../lib/config/stackFile";
 import { StackConfig } from "../../lib/config";
 import { stackConfig } from "../helpers/kube/helm";
+import { testCertificates } from "../helpers/testCa";
 
 export interface Scenario {
     name: string;
@@ -53,6 +54,14 @@ export function scenarios(): Scenario[] {
         {
             name: "proxy.basicAuth",
             cfg: stackConfig({ nodePool: "dragonfly-pool", namespace: "p2p-auth", proxy: { basicAuth: true } }),
+        },
+        {
+            name: "proxy.ca",
+            cfg: stackConfig({
+                nodePool: "dragonfly-pool",
+                namespace: "p2p-ca",
+                proxy: { ca: testCertificates().ca },
+            }),
         },
         {
             name: "helmValues overrides",

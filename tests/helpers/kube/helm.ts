@@ -11,6 +11,7 @@ import * as path from "path";
 import { parse, parseAllDocuments } from "yaml";
 
 import { renderStack } from "../../../lib/render";
+import { proxyCaSecretManifest } from "../../../lib/services";
 import { parseStackConfig, StackConfig } from "../../../lib/config";
 import { toolPath } from "../tools";
 
@@ -132,6 +133,10 @@ export function renderRelease(cfg: StackConfig, workDir: string, seed = 1): Rend
     const stackObjects = ["namespace.yaml", "proxy-service.yaml", "console-service.yaml"].map(
         (p) => parse(fs.readFileSync(path.join(dir, p), "utf8")) as KubeObject,
     );
+    if (cfg.core.proxy.ca !== undefined) {
+        // The Secret the stack creates beside the release (render leaves it out: it holds the key).
+        stackObjects.push(proxyCaSecretManifest(cfg.core, cfg.core.proxy.ca) as unknown as KubeObject);
+    }
     return { cfg, chartObjects, stackObjects, text, secrets, renderSeconds };
 }
 

@@ -52,6 +52,8 @@ export class World {
     node!: NodeHost;
     cri!: CriClient;
     registryCa = "";
+    /** The CA the Dragonfly stand-in signs its intercepting certificate with (a file path). */
+    proxyCa = "";
     private counter = 0;
     private destroyed = false;
     private readonly exitHook = (): void => {
@@ -94,7 +96,10 @@ export class World {
         this.registryCa = ca.cert;
         const regLeaf = await makeLeaf(this.dir, "registry", ca, [ADDR.reg, ADDR.regAlias]);
         const dflyCa = await makeCa(this.dir, "dragonfly");
-        const dflyLeaf = await makeLeaf(this.dir, "dragonfly-standin", dflyCa, [ADDR.dfly]);
+        this.proxyCa = dflyCa.cert;
+        // The stand-in intercepts HTTPS with this certificate, as the Dragonfly client does with
+        // one its CA signs: valid for the registry's addresses, trusted only through that CA.
+        const dflyLeaf = await makeLeaf(this.dir, "dragonfly-standin", dflyCa, [ADDR.dfly, ADDR.reg, ADDR.regAlias]);
 
         this.httpRegistry = new Registry({
             name: "registry-http",
