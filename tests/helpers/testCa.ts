@@ -7,6 +7,8 @@ import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 
+import { newCertificateArgs } from "./world/certs";
+
 export interface Pem {
     certificate: string;
     key: string;
@@ -22,24 +24,7 @@ function openssl(args: string[]): void {
 function certificate(dir: string, name: string, extra: string[]): Pem {
     const cert = join(dir, `${name}.crt`);
     const key = join(dir, `${name}.key`);
-    openssl([
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-        "-keyout",
-        key,
-        "-out",
-        cert,
-        "-days",
-        "2",
-        "-subj",
-        `/CN=${name}`,
-        ...extra,
-    ]);
+    openssl(newCertificateArgs(cert, key, `/CN=${name}`, extra));
     return { certificate: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") };
 }
 

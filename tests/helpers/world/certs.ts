@@ -9,11 +9,9 @@ export interface CertFiles {
     key: string;
 }
 
-/** `openssl req -x509` for a new EC P-256 key valid 2 days, with `extra` arguments. */
-async function newCertificate(dir: string, file: string, subject: string, extra: string[]): Promise<CertFiles> {
-    const cert = join(dir, `${file}.crt`);
-    const key = join(dir, `${file}.key`);
-    await run("openssl", [
+/** The arguments of `openssl req -x509` for a new EC P-256 key and certificate valid 2 days. */
+export function newCertificateArgs(cert: string, key: string, subject: string, extra: string[]): string[] {
+    return [
         "req",
         "-x509",
         "-newkey",
@@ -30,7 +28,13 @@ async function newCertificate(dir: string, file: string, subject: string, extra:
         "-subj",
         subject,
         ...extra,
-    ]);
+    ];
+}
+
+async function newCertificate(dir: string, file: string, subject: string, extra: string[]): Promise<CertFiles> {
+    const cert = join(dir, `${file}.crt`);
+    const key = join(dir, `${file}.key`);
+    await run("openssl", newCertificateArgs(cert, key, subject, extra));
     return { cert, key };
 }
 
