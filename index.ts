@@ -16,6 +16,7 @@ export const proxyUrl = output("proxyUrl");
 export const consoleNodePort = output("consoleNodePort");
 export const consoleUrl = output("consoleUrl");
 export const noProxy = output("noProxy");
+export const proxyCaCertificate = output("proxyCaCertificate");
 export const configuredNodes = output("configuredNodes");
 export const consoleCredentials = output("consoleCredentials");
 export const verification = output("verification");

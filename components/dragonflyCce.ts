@@ -39,6 +39,8 @@ export class DragonflyCce extends pulumi.ComponentResource {
     public readonly consoleUrl: pulumi.Output<string | undefined>;
     /** The NO_PROXY list the nodes get (comma-separated). */
     public readonly noProxy: pulumi.Output<string>;
+    /** `proxy.ca`'s certificate (PEM), for other stacks' nodes to trust; undefined without it. */
+    public readonly proxyCaCertificate: pulumi.Output<string | undefined>;
     /** Names of the configured nodes. */
     public readonly configuredNodes: pulumi.Output<string[]>;
     /**
@@ -167,6 +169,7 @@ export class DragonflyCce extends pulumi.ComponentResource {
         this.consoleNodePort = consoleSvc.nodePort;
         this.consoleUrl = consoleSvc.url;
         this.noProxy = this.fleet.noProxy;
+        this.proxyCaCertificate = pulumi.output(cfg.proxy.ca?.certificate);
         this.configuredNodes = this.fleet.configuredNodes;
         this.consoleCredentials = pulumi.secret(credentials);
         this.verification = verification;
@@ -180,6 +183,7 @@ export class DragonflyCce extends pulumi.ComponentResource {
             consoleNodePort: this.consoleNodePort,
             consoleUrl: this.consoleUrl,
             noProxy: this.noProxy,
+            proxyCaCertificate: this.proxyCaCertificate,
             configuredNodes: this.configuredNodes,
             consoleCredentials: this.consoleCredentials,
             verification: this.verification,

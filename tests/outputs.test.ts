@@ -32,6 +32,7 @@ const RELEASED = [
     "configuredNodes",
     "consoleCredentials",
     "verification",
+    "proxyCaCertificate",
 ];
 
 interface DocumentedOutput {

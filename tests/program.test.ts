@@ -36,6 +36,7 @@ describe("index.ts", () => {
                 "namespace",
                 "noProxy",
                 "proxyAddress",
+                "proxyCaCertificate",
                 "proxyUrl",
                 "releaseName",
                 "releaseStatus",
@@ -49,6 +50,7 @@ describe("index.ts", () => {
         expect(await resolve(out.releaseName)).toBe("dragonfly");
         expect(await resolve(out.chartVersion)).toBe("1.7.4");
         expect(await resolve(out.releaseStatus)).toBe("deployed");
+        expect(await resolve(out.proxyCaCertificate)).toBeUndefined();
         const lb = registered.find(
             (r) => r.type === "kubernetes:core/v1:Service" && r.inputs.spec.type === "LoadBalancer",
         );

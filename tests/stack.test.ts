@@ -334,6 +334,9 @@ describe("DragonflyCce variants", () => {
         for (const r of b.resources.filter((x) => x.type !== "kubernetes:core/v1:Secret")) {
             expect(JSON.stringify(r.inputs)).not.toContain(keyLine);
         }
+        // The certificate (never the key) is an output for consumer stacks.
+        expect(await resolve(b.stack.proxyCaCertificate)).toBe(ca.certificate);
+        expect(await pulumi.isSecret(b.stack.proxyCaCertificate)).toBe(false);
         // Without proxy.ca there is no Secret of ours.
         expect(b.resources.filter((r) => r.type === "kubernetes:core/v1:Secret")).toHaveLength(1);
         const plain = await build({}, "no-ca");
