@@ -10,7 +10,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_PROXY_PORT } from "../lib/config/core";
 import { activeNodes, buildNoProxy, NodeConfig } from "../lib/config/nodes";
-import { NodePlan, planNodes } from "../lib/node/plan";
+import { dockerNodesRoutingDockerHub, NodePlan, planNodes } from "../lib/node/plan";
 import { NodeRuntime } from "./nodeRuntime";
 
 export interface NodeFleetArgs {
@@ -69,6 +69,17 @@ export class NodeFleet extends pulumi.ComponentResource {
             pulumi.log.warn(
                 `SSH host key of the bastion ${cfg.ssh.bastion.host} is NOT checked: whoever answers there sees ` +
                     "every node connection's credentials. Add its key to dragonfly-cce:ssh.knownHosts.",
+                this,
+            );
+        }
+        const hubOnDocker = dockerNodesRoutingDockerHub(plan);
+        if (hubOnDocker.length > 0) {
+            pulumi.log.warn(
+                `registries lists docker.io, and Docker node(s) ${hubOnDocker.join(", ")} cannot pull it through ` +
+                    "the proxy: dockerd checks Docker Hub against the system's CAs only (insecure-registries and " +
+                    "certs.d do not apply to it), and the proxy answers with a certificate of its own. Pull " +
+                    "Docker Hub images on containerd nodes, or add the Dragonfly client's CA to these nodes' " +
+                    "system trust store.",
                 this,
             );
         }

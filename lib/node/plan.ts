@@ -61,3 +61,24 @@ export function planNodes<E>(cfg: NodeConfig<unknown>, inputs: PlanInputs<E>): N
         };
     });
 }
+
+/** Docker Hub, as image references and `registries` spell it. */
+const DOCKER_HUB = ["docker.io", "index.docker.io", "registry-1.docker.io"];
+
+/**
+ * Names of the Docker nodes (not gone) whose routed registries include Docker Hub. dockerd checks
+ * Docker Hub against the system's CAs only: its official-index endpoint has a fixed TLS
+ * configuration, so neither `insecure-registries` nor `certs.d` applies to it. Pulls of docker.io
+ * images through the intercepting proxy fail there unless the node trusts the client's CA
+ * system-wide.
+ */
+export function dockerNodesRoutingDockerHub(plan: NodePlan<unknown>[]): string[] {
+    return plan
+        .filter(
+            (p) =>
+                !p.node.gone &&
+                p.spec.runtime === "docker" &&
+                p.spec.registries.some((r) => DOCKER_HUB.includes(r.toLowerCase())),
+        )
+        .map((p) => p.node.name);
+}

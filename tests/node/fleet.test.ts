@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { parseNodeConfig } from "../../lib/config/nodes";
 import { applyScript, remoteCommand, restoreScript } from "../../lib/node/scripts";
+import { logMark, pulumiWarnings } from "../helpers/pulumiLog";
 
 interface Registered {
     type: string;
@@ -303,5 +304,28 @@ describe("NodeFleet under the mock engine", () => {
         const rs = (await program({})).filter((r) => r.name.startsWith("nodes"));
         expect(rs.map((r) => r.type)).toEqual(["dragonfly:index:NodeFleet"]);
         expect(logs.some((l) => /configured|configures/.test(l) && /nodes is empty/.test(l))).toBe(true);
+    });
+
+    test("Docker Hub routed on Docker nodes: one warning naming them (dockerd checks Docker Hub against system CAs only)", async () => {
+        const hub = /registries lists docker\.io, and Docker node\(s\) (.*) cannot pull it through the proxy/;
+        const nodes = [
+            { host: "192.168.0.10", name: "ctr" },
+            { host: "192.168.0.11", name: "dock-a", runtime: "docker" },
+            { host: "192.168.0.12", name: "dock-b", runtime: "docker" },
+        ];
+        let mark = logMark();
+        await program({ ...raw(0), nodes, registries: ["swr.cn-north-4.myhuaweicloud.com", "docker.io"] });
+        const found = pulumiWarnings(mark).filter((w) => hub.test(w));
+        expect(found).toHaveLength(1);
+        expect(hub.exec(found[0])?.[1]).toBe("dock-a, dock-b");
+        // No Docker node, or Docker Hub not routed: no such warning.
+        for (const config of [
+            { ...raw(0), nodes: [nodes[0]], registries: ["docker.io"] },
+            { ...raw(0), nodes },
+        ]) {
+            mark = logMark();
+            await program(config);
+            expect(pulumiWarnings(mark).filter((w) => hub.test(w))).toEqual([]);
+        }
     });
 });
