@@ -91,6 +91,25 @@ describe("examples/consumer", () => {
         });
     });
 
+    test("a NO_PROXY entry with % is escaped in the drop-in (systemd specifiers), kept as it is in the ConfigMap", async () => {
+        const { exports, registered } = runConsumer({ ...PRODUCER_OUTPUTS, noProxy: "localhost,fe80::1%eth0" });
+        expect(await resolve(exports.httpProxyConf)).toContain('Environment="NO_PROXY=localhost,fe80::1%%eth0"\n');
+        await resolve(exports.configMapName);
+        const cm = registered.find((r) => r.type === "kubernetes:core/v1:ConfigMap");
+        expect(cm?.inputs.data.NO_PROXY).toBe("localhost,fe80::1%eth0");
+    });
+
+    test("a producer with proxy.ca: the ConfigMap carries its CA certificate", async () => {
+        const pem = "-----BEGIN CERTIFICATE-----\nMIIBtest\n-----END CERTIFICATE-----\n";
+        const { exports, registered } = runConsumer({ ...PRODUCER_OUTPUTS, proxyCaCertificate: pem });
+        await resolve(exports.configMapName);
+        const cm = registered.find((r) => r.type === "kubernetes:core/v1:ConfigMap");
+        expect(cm?.inputs.data["dragonfly-proxy-ca.crt"]).toBe(pem);
+        expect(await refusals({ ...PRODUCER_OUTPUTS, proxyCaCertificate: "not a certificate" })).toEqual([
+            expect.stringContaining("output proxyCaCertificate should be a PEM certificate"),
+        ]);
+    });
+
     test("a producer without noProxy (older stacks) gets the fallback list", async () => {
         const { noProxy: _dropped, ...older } = PRODUCER_OUTPUTS;
         const { exports, registered } = runConsumer(older, { "dragonfly-consumer:namespace": "proxy-settings" });

@@ -10,6 +10,7 @@ import {
     NO_PROXY_OUTPUT,
     parseDragonflyOutputs,
     PROXY_ADDRESS_OUTPUT,
+    PROXY_CA_OUTPUT,
     PROXY_URL_OUTPUT,
     proxyConfigMapData,
 } from "./proxySettings";
@@ -26,9 +27,10 @@ const proxy = pulumi
         dragonfly.requireOutput(PROXY_URL_OUTPUT),
         dragonfly.requireOutput(PROXY_ADDRESS_OUTPUT),
         dragonfly.getOutput(NO_PROXY_OUTPUT),
+        dragonfly.getOutput(PROXY_CA_OUTPUT),
     ])
-    .apply(([proxyUrl, proxyAddress, noProxy]) => {
-        const p = parseDragonflyOutputs(dragonflyStack, { proxyUrl, proxyAddress, noProxy });
+    .apply(([proxyUrl, proxyAddress, noProxy, proxyCaCertificate]) => {
+        const p = parseDragonflyOutputs(dragonflyStack, { proxyUrl, proxyAddress, noProxy, proxyCaCertificate });
         return { ...p, noProxy: mergeNoProxy(p.noProxy, extraNoProxy) };
     });
 

@@ -7,6 +7,7 @@
 export const PROXY_URL_OUTPUT = "proxyUrl";
 export const PROXY_ADDRESS_OUTPUT = "proxyAddress";
 export const NO_PROXY_OUTPUT = "noProxy";
+export const PROXY_CA_OUTPUT = "proxyCaCertificate";
 
 /** NO_PROXY when the producer stack does not export `noProxy` (older stacks). */
 /** Same entries as dragonfly-cce's own defaults (lib/config/nodes.ts DEFAULT_NO_PROXY). */
@@ -20,6 +21,8 @@ export interface DragonflyProxy {
     proxyAddress: string;
     /** Comma-separated NO_PROXY list the producer uses on its own nodes. */
     noProxy: string;
+    /** PEM of the CA the proxy signs intercepted HTTPS with (`proxy.ca`); absent without it. */
+    caCertificate?: string;
 }
 
 /** A value read from the producer stack, or a clear error naming the output and what it should be. */
@@ -36,7 +39,7 @@ function expectString(stack: string, output: string, value: unknown, what: strin
 /** Checks the producer's outputs by name and type; `noProxy` is optional. */
 export function parseDragonflyOutputs(
     stack: string,
-    outputs: { proxyUrl: unknown; proxyAddress: unknown; noProxy?: unknown },
+    outputs: { proxyUrl: unknown; proxyAddress: unknown; noProxy?: unknown; proxyCaCertificate?: unknown },
 ): DragonflyProxy {
     const proxyUrl = expectString(stack, PROXY_URL_OUTPUT, outputs.proxyUrl, "a string such as http://10.0.0.5:4001");
     if (!/^https?:\/\/[^\s/]+$/.test(proxyUrl)) {
@@ -54,7 +57,19 @@ export function parseDragonflyOutputs(
         outputs.noProxy === undefined
             ? FALLBACK_NO_PROXY
             : expectString(stack, NO_PROXY_OUTPUT, outputs.noProxy, "a comma-separated string");
-    return { proxyUrl, proxyAddress, noProxy };
+    if (outputs.proxyCaCertificate === undefined || outputs.proxyCaCertificate === null) {
+        return { proxyUrl, proxyAddress, noProxy };
+    }
+    const caCertificate = expectString(
+        stack,
+        PROXY_CA_OUTPUT,
+        outputs.proxyCaCertificate,
+        "a PEM certificate (-----BEGIN CERTIFICATE-----)",
+    );
+    if (!caCertificate.startsWith("-----BEGIN CERTIFICATE-----")) {
+        throw new Error(`Stack ${stack}: output ${PROXY_CA_OUTPUT} should be a PEM certificate; got other text`);
+    }
+    return { proxyUrl, proxyAddress, noProxy, caCertificate };
 }
 
 /** The producer's NO_PROXY entries, then this cluster's, without duplicates (first wins). */
@@ -74,16 +89,21 @@ export function mergeNoProxy(noProxy: string, extra: readonly string[]): string 
  * that sends the runtime's pulls through the Dragonfly proxy, as the [seed document](../../README.md#the-seed-document) does.
  */
 export function containerdDropIn(proxy: DragonflyProxy): string {
+    // systemd expands % specifiers in unit files: a literal % (fe80::1%eth0) is written %%.
+    const unit = (v: string) => v.replace(/%/g, "%%");
     return [
         "[Service]",
-        `Environment="HTTP_PROXY=${proxy.proxyUrl}"`,
-        `Environment="HTTPS_PROXY=${proxy.proxyUrl}"`,
-        `Environment="NO_PROXY=${proxy.noProxy}"`,
+        `Environment="HTTP_PROXY=${unit(proxy.proxyUrl)}"`,
+        `Environment="HTTPS_PROXY=${unit(proxy.proxyUrl)}"`,
+        `Environment="NO_PROXY=${unit(proxy.noProxy)}"`,
         "",
     ].join("\n");
 }
 
-/** The data of a ConfigMap that workloads (`envFrom`) and node agents can read. */
+/**
+ * The data of a ConfigMap that workloads (`envFrom`) and node agents can read; with the
+ * producer's `proxy.ca`, also the CA certificate to trust instead of skipping TLS verification.
+ */
 export function proxyConfigMapData(proxy: DragonflyProxy): Record<string, string> {
     return {
         HTTP_PROXY: proxy.proxyUrl,
@@ -91,5 +111,6 @@ export function proxyConfigMapData(proxy: DragonflyProxy): Record<string, string
         NO_PROXY: proxy.noProxy,
         DRAGONFLY_PROXY_ADDRESS: proxy.proxyAddress,
         "http-proxy.conf": containerdDropIn(proxy),
+        ...(proxy.caCertificate === undefined ? {} : { "dragonfly-proxy-ca.crt": proxy.caCertificate }),
     };
 }
