@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
 import { CoreConfig } from "../lib/config/core";
+import { trustedCaBundle } from "../lib/config/proxyCa";
 import { activeNodes, NodeConfig, parseNodeConfig } from "../lib/config/nodes";
 import { urlHost } from "../lib/hosts";
 import { Verification } from "../lib/verify/result";
@@ -39,7 +40,10 @@ export class DragonflyCce extends pulumi.ComponentResource {
     public readonly consoleUrl: pulumi.Output<string | undefined>;
     /** The NO_PROXY list the nodes get (comma-separated). */
     public readonly noProxy: pulumi.Output<string>;
-    /** `proxy.ca`'s certificate (PEM), for other stacks' nodes to trust; undefined without it. */
+    /**
+     * The CA certificates (PEM bundle: `proxy.ca.certificate`, then `alsoTrust`) for
+     * other stacks' nodes to trust; undefined without `proxy.ca`.
+     */
     public readonly proxyCaCertificate: pulumi.Output<string | undefined>;
     /** Names of the configured nodes. */
     public readonly configuredNodes: pulumi.Output<string[]>;
@@ -94,7 +98,7 @@ export class DragonflyCce extends pulumi.ComponentResource {
                 config: nodes,
                 endpoint: proxy.url,
                 proxyPort: cfg.proxy.port,
-                proxyCa: cfg.proxy.ca?.certificate,
+                proxyCa: cfg.proxy.ca === undefined ? undefined : trustedCaBundle(cfg.proxy.ca),
                 proxyCredentials: release.proxyCredentials,
                 dependsOn: [release.release, proxy.service],
             },
@@ -169,7 +173,7 @@ export class DragonflyCce extends pulumi.ComponentResource {
         this.consoleNodePort = consoleSvc.nodePort;
         this.consoleUrl = consoleSvc.url;
         this.noProxy = this.fleet.noProxy;
-        this.proxyCaCertificate = pulumi.output(cfg.proxy.ca?.certificate);
+        this.proxyCaCertificate = pulumi.output(cfg.proxy.ca === undefined ? undefined : trustedCaBundle(cfg.proxy.ca));
         this.configuredNodes = this.fleet.configuredNodes;
         this.consoleCredentials = pulumi.secret(credentials);
         this.verification = verification;

@@ -26,8 +26,8 @@ export interface NodeFleetArgs {
     /** `proxy.port`, the port of the node's own client for `mirrorEndpoint: local`. Default 4001. */
     proxyPort?: number;
     /**
-     * `proxy.ca`'s certificate (PEM): containerd nodes in proxy mode trust it for the routed
-     * registries instead of skipping TLS verification. Default: none (verification skipped).
+     * `proxy.ca`'s certificates (PEM bundle): containerd nodes in proxy mode trust them for the
+     * routed registries instead of skipping TLS verification. Default: none (verification skipped).
      */
     proxyCa?: string;
     /** What must exist before any node is touched: the release and the proxy LoadBalancer. */

@@ -81,7 +81,7 @@ function set(raw: RawStackConfig, path: string, value: unknown): RawStackConfig 
     return raw;
 }
 
-type Kind = "string" | "int" | "bool" | "secret" | "object";
+type Kind = "string" | "int" | "bool" | "secret" | "object" | "list";
 /** The objects that hold secrets and their keys, as the parsers define them. */
 const HOLDERS: Record<string, Record<string, Kind>> = {
     ssh: {
@@ -96,7 +96,7 @@ const HOLDERS: Record<string, Record<string, Kind>> = {
     "nodes[0]": { host: "string", name: "string", port: "int", user: "string", runtime: "string", hostKey: "secret" },
     console: { nodePort: "int", nodeAddress: "string", rotatePassword: "bool", password: "secret" },
     proxy: { port: "int", address: "string", basicAuth: "bool", ca: "object" },
-    "proxy.ca": { certificate: "string", key: "secret" },
+    "proxy.ca": { certificate: "string", key: "secret", alsoTrust: "list" },
 };
 /** Misspelt or invented keys (none of them a key of any holder). */
 const UNKNOWN_KEYS = ["pasword", "privatekey", "Password", "secret", "token", "private_key"];
@@ -120,6 +120,14 @@ function wrongTyped(kind: Kind): [string, unknown][] {
         case "bool":
         case "secret":
             return [...shapes, ["a password", PASSWORD], ["a private key's text", EC_KEY]];
+        case "list":
+            // (a list in its place is checked item by item: see the item cases below)
+            return [
+                ["an object holding a password", { password: PASSWORD }],
+                ["a password", PASSWORD],
+                ["a private key's text", EC_KEY],
+                ["a number", 4711],
+            ];
         case "object":
             // (an object in its place is a holder of its own, walked as such)
             return [
@@ -189,6 +197,18 @@ function cases(): Case[] {
         ["true", true],
     ] as [string, unknown][]) {
         out.push({ what: `kubeconfig set to ${what}`, raw: set(base(), "kubeconfig", value), key: "kubeconfig" });
+    }
+    // A list of certificates: each item is checked, and named by its index.
+    for (const [what, value] of [
+        ["a password", PASSWORD],
+        ["a private key's text", EC_KEY],
+        ["a list holding a key", [EC_KEY]],
+    ] as [string, unknown][]) {
+        out.push({
+            what: `proxy.ca.alsoTrust[0] set to ${what}`,
+            raw: set(base(), "proxy.ca.alsoTrust", [value]),
+            key: "proxy.ca.alsoTrust[0]",
+        });
     }
     // The issue's reproductions, spelled out.
     out.push({ what: "issue: ssh.pasword", raw: set(base(), "ssh.pasword", PASSWORD), key: "ssh.pasword" });

@@ -3,7 +3,7 @@
  * key never shown.
  */
 import { parseCoreConfig } from "../lib/config/core";
-import { caFingerprint, parseProxyCa } from "../lib/config/proxyCa";
+import { caFingerprint, parseProxyCa, trustedCaBundle } from "../lib/config/proxyCa";
 import { configErrorOf } from "./helpers/configError";
 import { testCertificates } from "./helpers/testCa";
 
@@ -18,7 +18,7 @@ describe("proxy.ca", () => {
     test("unset by default; a CA certificate with its key is taken, ends with one newline", () => {
         expect(core({}).proxy.ca).toBeUndefined();
         const parsed = core({ ca: { certificate: `\n${ca.certificate}\n\n`, key: ca.key } }).proxy.ca;
-        expect(parsed).toEqual({ certificate: ca.certificate, key: ca.key });
+        expect(parsed).toEqual({ certificate: ca.certificate, key: ca.key, alsoTrust: [] });
         expect(caFingerprint(ca.certificate)).toMatch(/^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
     });
 
@@ -75,6 +75,28 @@ describe("proxy.ca", () => {
         expect(e.allowed).toMatch(allowed);
         for (const line of keyLines) {
             expect(e.message).not.toContain(line);
+        }
+    });
+
+    test("alsoTrust: more CAs the nodes trust, after the signing one in the bundle", () => {
+        const parsed = core({
+            ca: { certificate: ca.certificate, key: ca.key, alsoTrust: [otherCa.certificate] },
+        }).proxy.ca!;
+        expect(parsed.alsoTrust).toEqual([otherCa.certificate]);
+        expect(trustedCaBundle(parsed)).toBe(ca.certificate + otherCa.certificate);
+        const bad = (previous: unknown) =>
+            configErrorOf(() => core({ ca: { certificate: ca.certificate, key: ca.key, alsoTrust: previous } }));
+        expect(bad(otherCa.certificate).key).toBe("proxy.ca.alsoTrust");
+        expect(bad([otherCa.certificate, leaf.certificate])).toMatchObject({
+            key: "proxy.ca.alsoTrust[1]",
+            allowed: expect.stringContaining("basicConstraints CA:TRUE"),
+        });
+        expect(bad([ca.certificate])).toMatchObject({
+            key: "proxy.ca.alsoTrust[0]",
+            allowed: "another CA certificate than proxy.ca.certificate",
+        });
+        for (const line of keyLines) {
+            expect(bad([leaf.key]).message).not.toContain(line);
         }
     });
 

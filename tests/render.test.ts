@@ -172,19 +172,23 @@ describe("render", () => {
     });
 
     test("proxy.ca with a secure key renders: the nodes trust the certificate, README says which Secret to create", () => {
-        const { ca } = testCertificates();
-        const pem = ca.certificate
-            .trimEnd()
-            .split("\n")
-            .map((l) => `        ${l}`)
-            .join("\n");
+        const { ca, otherCa } = testCertificates();
+        const block = (cert: string, indent: string) =>
+            cert
+                .trimEnd()
+                .split("\n")
+                .map((l) => `${indent}${l}`)
+                .join("\n");
         const text =
             "config:\n  dragonfly-cce:nodePool: p\n  dragonfly-cce:registries: [swr.cn-north-4.myhuaweicloud.com]\n" +
             "  dragonfly-cce:nodes: [{host: 192.168.0.10, name: n1}]\n" +
-            `  dragonfly-cce:proxy:\n    ca:\n      certificate: |\n${pem}\n      key:\n        secure: v1:abc\n`;
+            `  dragonfly-cce:proxy:\n    ca:\n      certificate: |\n${block(ca.certificate, "        ")}\n` +
+            `      alsoTrust:\n        - |\n${block(otherCa.certificate, "          ")}\n` +
+            "      key:\n        secure: v1:abc\n";
         const rendered = renderStack(stackConfigFromFile(text), { proxyHost: MOCK_LB_IP });
         const apply = file(rendered, "nodes/n1/apply.sh").content;
-        expect(apply).toContain(`PROXY_CA=$(cat <<'PEM'\n${ca.certificate}PEM\n)`);
+        // The nodes trust the signing CA and the previous one.
+        expect(apply).toContain(`PROXY_CA=$(cat <<'PEM'\n${ca.certificate}${otherCa.certificate}PEM\n)`);
         const values = parse(file(rendered, "values.yaml").content);
         expect(values.client.config.proxy.server.caCert).toBe("/etc/dragonfly-cce/proxy-ca/ca.crt");
         expect(file(rendered, "README.txt").content).toContain(

@@ -307,9 +307,14 @@ describe("DragonflyCce variants", () => {
     });
 
     test("proxy.ca: a Secret the release waits for holds the CA, its key secret on the wire and nowhere else", async () => {
-        const { ca } = testCertificates();
+        const { ca, otherCa } = testCertificates();
         const b = await build(
-            { releaseName: "p2p", proxy: { ca: { certificate: ca.certificate, key: ca.key } } },
+            {
+                releaseName: "p2p",
+                proxy: {
+                    ca: { certificate: ca.certificate, key: ca.key, alsoTrust: [otherCa.certificate] },
+                },
+            },
             "ca",
         );
         const secret = one(b, "kubernetes:core/v1:Secret");
@@ -334,8 +339,9 @@ describe("DragonflyCce variants", () => {
         for (const r of b.resources.filter((x) => x.type !== "kubernetes:core/v1:Secret")) {
             expect(JSON.stringify(r.inputs)).not.toContain(keyLine);
         }
-        // The certificate (never the key) is an output for consumer stacks.
-        expect(await resolve(b.stack.proxyCaCertificate)).toBe(ca.certificate);
+        // The certificates to trust (never the key) are an output for consumer stacks: the
+        // signing CA, then alsoTrust; the client pods get the signing CA alone.
+        expect(await resolve(b.stack.proxyCaCertificate)).toBe(ca.certificate + otherCa.certificate);
         expect(await pulumi.isSecret(b.stack.proxyCaCertificate)).toBe(false);
         // Without proxy.ca there is no Secret of ours.
         expect(b.resources.filter((r) => r.type === "kubernetes:core/v1:Secret")).toHaveLength(1);

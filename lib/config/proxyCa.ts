@@ -5,7 +5,7 @@
  */
 import { createPrivateKey, KeyObject, X509Certificate } from "crypto";
 
-import { fail, failSecret, optObject } from "./validate";
+import { fail, failSecret, optArray, optObject } from "./validate";
 
 /** `proxy.ca`. */
 export interface ProxyCaConfig {
@@ -19,6 +19,11 @@ export interface ProxyCaConfig {
      * it goes only into a Kubernetes Secret the client pods mount. Required with `proxy.ca`.
      */
     key: string;
+    /**
+     * More CA certificates (PEM, each CA:TRUE and valid now) that nodes trust beside
+     * `certificate`, for a rotation without failed pulls (see the README). Default: none.
+     */
+    alsoTrust: string[];
 }
 
 /**
@@ -35,45 +40,66 @@ export function caFingerprint(certificate: string): string {
     return new X509Certificate(certificate).fingerprint256;
 }
 
+const PEM_ALLOWED = "one PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----) of a CA";
+
+/**
+ * Checks one CA certificate at `key`: one PEM block, a certificate, CA:TRUE, valid at `now`.
+ * Returns it with LF line ends and one final newline.
+ */
+function checkCaCertificate(key: string, value: unknown, now: Date): { pem: string; cert: X509Certificate } {
+    if (typeof value !== "string" || !PEM_CERTIFICATE.test(value.trim() + "\n")) {
+        fail(key, value, PEM_ALLOWED);
+    }
+    const pem = `${value.replace(/\r\n/g, "\n").trim()}\n`;
+    let cert: X509Certificate;
+    try {
+        cert = new X509Certificate(pem);
+    } catch (e) {
+        fail(key, "a PEM block that is not a certificate", `${PEM_ALLOWED} (${(e as Error).message})`);
+    }
+    if (!cert.ca) {
+        fail(
+            key,
+            `the certificate of ${cert.subject.replace(/\n/g, ", ")}`,
+            `${PEM_ALLOWED}: basicConstraints CA:TRUE`,
+        );
+    }
+    if (new Date(cert.validFrom) > now || new Date(cert.validTo) <= now) {
+        fail(
+            key,
+            `a certificate valid from ${cert.validFrom} to ${cert.validTo}`,
+            `a CA certificate valid now (${now.toISOString()})`,
+        );
+    }
+    return { pem, cert };
+}
+
+/** What nodes trust: the CA the proxy signs with, then `alsoTrust` (one PEM bundle). */
+export function trustedCaBundle(ca: ProxyCaConfig): string {
+    return [ca.certificate, ...ca.alsoTrust].join("");
+}
+
 /** Parses `proxy.ca`; undefined when unset. `now` is the time validity is checked against. */
 export function parseProxyCa(value: unknown, now: Date = new Date()): ProxyCaConfig | undefined {
     if (value === undefined || value === null) {
         return undefined;
     }
-    const o = optObject("proxy.ca", value, ["certificate", "key"]);
-    const certKey = "proxy.ca.certificate";
-    const pemAllowed = "one PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----) of a CA";
-    if (typeof o.certificate !== "string" || !PEM_CERTIFICATE.test(o.certificate.trim() + "\n")) {
-        fail(certKey, o.certificate, pemAllowed);
-    }
-    const certificate = `${o.certificate.replace(/\r\n/g, "\n").trim()}\n`;
-    let cert: X509Certificate;
-    try {
-        cert = new X509Certificate(certificate);
-    } catch (e) {
-        fail(certKey, "a PEM block that is not a certificate", `${pemAllowed} (${(e as Error).message})`);
-    }
-    if (!cert.ca) {
-        fail(
-            certKey,
-            `the certificate of ${cert.subject.replace(/\n/g, ", ")}`,
-            `${pemAllowed}: basicConstraints CA:TRUE`,
-        );
-    }
-    if (new Date(cert.validFrom) > now || new Date(cert.validTo) <= now) {
-        fail(
-            certKey,
-            `a certificate valid from ${cert.validFrom} to ${cert.validTo}`,
-            `a CA certificate valid now (${now.toISOString()})`,
-        );
-    }
+    const o = optObject("proxy.ca", value, ["certificate", "key", "alsoTrust"]);
+    const { pem: certificate, cert } = checkCaCertificate("proxy.ca.certificate", o.certificate, now);
+    const alsoTrust = optArray("proxy.ca.alsoTrust", o.alsoTrust, (k, v) => {
+        const previous = checkCaCertificate(k, v, now).pem;
+        if (previous === certificate) {
+            fail(k, "proxy.ca.certificate again", "another CA certificate than proxy.ca.certificate");
+        }
+        return previous;
+    });
     const keyAllowed =
         "the CA's private key in PEM (-----BEGIN PRIVATE KEY-----, EC or RSA), matching proxy.ca.certificate, set with `pulumi config set --secret`";
     if (typeof o.key !== "string" || o.key.trim() === "") {
         failSecret("proxy.ca.key", keyAllowed);
     }
     if (o.key === KEY_NOT_RENDERED) {
-        return { certificate, key: KEY_NOT_RENDERED };
+        return { certificate, key: KEY_NOT_RENDERED, alsoTrust };
     }
     let key: KeyObject;
     try {
@@ -84,5 +110,5 @@ export function parseProxyCa(value: unknown, now: Date = new Date()): ProxyCaCon
     if (!cert.checkPrivateKey(key)) {
         failSecret("proxy.ca.key", `${keyAllowed}: this key does not belong to that certificate`);
     }
-    return { certificate, key: `${o.key.trim()}\n` };
+    return { certificate, key: `${o.key.trim()}\n`, alsoTrust };
 }

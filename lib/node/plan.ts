@@ -30,7 +30,10 @@ export interface PlanInputs<E> {
     proxyPort: number;
     /** The proxy requires basic auth (`proxy.basicAuth`): proxy-mode scripts read credentials on stdin. */
     proxyAuth: boolean;
-    /** `proxy.ca`'s certificate: containerd nodes in proxy mode trust it instead of skipping verification. */
+    /**
+     * `proxy.ca`'s certificates (the signer, then `alsoTrust`): containerd nodes in proxy mode
+     * trust them instead of skipping verification.
+     */
     proxyCa?: string;
 }
 

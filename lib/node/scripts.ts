@@ -41,8 +41,8 @@ export interface NodeScriptSpec {
      */
     proxyAuth?: boolean;
     /**
-     * PEM certificate of the CA the Dragonfly client proxy signs intercepted HTTPS with
-     * (`proxy.ca`). containerd nodes in proxy mode then trust it for the routed registries
+     * PEM certificates of the CA the Dragonfly client proxy signs intercepted HTTPS with, and of
+     * earlier ones during a rotation (`proxy.ca`). containerd nodes in proxy mode then trust it for the routed registries
      * (`ca_file`, or `ca` in hosts.toml) instead of skipping TLS verification. Docker nodes keep
      * `insecure-registries` (Docker Hub's TLS settings cannot take a CA). Proxy mode only.
      */
@@ -60,8 +60,8 @@ export function shq(value: string): string {
 }
 
 const SAFE_VALUE = /^[A-Za-z0-9._:/[\]@%~+-]+$/;
-/** One PEM certificate, as the config parser leaves it (base64 lines only: safe in a here-document). */
-const PEM_CERTIFICATE = /^-----BEGIN CERTIFICATE-----\n([A-Za-z0-9+/=]+\n)+-----END CERTIFICATE-----\n$/;
+/** PEM certificates, as the config parser leaves them (base64 lines only: safe in a here-document). */
+const PEM_CERTIFICATES = /^(-----BEGIN CERTIFICATE-----\n([A-Za-z0-9+/=]+\n)+-----END CERTIFICATE-----\n)+$/;
 
 function checkRuntime(runtime: NodeScriptSpec["runtime"]): void {
     if (runtime !== "containerd" && runtime !== "docker") {
@@ -84,8 +84,8 @@ function checkSpec(spec: NodeScriptSpec): void {
         if (spec.mode !== "proxy" || spec.runtime !== "containerd") {
             throw new Error("the proxy CA is only used by containerd in proxy mode");
         }
-        if (!PEM_CERTIFICATE.test(spec.proxyCa)) {
-            throw new Error("proxyCa must be one PEM certificate");
+        if (!PEM_CERTIFICATES.test(spec.proxyCa)) {
+            throw new Error("proxyCa must be PEM certificates");
         }
     }
     if (!/^https?:\/\/[^\s/"'\\]+$/.test(spec.endpoint)) {

@@ -256,6 +256,17 @@ describePrivileged("pull path: real containerd pulls through the configured Drag
             await expect(world.cri.pull(p.ref)).rejects.toThrow(/x509|certificate/);
         });
 
+        test("a rotation in progress: the stand-in's CA in alsoTrust, after another signing CA, is trusted again, no restart", async () => {
+            const bundle = readFileSync(world.registryCa, "utf8") + readFileSync(world.proxyCa, "utf8");
+            const starts = world.node.containerdStarts();
+            expect(await runScript("root", applyScript(specWith(bundle)))).toMatch(
+                /changed=\/etc\/containerd\/dragonfly-proxy-ca\.crt, restarted=no$/,
+            );
+            expect(world.node.containerdStarts()).toBe(starts);
+            const p = await world.push("https", "ca-rotation");
+            expectThroughStandin(await pull(p), p, "connect");
+        });
+
         test("after the restore script, the node is as before", async () => {
             expect(await runScript("root", restoreScript({ runtime: "containerd" }))).toMatch(/restarted=yes$/);
             expect(nodeConfigToml()).toBe(proxyBase);
