@@ -98,7 +98,7 @@ export class DragonflyCce extends pulumi.ComponentResource {
                 config: nodes,
                 endpoint: proxy.url,
                 proxyPort: cfg.proxy.port,
-                proxyCa: cfg.proxy.ca === undefined ? undefined : trustedCaBundle(cfg.proxy.ca),
+                proxyCa: cfg.proxy.ca,
                 proxyCredentials: release.proxyCredentials,
                 dependsOn: [release.release, proxy.service],
             },
@@ -173,6 +173,7 @@ export class DragonflyCce extends pulumi.ComponentResource {
         this.consoleNodePort = consoleSvc.nodePort;
         this.consoleUrl = consoleSvc.url;
         this.noProxy = this.fleet.noProxy;
+        // What the nodes trust, for other stacks' nodes (the plan gives the same bundle to ours).
         this.proxyCaCertificate = pulumi.output(cfg.proxy.ca === undefined ? undefined : trustedCaBundle(cfg.proxy.ca));
         this.configuredNodes = this.fleet.configuredNodes;
         this.consoleCredentials = pulumi.secret(credentials);

@@ -10,7 +10,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_PROXY_PORT } from "../lib/config/core";
 import { activeNodes, buildNoProxy, NodeConfig } from "../lib/config/nodes";
-import { dockerNodesRoutingDockerHub, NodePlan, planNodes } from "../lib/node/plan";
+import { dockerNodesRoutingDockerHub, NodePlan, PlanInputs, planNodes } from "../lib/node/plan";
 import { NodeRuntime } from "./nodeRuntime";
 
 export interface NodeFleetArgs {
@@ -26,10 +26,10 @@ export interface NodeFleetArgs {
     /** `proxy.port`, the port of the node's own client for `mirrorEndpoint: local`. Default 4001. */
     proxyPort?: number;
     /**
-     * `proxy.ca`'s certificates (PEM bundle): containerd nodes in proxy mode trust them for the
-     * routed registries instead of skipping TLS verification. Default: none (verification skipped).
+     * `proxy.ca`: containerd nodes in proxy mode trust its certificates for the routed registries
+     * instead of skipping TLS verification. Default: none (verification skipped).
      */
-    proxyCa?: string;
+    proxyCa?: PlanInputs<unknown>["proxyCa"];
     /** What must exist before any node is touched: the release and the proxy LoadBalancer. */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
 }

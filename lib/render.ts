@@ -15,7 +15,6 @@ import { stringify } from "yaml";
 
 import { StackConfig } from "./config";
 import { CoreConfig } from "./config/core";
-import { trustedCaBundle } from "./config/proxyCa";
 import { isPlainObject } from "./config/validate";
 import {
     buildHelmValues,
@@ -112,7 +111,7 @@ export function renderStack(cfg: StackConfig, opts: RenderOptions = {}): Rendere
         proxyUrl: httpUrl(host, core.proxy.port),
         proxyPort: core.proxy.port,
         proxyAuth: core.proxy.basicAuth,
-        proxyCa: core.proxy.ca === undefined ? undefined : trustedCaBundle(core.proxy.ca),
+        proxyCa: core.proxy.ca,
     });
 
     const files: RenderedFile[] = [

@@ -75,7 +75,7 @@ function checkCaCertificate(key: string, value: unknown, now: Date): { pem: stri
 }
 
 /** What nodes trust: the CA the proxy signs with, then `alsoTrust` (one PEM bundle). */
-export function trustedCaBundle(ca: ProxyCaConfig): string {
+export function trustedCaBundle(ca: Pick<ProxyCaConfig, "certificate" | "alsoTrust">): string {
     return [ca.certificate, ...ca.alsoTrust].join("");
 }
 
@@ -87,11 +87,11 @@ export function parseProxyCa(value: unknown, now: Date = new Date()): ProxyCaCon
     const o = optObject("proxy.ca", value, ["certificate", "key", "alsoTrust"]);
     const { pem: certificate, cert } = checkCaCertificate("proxy.ca.certificate", o.certificate, now);
     const alsoTrust = optArray("proxy.ca.alsoTrust", o.alsoTrust, (k, v) => {
-        const previous = checkCaCertificate(k, v, now).pem;
-        if (previous === certificate) {
+        const trusted = checkCaCertificate(k, v, now).pem;
+        if (trusted === certificate) {
             fail(k, "proxy.ca.certificate again", "another CA certificate than proxy.ca.certificate");
         }
-        return previous;
+        return trusted;
     });
     const keyAllowed =
         "the CA's private key in PEM (-----BEGIN PRIVATE KEY-----, EC or RSA), matching proxy.ca.certificate, set with `pulumi config set --secret`";

@@ -18,8 +18,8 @@ const SECRET_PLACEHOLDERS: Record<string, string> = {
 
 /**
  * The stack's config keys from a `Pulumi.<stack>.yaml` text, without the namespace. `secure:`
- * values become placeholders (SSH keys, the proxy CA's key) or are dropped (anything else: kubeconfig), since only the
- * Pulumi CLI can decrypt them and nothing rendered needs them.
+ * values become placeholders (SSH keys, the proxy CA's key) or are dropped (anything else:
+ * kubeconfig), since only the Pulumi CLI can decrypt them and nothing rendered needs them.
  */
 export function configFromStackFile(text: string): Record<string, unknown> {
     const doc = parse(text) as unknown;

@@ -5,6 +5,7 @@
  */
 import { httpUrl } from "../hosts";
 import { buildNoProxy, NodeConfig, NodeEntry } from "../config/nodes";
+import { ProxyCaConfig, trustedCaBundle } from "../config/proxyCa";
 import { NodeScriptSpec } from "./scripts";
 
 /** The Dragonfly client on the node itself (hostNetwork, at the proxy port): `mirrorEndpoint: local`. */
@@ -31,10 +32,10 @@ export interface PlanInputs<E> {
     /** The proxy requires basic auth (`proxy.basicAuth`): proxy-mode scripts read credentials on stdin. */
     proxyAuth: boolean;
     /**
-     * `proxy.ca`'s certificates (the signer, then `alsoTrust`): containerd nodes in proxy mode
-     * trust them instead of skipping verification.
+     * `proxy.ca`: containerd nodes in proxy mode trust its certificates (the signer, then
+     * `alsoTrust`) instead of skipping verification. Default: none.
      */
-    proxyCa?: string;
+    proxyCa?: Pick<ProxyCaConfig, "certificate" | "alsoTrust">;
 }
 
 /** The plan of every configured node, in config order. */
@@ -44,6 +45,7 @@ export function planNodes<E>(cfg: NodeConfig<unknown>, inputs: PlanInputs<E>): N
         cfg.runtimeMode === "mirror" && cfg.mirrorEndpoint === "local"
             ? localEndpoint(inputs.proxyPort)
             : inputs.proxyUrl;
+    const trusted = inputs.proxyCa === undefined ? undefined : trustedCaBundle(inputs.proxyCa);
     return cfg.nodes.map((node) => {
         const mode = node.runtime === "docker" ? "proxy" : cfg.runtimeMode;
         return {
@@ -55,8 +57,8 @@ export function planNodes<E>(cfg: NodeConfig<unknown>, inputs: PlanInputs<E>): N
                 allRegistries: cfg.allRegistries,
                 noProxy,
                 proxyAuth: inputs.proxyAuth && mode === "proxy",
-                ...(inputs.proxyCa !== undefined && mode === "proxy" && node.runtime === "containerd"
-                    ? { proxyCa: inputs.proxyCa }
+                ...(trusted !== undefined && mode === "proxy" && node.runtime === "containerd"
+                    ? { proxyCa: trusted }
                     : {}),
             },
             sudo: node.user !== "root",

@@ -41,10 +41,10 @@ export interface NodeScriptSpec {
      */
     proxyAuth?: boolean;
     /**
-     * PEM certificates of the CA the Dragonfly client proxy signs intercepted HTTPS with, and of
-     * earlier ones during a rotation (`proxy.ca`). containerd nodes in proxy mode then trust it for the routed registries
-     * (`ca_file`, or `ca` in hosts.toml) instead of skipping TLS verification. Docker nodes keep
-     * `insecure-registries` (Docker Hub's TLS settings cannot take a CA). Proxy mode only.
+     * PEM certificates of the CA the Dragonfly client proxy signs intercepted HTTPS with, then of
+     * `proxy.ca.alsoTrust`. containerd nodes in proxy mode trust them for the routed registries
+     * (`ca_file`, or `ca` in hosts.toml) instead of skipping TLS verification. containerd in proxy
+     * mode only: Docker nodes keep `insecure-registries` (docs/decisions.md, "The proxy's CA").
      */
     proxyCa?: string;
 }
