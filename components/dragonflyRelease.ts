@@ -101,9 +101,11 @@ export class DragonflyRelease extends pulumi.ComponentResource {
                 createNamespace: false,
                 ...chart,
                 values: buildHelmValues(cfg, secrets),
-                atomic: true,
+                // Helm's atomic implies its wait: with releaseSkipAwait both are off.
+                atomic: !cfg.releaseSkipAwait,
+                skipAwait: cfg.releaseSkipAwait,
                 cleanupOnFail: true,
-                waitForJobs: true,
+                waitForJobs: !cfg.releaseSkipAwait,
                 timeout: cfg.releaseTimeoutSeconds,
                 maxHistory: MAX_HISTORY,
             },

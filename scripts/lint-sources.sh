@@ -16,7 +16,7 @@ done
 
 mapfile -t shells < <(find lib scripts tests -name '*.sh' | sort)
 shells+=(.ci/run)
-shellcheck --shell=bash "${shells[@]}"
+shellcheck --shell=bash -x "${shells[@]}"
 
 failed=0
 lint_awk() {

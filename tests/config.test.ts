@@ -48,6 +48,7 @@ describe("parseCoreConfig defaults", () => {
             helmValues: {},
             deleteVolumesOnUninstall: true,
             releaseTimeoutSeconds: 900,
+            releaseSkipAwait: false,
             proxy: {
                 port: DEFAULT_PROXY_PORT,
                 basicAuth: false,
@@ -325,6 +326,7 @@ describe("parseCoreConfig rejects bad input, naming key, value and what is allow
         );
         expectError({ ...base, helmValues: ["a"] }, "helmValues", '["a"]', /an object/);
         expectError({ ...base, releaseTimeoutSeconds: 5 }, "releaseTimeoutSeconds", "5", /60 to 7200/);
+        expectError({ ...base, releaseSkipAwait: "sometimes" }, "releaseSkipAwait", '"sometimes"', /true or false/);
     });
     test("annotations must be strings with valid names", () => {
         expectError(

@@ -162,6 +162,8 @@ describe("DragonflyCce (core stack)", () => {
         expect(r.namespace).toBe("dragonfly-system");
         expect(r.createNamespace).toBe(false);
         expect(r.atomic).toBe(true);
+        expect(r.skipAwait).toBe(false);
+        expect(r.waitForJobs).toBe(true);
         expect(r.cleanupOnFail).toBe(true);
         expect(r.timeout).toBe(900);
         expect(r.values.manager.nodeSelector).toEqual({ "cce.cloud.com/cce-nodepool": "test-dragonfly-nodepool" });
@@ -284,6 +286,17 @@ describe("DragonflyCce variants", () => {
         expect(r.chart).toBe("./dragonfly");
         expect(r.repositoryOpts).toBeUndefined();
         expect(r.version).toBeUndefined();
+    });
+
+    test("releaseSkipAwait installs without Helm's wait, and so without atomic (which implies it)", async () => {
+        const b = await build({ releaseSkipAwait: true }, "skip-await");
+        const r = one(b, "kubernetes:helm.sh/v3:Release").inputs;
+        expect({ skipAwait: r.skipAwait, atomic: r.atomic, waitForJobs: r.waitForJobs }).toEqual({
+            skipAwait: true,
+            atomic: false,
+            waitForJobs: false,
+        });
+        expect(r.cleanupOnFail).toBe(true);
     });
 
     test("kubeconfig and context make an explicit, secret provider", async () => {

@@ -180,6 +180,12 @@ export interface CoreConfig {
     deleteVolumesOnUninstall: boolean;
     /** Seconds Helm waits for the workloads (`--wait --timeout`). Default {@link DEFAULT_RELEASE_TIMEOUT_SECONDS} (900). */
     releaseTimeoutSeconds: number;
+    /**
+     * Install and upgrade without waiting for the workloads (Helm's `--wait` off, and so
+     * `atomic` off: nothing rolls back). For clusters that run no pods, such as the local world
+     * of `./scripts/up.sh`. Default false.
+     */
+    releaseSkipAwait: boolean;
     /** The client proxy. */
     proxy: ProxyConfig;
     /** The console. */
@@ -204,6 +210,7 @@ export const CORE_CONFIG_KEYS = [
     "helmValues",
     "deleteVolumesOnUninstall",
     "releaseTimeoutSeconds",
+    "releaseSkipAwait",
     "proxy",
     "console",
     "kubeconfig",
@@ -500,6 +507,7 @@ export function parseCoreConfig(raw: Partial<Record<(typeof CORE_CONFIG_KEYS)[nu
     const deleteVolumesOnUninstall = optBool("deleteVolumesOnUninstall", raw.deleteVolumesOnUninstall) ?? true;
     const releaseTimeoutSeconds =
         optInt("releaseTimeoutSeconds", raw.releaseTimeoutSeconds, 60, 7200) ?? DEFAULT_RELEASE_TIMEOUT_SECONDS;
+    const releaseSkipAwait = optBool("releaseSkipAwait", raw.releaseSkipAwait) ?? false;
 
     let kubeconfig: string | undefined;
     if (raw.kubeconfig !== undefined && raw.kubeconfig !== null) {
@@ -525,6 +533,7 @@ export function parseCoreConfig(raw: Partial<Record<(typeof CORE_CONFIG_KEYS)[nu
         helmValues,
         deleteVolumesOnUninstall,
         releaseTimeoutSeconds,
+        releaseSkipAwait,
         proxy: parseProxy(raw.proxy),
         console: parseConsole(raw.console),
     };

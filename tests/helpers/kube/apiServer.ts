@@ -41,6 +41,74 @@ export function freePort(): Promise<number> {
     });
 }
 
+/** kine's arguments: sqlite in `dir`, listening on loopback only. */
+export function kineArgs(dir: string, port: number): string[] {
+    return [
+        "--endpoint",
+        `sqlite://${path.join(dir, "state.db")}?_journal=WAL&cache=shared`,
+        "--listen-address",
+        `127.0.0.1:${port}`,
+    ];
+}
+
+/** The files an API server needs besides its serving certificate: service-account keys, tokens. */
+export async function writeApiServerFiles(dir: string, token: string): Promise<void> {
+    await run("openssl", ["genrsa", "-out", path.join(dir, "sa.key"), "2048"]);
+    await run("openssl", ["rsa", "-in", path.join(dir, "sa.key"), "-pubout", "-out", path.join(dir, "sa.pub")]);
+    fs.writeFileSync(path.join(dir, "tokens.csv"), `${token},admin,admin,system:masters\n`, { mode: 0o600 });
+}
+
+/** kube-apiserver's arguments: loopback only, token auth, the files of {@link writeApiServerFiles}. */
+export function apiServerArgs(o: {
+    dir: string;
+    port: number;
+    kinePort: number;
+    serving: { cert: string; key: string };
+    authorization: string;
+}): string[] {
+    return [
+        `--etcd-servers=http://127.0.0.1:${o.kinePort}`,
+        "--storage-media-type=application/json",
+        "--bind-address=127.0.0.1",
+        "--advertise-address=127.0.0.1",
+        `--secure-port=${o.port}`,
+        `--cert-dir=${path.join(o.dir, "certs")}`,
+        `--tls-cert-file=${o.serving.cert}`,
+        `--tls-private-key-file=${o.serving.key}`,
+        "--service-cluster-ip-range=10.0.0.0/24",
+        `--service-account-issuer=https://127.0.0.1:${o.port}`,
+        `--service-account-key-file=${path.join(o.dir, "sa.pub")}`,
+        `--service-account-signing-key-file=${path.join(o.dir, "sa.key")}`,
+        `--token-auth-file=${path.join(o.dir, "tokens.csv")}`,
+        `--authorization-mode=${o.authorization}`,
+        "--allow-privileged=true",
+        "--profiling=false",
+        "--enable-priority-and-fairness=false",
+    ];
+}
+
+/** A kubeconfig for an API server on 127.0.0.1:port (token auth, the given CA). */
+export function kubeconfigFor(port: number, ca: string, token: string): string {
+    return [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        "- name: local",
+        "  cluster:",
+        `    server: https://127.0.0.1:${port}`,
+        `    certificate-authority-data: ${Buffer.from(ca).toString("base64")}`,
+        "users:",
+        "- name: admin",
+        "  user:",
+        `    token: ${token}`,
+        "contexts:",
+        "- name: local",
+        "  context: {cluster: local, user: admin}",
+        "current-context: local",
+        "",
+    ].join("\n");
+}
+
 export class ApiServer {
     private readonly procs: ChildProcess[] = [];
     private readonly logs: string[] = [];
@@ -61,38 +129,13 @@ export class ApiServer {
         const ca = await makeCa(dir, "kube");
         const serving = await makeLeaf(dir, "apiserver", ca, ["127.0.0.1"]);
         this.ca = fs.readFileSync(ca.cert, "utf8");
-        await run("openssl", ["genrsa", "-out", path.join(dir, "sa.key"), "2048"]);
-        await run("openssl", ["rsa", "-in", path.join(dir, "sa.key"), "-pubout", "-out", path.join(dir, "sa.pub")]);
-        fs.writeFileSync(path.join(dir, "tokens.csv"), `${this.token},admin,admin,system:masters\n`, { mode: 0o600 });
+        await writeApiServerFiles(dir, this.token);
 
         const kinePort = await freePort();
         this.port = await freePort();
-        this.spawn("kine", [
-            "--endpoint",
-            `sqlite://${path.join(dir, "state.db")}?_journal=WAL&cache=shared`,
-            "--listen-address",
-            `127.0.0.1:${kinePort}`,
-        ]);
+        this.spawn("kine", kineArgs(dir, kinePort));
         await waitForPort(kinePort, 20_000);
-        this.spawn("kube-apiserver", [
-            `--etcd-servers=http://127.0.0.1:${kinePort}`,
-            "--storage-media-type=application/json",
-            "--bind-address=127.0.0.1",
-            "--advertise-address=127.0.0.1",
-            `--secure-port=${this.port}`,
-            `--cert-dir=${path.join(dir, "certs")}`,
-            `--tls-cert-file=${serving.cert}`,
-            `--tls-private-key-file=${serving.key}`,
-            "--service-cluster-ip-range=10.0.0.0/24",
-            `--service-account-issuer=https://127.0.0.1:${this.port}`,
-            `--service-account-key-file=${path.join(dir, "sa.pub")}`,
-            `--service-account-signing-key-file=${path.join(dir, "sa.key")}`,
-            `--token-auth-file=${path.join(dir, "tokens.csv")}`,
-            "--authorization-mode=RBAC",
-            "--allow-privileged=true",
-            "--profiling=false",
-            "--enable-priority-and-fairness=false",
-        ]);
+        this.spawn("kube-apiserver", apiServerArgs({ dir, port: this.port, kinePort, serving, authorization: "RBAC" }));
         const deadline = Date.now() + 120_000;
         for (;;) {
             try {
@@ -126,24 +169,7 @@ export class ApiServer {
 
     /** A kubeconfig for this server (token auth, the run's CA). */
     kubeconfig(): string {
-        return [
-            "apiVersion: v1",
-            "kind: Config",
-            "clusters:",
-            "- name: local",
-            "  cluster:",
-            `    server: https://127.0.0.1:${this.port}`,
-            `    certificate-authority-data: ${Buffer.from(this.ca).toString("base64")}`,
-            "users:",
-            "- name: admin",
-            "  user:",
-            `    token: ${this.token}`,
-            "contexts:",
-            "- name: local",
-            "  context: {cluster: local, user: admin}",
-            "current-context: local",
-            "",
-        ].join("\n");
+        return kubeconfigFor(this.port, this.ca, this.token);
     }
 
     /** One HTTPS request to the API server, as the admin token. */

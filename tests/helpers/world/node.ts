@@ -38,6 +38,13 @@ export interface NodeOptions {
     trustedCa?: string;
     /** Initial /etc/containerd/config.toml. */
     configToml: string;
+    /**
+     * An existing client key pair (`KEY` and `KEY.pub`) that may log in, so that several nodes
+     * share one operator key; default: a key pair generated for this node.
+     */
+    clientKey?: string;
+    /** A directory the node sees as /usr/local/sbin (tools a real node has, e.g. crictl). */
+    binDir?: string;
 }
 
 /**
@@ -132,17 +139,14 @@ export class NodeHost {
         // SSH: host key, client key (one per user), sshd_config.
         const hostKey = join(this.sshDir, "ssh_host_ed25519_key");
         await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "node-host", "-f", hostKey]);
-        await run("ssh-keygen", [
-            "-q",
-            "-t",
-            "ed25519",
-            "-N",
-            "",
-            "-C",
-            "operator",
-            "-f",
-            join(this.sshDir, "id_ed25519"),
-        ]);
+        const identity = join(this.sshDir, "id_ed25519");
+        if (o.clientKey === undefined) {
+            await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "operator", "-f", identity]);
+        } else {
+            copyFileSync(o.clientKey, identity);
+            copyFileSync(`${o.clientKey}.pub`, `${identity}.pub`);
+            chmodSync(identity, 0o600);
+        }
         const pub = readFileSync(join(this.sshDir, "id_ed25519.pub"), "utf8");
         for (const user of ["root", SUDO_USER]) {
             writeFileSync(join(this.sshDir, "authorized_keys", user), pub, { mode: 0o644 });
@@ -183,6 +187,7 @@ export class NodeHost {
                 'mount --bind "$d/ca-certificates.crt" /etc/ssl/certs/ca-certificates.crt',
                 'mount --bind "$d/systemctl" /usr/bin/systemctl',
                 'mount --bind "$d/node-tmp" /tmp',
+                ...(o.binDir === undefined ? [] : [`mount --bind ${o.binDir} /usr/local/sbin`]),
                 // The scripts keep their state in /var/lib/dragonfly-cce: writes to /var/lib land
                 // in a run-private upper layer, the machine's /var/lib stays as it is.
                 'mount -t overlay overlay -o "lowerdir=/var/lib,upperdir=$d/varlib-upper,workdir=$d/varlib-work" /var/lib',

@@ -1,0 +1,149 @@
+/**
+ * The local world's cluster control plane, inside the world's hub network namespace: kine
+ * (sqlite), kube-apiserver, kube-controller-manager (namespaces finalize, service accounts and
+ * Endpoints appear) and a stand-in for CCE's ELB controller (elb-standin.js). Everything listens
+ * on the hub's own loopback, so fixed ports never collide with the machine's; whatever runs in
+ * the hub (the Pulumi CLI, helm, curl) reaches the API server at https://127.0.0.1:6443.
+ *
+ * The processes are children of this one; `stop()` ends them by pid, and deleting the hub
+ * namespace ends whatever is left.
+ */
+import { ChildProcess, spawn } from "child_process";
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "fs";
+import { join } from "path";
+import { randomBytes } from "crypto";
+
+import { apiServerArgs, kineArgs, kubeconfigFor, writeApiServerFiles } from "../kube/apiServer";
+import { toolPath } from "../tools";
+import { makeCa, makeLeaf } from "./certs";
+import { run, RunResult, waitFor } from "./exec";
+
+/** The API server's port on the hub's loopback. */
+export const API_PORT = 6443;
+const KINE_PORT = 2379;
+
+export interface ControlPlaneOptions {
+    /** The hub namespace everything runs in. */
+    netns: string;
+    /** Directory for certificates, the store, logs and the kubeconfig. */
+    dir: string;
+    /** The address the ELB stand-in gives every LoadBalancer Service that asks CCE for an ELB. */
+    loadBalancerAddress: string;
+}
+
+export class ControlPlane {
+    readonly token = randomBytes(24).toString("hex");
+    readonly kubeconfigFile: string;
+    private readonly procs: { name: string; child: ChildProcess }[] = [];
+
+    constructor(readonly opts: ControlPlaneOptions) {
+        this.kubeconfigFile = join(opts.dir, "kubeconfig");
+    }
+
+    async start(): Promise<void> {
+        const { dir } = this.opts;
+        mkdirSync(dir, { recursive: true });
+        const ca = await makeCa(dir, "kube");
+        const serving = await makeLeaf(dir, "apiserver", ca, ["127.0.0.1"]);
+        await writeApiServerFiles(dir, this.token);
+        writeFileSync(this.kubeconfigFile, kubeconfigFor(API_PORT, readFileSync(ca.cert, "utf8"), this.token), {
+            mode: 0o600,
+        });
+
+        this.spawn("kine", [...kineArgs(dir, KINE_PORT), "--metrics-bind-address", "0"]);
+        await waitFor(
+            "kine",
+            async () =>
+                (await this.inHub("bash", ["-c", `</dev/tcp/127.0.0.1/${KINE_PORT}`])).code === 0 ? true : undefined,
+            20_000,
+        );
+        this.spawn(
+            "kube-apiserver",
+            apiServerArgs({ dir, port: API_PORT, kinePort: KINE_PORT, serving, authorization: "RBAC" }),
+        );
+        await waitFor(
+            "kube-apiserver /readyz",
+            async () => ((await this.get("/readyz")).stdout === "ok" ? true : undefined),
+            120_000,
+        );
+        this.spawn("kube-controller-manager", [
+            `--kubeconfig=${this.kubeconfigFile}`,
+            "--leader-elect=false",
+            "--controllers=*",
+            `--service-account-private-key-file=${join(dir, "sa.key")}`,
+            `--root-ca-file=${ca.cert}`,
+            "--bind-address=127.0.0.1",
+            "--secure-port=10257",
+            "--authentication-skip-lookup=true",
+        ]);
+        this.spawnProgram("elb-standin", [
+            process.execPath,
+            join(__dirname, "elb-standin.js"),
+            JSON.stringify({
+                server: `https://127.0.0.1:${API_PORT}`,
+                ca: ca.cert,
+                token: this.token,
+                address: this.opts.loadBalancerAddress,
+            }),
+        ]);
+        // The default ServiceAccount appears once the controller-manager runs.
+        await waitFor(
+            "the default ServiceAccount (kube-controller-manager)",
+            async () =>
+                (await this.get("/api/v1/namespaces/default/serviceaccounts/default")).code === 0 ? true : undefined,
+            60_000,
+        );
+    }
+
+    /** A GET against the API server from inside the hub (curl; exit code 0 on 2xx). */
+    get(path: string): Promise<RunResult> {
+        return this.inHub("curl", [
+            "-sf",
+            "--max-time",
+            "10",
+            "--cacert",
+            join(this.opts.dir, "kube.crt"),
+            "-H",
+            `Authorization: Bearer ${this.token}`,
+            `https://127.0.0.1:${API_PORT}${path}`,
+        ]);
+    }
+
+    private inHub(cmd: string, args: string[]): Promise<RunResult> {
+        return run(cmd, args, { netns: this.opts.netns, allowFailure: true, timeoutMs: 20_000 });
+    }
+
+    private spawn(tool: string, args: string[]): void {
+        this.spawnProgram(tool, [toolPath(tool), ...args]);
+    }
+
+    private spawnProgram(name: string, argv: string[]): void {
+        const log = openSync(join(this.opts.dir, `${name}.log`), "a");
+        const child = spawn("ip", ["netns", "exec", this.opts.netns, ...argv], { stdio: ["ignore", log, log] });
+        closeSync(log);
+        this.procs.push({ name, child });
+    }
+
+    /** The last lines of a process's log (for failure messages). */
+    log(name: string): string {
+        try {
+            return readFileSync(join(this.opts.dir, `${name}.log`), "utf8").slice(-3000);
+        } catch {
+            return "";
+        }
+    }
+
+    /** Names of the processes that exited (none while the world is healthy). */
+    exited(): string[] {
+        return this.procs.filter((p) => p.child.exitCode !== null || p.child.signalCode !== null).map((p) => p.name);
+    }
+
+    /** Ends the processes in reverse order of start, by pid. */
+    stop(): void {
+        for (const { child } of [...this.procs].reverse()) {
+            if (child.exitCode === null && child.signalCode === null) {
+                child.kill("SIGKILL");
+            }
+        }
+    }
+}

@@ -1,0 +1,318 @@
+/**
+ * The engine suite: the real Pulumi CLI, language host and providers (built by scripts/tools.sh)
+ * run this program against the local world (tests/helpers/world/local.ts): a real API server
+ * with kube-controller-manager, two nodes with sshd and real containerd, the Dragonfly client
+ * stand-in and the ELB stand-in. Every assertion is on what the real tools report: the CLI's
+ * output and state, real `helm`, the API server, the nodes' files and containerd.
+ *
+ * The tests run in order, as one stack's life: preview, up, a no-op up, a config change, a
+ * consumer stack, refresh, destroy.
+ */
+import { execFileSync } from "child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "fs";
+import { join } from "path";
+import { parse } from "yaml";
+
+import { changedSteps, CliResult, ENGINE_TOOLS, EngineProject, ok, ROOT, urnName } from "../helpers/engine";
+import { describePrivileged } from "../helpers/privileged";
+import { toolPath } from "../helpers/tools";
+import { LocalWorld, WorldInfo } from "../helpers/world/local";
+
+const STACK = "local";
+
+/** Every file under `dir` (relative path -> contents); a missing directory is empty. */
+function snapshot(dir: string): Record<string, string> {
+    const out: Record<string, string> = {};
+    const walk = (d: string, rel: string): void => {
+        if (!existsSync(d)) {
+            return;
+        }
+        for (const name of readdirSync(d).sort()) {
+            const p = join(d, name);
+            const r = rel === "" ? name : `${rel}/${name}`;
+            if (statSync(p).isDirectory()) {
+                walk(p, r);
+            } else {
+                out[r] = readFileSync(p, "utf8");
+            }
+        }
+    };
+    walk(dir, "");
+    return out;
+}
+
+/** The world's stack file (Pulumi.local.yaml) as an object, with the given keys replaced. */
+function localConfig(over: Record<string, unknown> = {}): Record<string, unknown> {
+    const doc = parse(readFileSync(join(ROOT, "Pulumi.local.yaml"), "utf8")) as { config: Record<string, unknown> };
+    return { ...doc.config, ...over };
+}
+
+describePrivileged(
+    "the real Pulumi engine runs the stack on the local world",
+    {
+        root: true,
+        commands: ["ip", "containerd", "sshd", "docker-registry", "curl", "openssl", "ssh-keygen"],
+        tools: [...ENGINE_TOOLS, "helm", "kine", "kube-apiserver", "kube-controller-manager", "crictl"],
+    },
+    () => {
+        const dir = mkdtempSync("/var/tmp/dfcce-engine-");
+        let world: LocalWorld;
+        let info: WorldInfo;
+        let project: EngineProject;
+        /** Each node's /etc/containerd and /etc/systemd/system before the first up. */
+        const before: Record<string, string>[] = [];
+
+        const helm = (args: string[]) =>
+            project
+                .run([toolPath("helm"), "--kubeconfig", info.kubeconfig, ...args])
+                .then((r) => ok(r, `helm ${args[0]}`));
+        const get = async (path: string) => {
+            const r = await world.controlPlane.get(path);
+            return r.code === 0 ? (JSON.parse(r.stdout) as Record<string, unknown>) : undefined;
+        };
+        const nodeFiles = (i: number) => ({
+            ...snapshot(world.nodes[i].etcContainerd),
+            ...Object.fromEntries(
+                Object.entries(snapshot(world.nodes[i].etcSystemd)).map(([k, v]) => [`systemd/${k}`, v]),
+            ),
+        });
+        const starts = () => world.nodes.map((n) => n.containerdStarts());
+        const outputs = async (): Promise<Record<string, unknown>> =>
+            JSON.parse(
+                ok(await project.pulumi(["stack", "output", "--json", "--stack", STACK]), "stack output").stdout,
+            );
+        const fail = (r: CliResult) => `${r.stdout.slice(-5000)}\n${r.stderr.slice(-3000)}`;
+
+        beforeAll(async () => {
+            world = new LocalWorld({ dir: join(dir, "world"), nodes: 2 });
+            info = await world.start();
+            for (let i = 0; i < world.nodes.length; i++) {
+                before.push(nodeFiles(i));
+            }
+            project = new EngineProject({ world: info, dir, stack: STACK, config: localConfig() });
+            ok(await project.pulumi(["stack", "init", STACK, "--secrets-provider", "passphrase"]), "stack init");
+            // The credentials step of pr.yml and deploy.yml, as the workflows run it.
+            const runnerTemp = join(dir, "runner-temp");
+            mkdirSync(runnerTemp);
+            const githubEnv = join(runnerTemp, "github-env");
+            ok(
+                await project.run(["bash", join(ROOT, ".github/scripts/credentials.sh")], {
+                    env: {
+                        PULUMI_STACK: STACK,
+                        RUNNER_TEMP: runnerTemp,
+                        GITHUB_ENV: githubEnv,
+                        KUBECONFIG_CONTENTS: readFileSync(info.kubeconfig, "utf8"),
+                        SSH_PRIVATE_KEY: readFileSync(info.sshKey, "utf8"),
+                    },
+                }),
+                "credentials.sh",
+            );
+            expect(readFileSync(githubEnv, "utf8")).toBe(`KUBECONFIG=${join(runnerTemp, "kubeconfig")}\n`);
+            project.env.KUBECONFIG = join(runnerTemp, "kubeconfig");
+            ok(
+                await project.pulumi([
+                    "config",
+                    "set",
+                    "--stack",
+                    STACK,
+                    "--path",
+                    "dragonfly-cce:ssh.knownHosts",
+                    info.knownHosts,
+                ]),
+                "config set knownHosts",
+            );
+        }, 300_000);
+
+        afterAll(() => {
+            world?.destroy();
+            rmSync(dir, { recursive: true, force: true });
+        });
+
+        test("a new stack's first preview (as pr.yml runs it) passes and prints no undefined", async () => {
+            const r = await project.pulumi(["preview", "--diff", "--stack", STACK]);
+            expect({ status: r.status, out: r.status === 0 ? "" : fail(r) }).toEqual({ status: 0, out: "" });
+            expect(r.stdout).not.toMatch(/undefined/);
+            expect(r.stdout).toMatch(/consoleUrl\s*:\s*output<string>|consoleUrl/);
+        }, 300_000);
+
+        test("pulumi up (as deploy.yml runs it) deploys the release, both Services and both nodes", async () => {
+            const r = await project.pulumi(["up", "--yes", "--diff", "--stack", STACK]);
+            expect({ status: r.status, out: r.status === 0 ? "" : fail(r) }).toEqual({ status: 0, out: "" });
+
+            const releases = JSON.parse((await helm(["list", "-A", "-o", "json"])).stdout) as Array<
+                Record<string, string>
+            >;
+            expect(releases.map((x) => ({ name: x.name, ns: x.namespace, status: x.status, chart: x.chart }))).toEqual([
+                { name: "dragonfly", ns: "dragonfly-system", status: "deployed", chart: "dragonfly-1.7.4" },
+            ]);
+
+            const proxy = await get("/api/v1/namespaces/dragonfly-system/services/dragonfly-client-proxy");
+            const console_ = await get("/api/v1/namespaces/dragonfly-system/services/dragonfly-manager-console");
+            expect(proxy).toBeDefined();
+            expect(console_).toBeDefined();
+            const meta = (o: Record<string, unknown> | undefined) =>
+                (o?.metadata as { annotations?: Record<string, string> }).annotations ?? {};
+            expect(meta(proxy)["kubernetes.io/elb.class"]).toBe("union");
+            expect(JSON.parse(meta(proxy)["kubernetes.io/elb.autocreate"])).toMatchObject({ type: "inner" });
+            expect((proxy?.spec as { type: string }).type).toBe("LoadBalancer");
+            expect((console_?.spec as { type: string; ports: Array<{ nodePort: number }> }).ports[0].nodePort).toBe(
+                30080,
+            );
+
+            for (const node of world.nodes) {
+                const dropIn = join(node.etcSystemd, "containerd.service.d", "http-proxy.conf");
+                expect(readFileSync(dropIn, "utf8")).toContain(`HTTP_PROXY=http://${info.proxyAddress}`);
+                const cri = await node.ssh("root", "ctr plugins ls | awk '$2 == \"cri\" { print $NF }'");
+                expect(cri.stdout.trim()).toBe("ok");
+            }
+
+            const out = await outputs();
+            expect({
+                proxyAddress: out.proxyAddress,
+                proxyUrl: out.proxyUrl,
+                consoleUrl: out.consoleUrl,
+                consoleNodePort: out.consoleNodePort,
+                configuredNodes: out.configuredNodes,
+                releaseStatus: out.releaseStatus,
+                chartVersion: out.chartVersion,
+            }).toEqual({
+                proxyAddress: "198.18.0.2:4001",
+                proxyUrl: "http://198.18.0.2:4001",
+                consoleUrl: "http://198.18.0.10:30080",
+                consoleNodePort: 30080,
+                configuredNodes: ["node-1", "node-2"],
+                releaseStatus: "deployed",
+                chartVersion: "1.7.4",
+            });
+            // The pull check pulled the world's image on node-1 through the client stand-in.
+            expect(out.verification).toMatchObject({ node: "node-1", image: info.checkImage, throughDragonfly: true });
+        }, 600_000);
+
+        test("a second up changes nothing, runs no remote command and restarts no runtime", async () => {
+            const was = starts();
+            const r = await project.pulumi(["up", "--yes", "--json", "--stack", STACK]);
+            expect({ status: r.status, out: r.status === 0 ? "" : fail(r) }).toEqual({ status: 0, out: "" });
+            expect(changedSteps(r.stdout)).toEqual([]);
+            expect(starts()).toEqual(was);
+        }, 300_000);
+
+        test("no generated secret or SSH key appears in a preview's text or, unencrypted, in the state", async () => {
+            const exported = ok(
+                await project.pulumi(["stack", "export", "--show-secrets", "--stack", STACK]),
+                "export",
+            );
+            const deployment = JSON.parse(exported.stdout) as {
+                deployment: { resources: Array<{ type: string; outputs?: { result?: string } }> };
+            };
+            const generated = deployment.deployment.resources
+                .filter((x) => x.type === "random:index/randomPassword:RandomPassword")
+                .map((x) => x.outputs?.result ?? "");
+            expect(generated.length).toBeGreaterThanOrEqual(4);
+            const sshKeyBody = readFileSync(info.sshKey, "utf8").split("\n")[1];
+            const secrets = [...generated, sshKeyBody];
+            for (const s of secrets) {
+                expect(s.length).toBeGreaterThan(10);
+            }
+            const preview = await project.pulumi(["preview", "--diff", "--show-sames", "--stack", STACK]);
+            ok(preview, "preview");
+            const state = ok(await project.pulumi(["stack", "export", "--stack", STACK]), "export").stdout;
+            for (const s of secrets) {
+                expect(preview.stdout.includes(s)).toBe(false);
+                expect(state.includes(s)).toBe(false);
+            }
+        }, 300_000);
+
+        test("after a config change, preview --diff names exactly what changes, Helm values readable", async () => {
+            const config = localConfig({
+                "dragonfly-cce:registries": ["198.18.0.3:5000", "registry.example.com"],
+                "dragonfly-cce:rollout": { maxParallel: 1 },
+                "dragonfly-cce:helmValues": { scheduler: { replicas: 2 } },
+            });
+            const secure = project.readConfig()["dragonfly-cce:ssh"];
+            project.writeConfig({ ...config, "dragonfly-cce:ssh": secure });
+            ok(
+                await project.pulumi([
+                    "config",
+                    "set",
+                    "--stack",
+                    STACK,
+                    "--path",
+                    "dragonfly-cce:ssh.knownHosts",
+                    info.knownHosts,
+                ]),
+                "config set knownHosts",
+            );
+            const json = ok(await project.pulumi(["preview", "--json", "--stack", STACK]), "preview --json");
+            const steps = changedSteps(json.stdout).map((s) => `${s.op} ${urnName(s.urn)}`);
+            expect(steps.sort()).toEqual(
+                [
+                    "update dragonfly-release",
+                    "update dragonfly-nodes-node-1",
+                    "update dragonfly-nodes-node-2",
+                    "update dragonfly-verify-pull",
+                ].sort(),
+            );
+            const diff = ok(await project.pulumi(["preview", "--diff", "--stack", STACK]), "preview --diff");
+            // The reviewer sees the changed chart value and the new registry in plain text.
+            expect(diff.stdout).toMatch(/replicas\s*:\s*1\s*=>\s*2/);
+            expect(diff.stdout).toContain("registry.example.com");
+        }, 300_000);
+
+        test("a consumer stack reads the outputs through a real StackReference", async () => {
+            const consumer = new EngineProject({
+                world: info,
+                dir: join(dir, "consumer"),
+                main: join(ROOT, "examples", "consumer"),
+                stack: "consumer",
+                config: {
+                    "dragonfly-consumer:dragonflyStack": `organization/dragonfly-cce/${STACK}`,
+                    "dragonfly-consumer:namespace": "default",
+                },
+                backendOf: project,
+            });
+            consumer.env.KUBECONFIG = project.env.KUBECONFIG;
+            ok(await consumer.pulumi(["stack", "init", "consumer", "--secrets-provider", "passphrase"]), "init");
+            ok(await consumer.pulumi(["preview", "--stack", "consumer"]), "consumer preview");
+            ok(await consumer.pulumi(["up", "--yes", "--stack", "consumer"]), "consumer up");
+            const out = JSON.parse(
+                ok(await consumer.pulumi(["stack", "output", "--json", "--stack", "consumer"]), "output").stdout,
+            ) as Record<string, string>;
+            expect(out.proxyUrl).toBe("http://198.18.0.2:4001");
+            const cm = await get("/api/v1/namespaces/default/configmaps/dragonfly-proxy");
+            expect((cm?.data as Record<string, string>).HTTP_PROXY).toBe("http://198.18.0.2:4001");
+            ok(await consumer.pulumi(["destroy", "--yes", "--stack", "consumer"]), "consumer destroy");
+        }, 300_000);
+
+        test("refresh reports no drift", async () => {
+            project.writeConfig({ ...localConfig(), "dragonfly-cce:ssh": project.readConfig()["dragonfly-cce:ssh"] });
+            ok(
+                await project.pulumi([
+                    "config",
+                    "set",
+                    "--stack",
+                    STACK,
+                    "--path",
+                    "dragonfly-cce:ssh.knownHosts",
+                    info.knownHosts,
+                ]),
+                "config set knownHosts",
+            );
+            const r = await project.pulumi(["refresh", "--yes", "--json", "--stack", STACK]);
+            expect({ status: r.status, out: r.status === 0 ? "" : fail(r) }).toEqual({ status: 0, out: "" });
+            expect(changedSteps(r.stdout).filter((s) => s.op !== "refresh")).toEqual([]);
+            const p = await project.pulumi(["preview", "--expect-no-changes", "--stack", STACK]);
+            expect({ status: p.status, out: p.status === 0 ? "" : fail(p) }).toEqual({ status: 0, out: "" });
+        }, 300_000);
+
+        test("destroy restores every node byte for byte, deletes the namespace and leaves no release", async () => {
+            const r = await project.pulumi(["destroy", "--yes", "--stack", STACK]);
+            expect({ status: r.status, out: r.status === 0 ? "" : fail(r) }).toEqual({ status: 0, out: "" });
+            for (let i = 0; i < world.nodes.length; i++) {
+                expect(nodeFiles(i)).toEqual(before[i]);
+            }
+            expect(await get("/api/v1/namespaces/dragonfly-system")).toBeUndefined();
+            expect(JSON.parse((await helm(["list", "-A", "-o", "json"])).stdout)).toEqual([]);
+            expect(execFileSync("ip", ["netns", "list"], { encoding: "utf8" })).toContain(info.hub);
+        }, 300_000);
+    },
+);
