@@ -18,7 +18,14 @@ else
   echo "setup: not root on a Debian machine: Debian packages not installed; suites that need them will be skipped (and fail under CI=true)." >&2
 fi
 
-npm ci --no-audit --no-fund
+# npm ci reinstalls from scratch; skip it when node_modules was installed from this very lock file.
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [[ -f node_modules/.dragonfly-cce-lock && $(cat node_modules/.dragonfly-cce-lock) == "$lock_sum" ]]; then
+  echo "setup: npm dependencies are installed from this package-lock.json"
+else
+  npm ci --no-audit --no-fund
+  printf '%s' "$lock_sum" >node_modules/.dragonfly-cce-lock
+fi
 
 # Go's own install location, for shells whose PATH lacks it.
 if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then

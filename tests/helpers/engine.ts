@@ -156,6 +156,16 @@ export class EngineProject {
     }
 }
 
+/**
+ * The world's stack file (Pulumi.local.yaml) as a `config:` map, with `nodes` nodes (the world's
+ * addresses) and the given keys replaced.
+ */
+export function localConfig(over: Record<string, unknown> = {}, nodes = 2): Record<string, unknown> {
+    const doc = parse(readFileSync(join(ROOT, "Pulumi.local.yaml"), "utf8")) as { config: Record<string, unknown> };
+    const list = Array.from({ length: nodes }, (_, i) => ({ name: `node-${i + 1}`, host: `198.18.0.${10 + i}` }));
+    return { ...doc.config, "dragonfly-cce:nodes": list, ...over };
+}
+
 /** Throws with the CLI's output unless it exited 0. */
 export function ok(r: CliResult, what: string): CliResult {
     if (r.status !== 0) {

@@ -11,9 +11,17 @@
 import { execFileSync } from "child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "fs";
 import { join } from "path";
-import { parse } from "yaml";
 
-import { changedSteps, CliResult, ENGINE_TOOLS, EngineProject, ok, ROOT, urnName } from "../helpers/engine";
+import {
+    changedSteps,
+    CliResult,
+    ENGINE_TOOLS,
+    EngineProject,
+    localConfig,
+    ok,
+    ROOT,
+    urnName,
+} from "../helpers/engine";
 import { describePrivileged } from "../helpers/privileged";
 import { toolPath } from "../helpers/tools";
 import { LocalWorld, WorldInfo } from "../helpers/world/local";
@@ -39,12 +47,6 @@ function snapshot(dir: string): Record<string, string> {
     };
     walk(dir, "");
     return out;
-}
-
-/** The world's stack file (Pulumi.local.yaml) as an object, with the given keys replaced. */
-function localConfig(over: Record<string, unknown> = {}): Record<string, unknown> {
-    const doc = parse(readFileSync(join(ROOT, "Pulumi.local.yaml"), "utf8")) as { config: Record<string, unknown> };
-    return { ...doc.config, ...over };
 }
 
 describePrivileged(
