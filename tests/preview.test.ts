@@ -215,6 +215,11 @@ describe("as the CLI runs it (child process): what a failed run reports", () => 
         expect(r).toEqual({ errors: [], lateHandled: 0 });
     });
 
+    test("every feature on, the Stack resource's outputs included: no error", async () => {
+        const r = await runProgramChild({ config: everything(), preview: true, providers: "preview", missing: "none" });
+        expect(r).toEqual({ errors: [], lateHandled: 0 });
+    });
+
     test("up, a Service with no node port: one message, naming the resource", async () => {
         const r = await runProgramChild({
             config: { "dragonfly-cce:nodePool": "p" },

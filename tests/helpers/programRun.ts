@@ -103,7 +103,8 @@ if (require.main === module) {
         adjustState: (a, state) => drop(args.missing, a.type, state),
     });
     pulumi.runtime.setAllConfig(args.config);
-    require("../../index");
+    // As the CLI's `run` does: the program's exports become the Stack resource's outputs.
+    void pulumi.runtime.runInPulumiStack(async () => require("../../index"));
     // Pulumi's log goes to stdout, so the result goes to a file; the mocks keep the process alive.
     setTimeout(() => {
         writeFileSync(process.argv[3], JSON.stringify({ errors, lateHandled }));
