@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { remoteCommand } from "../lib/node/scripts";
 import { CONSOLE_PASSWORD_KEY } from "../lib/config/core";
+import { orResourceError } from "./computed";
 
 import {
     CONSOLE_USERNAME,
@@ -121,7 +122,7 @@ export class ConsolePassword extends pulumi.ComponentResource {
         const chosen = args.password !== undefined;
         const password = pulumi.secret(
             (chosen ? pulumi.output(args.password as pulumi.Input<string>) : generated).apply((p) =>
-                checkConsolePassword(CONSOLE_PASSWORD_KEY, p),
+                orResourceError(this, () => checkConsolePassword(CONSOLE_PASSWORD_KEY, p)),
             ),
         );
 
@@ -137,16 +138,21 @@ export class ConsolePassword extends pulumi.ComponentResource {
                 pulumi
                     .all([password, others])
                     .apply(([p, former]) =>
-                        rotatePasswordStdin(p, [...former.filter((f) => f !== p), DEFAULT_CONSOLE_PASSWORD]),
+                        orResourceError(this, () =>
+                            rotatePasswordStdin(p, [...former.filter((f) => f !== p), DEFAULT_CONSOLE_PASSWORD]),
+                        ),
                     ),
             );
             const script = pulumi.output(rotation.consoleUrl).apply((consoleUrl) =>
-                rotatePasswordScript({
-                    consoleUrl,
-                    username: CONSOLE_USERNAME,
-                    attempts: args.attempts ?? DEFAULT_CONSOLE_PASSWORD_ATTEMPTS,
-                    retryIntervalSeconds: args.retryIntervalSeconds ?? DEFAULT_CONSOLE_PASSWORD_RETRY_INTERVAL_SECONDS,
-                }),
+                orResourceError(this, () =>
+                    rotatePasswordScript({
+                        consoleUrl,
+                        username: CONSOLE_USERNAME,
+                        attempts: args.attempts ?? DEFAULT_CONSOLE_PASSWORD_ATTEMPTS,
+                        retryIntervalSeconds:
+                            args.retryIntervalSeconds ?? DEFAULT_CONSOLE_PASSWORD_RETRY_INTERVAL_SECONDS,
+                    }),
+                ),
             );
             // Run by bash whatever the login shell is (the shebang is a comment under `sh -c`).
             this.command = new command.remote.Command(
@@ -184,11 +190,13 @@ export class ConsolePassword extends pulumi.ComponentResource {
         });
 
         this.username = pulumi.output(CONSOLE_USERNAME);
-        // Resolve only after the command ran: the credentials are valid from then on.
+        // Resolve only after the command ran: the credentials are valid from then on. The password
+        // is read only when it is exported: the generated one is unknown in a new stack's preview,
+        // which must not make an absent consoleCredentials unknown too.
         this.password = pulumi.secret(
-            pulumi.all([ran, password, this.applied]).apply(([, p, applied]) => {
+            pulumi.all([ran, this.applied]).apply(([, applied]): pulumi.Output<string> | undefined => {
                 if (chosen || applied === "generated") {
-                    return p;
+                    return password;
                 }
                 if (applied === "chosen") {
                     pulumi.log.warn(

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { httpUrl } from "../lib/hosts";
+import { computedValue } from "./computed";
 
 import { CoreConfig } from "../lib/config/core";
 import { consoleServiceManifest } from "../lib/services";
@@ -18,9 +19,12 @@ export interface ConsoleServiceArgs {
 
 /** A NodePort Service for the Dragonfly manager's console and REST API (port 8080). */
 export class ConsoleService extends pulumi.ComponentResource {
-    /** The node port Kubernetes assigned (or the configured one). */
+    /** The node port Kubernetes assigned (or the configured one); unknown in a preview until assigned. */
     public readonly nodePort: pulumi.Output<number>;
-    /** `http://NODE_ADDRESS:NODE_PORT`, or undefined when no node address is known. */
+    /**
+     * `http://NODE_ADDRESS:NODE_PORT`, or undefined when no node address is known; unknown in a
+     * preview while the node port is.
+     */
     public readonly url: pulumi.Output<string | undefined>;
     public readonly service: k8s.core.v1.Service;
 
@@ -32,13 +36,10 @@ export class ConsoleService extends pulumi.ComponentResource {
             { metadata: { ...manifest.metadata, namespace: args.namespace }, spec: manifest.spec },
             { parent: this, dependsOn: args.release === undefined ? [] : [args.release] },
         );
-        this.nodePort = this.service.spec.ports.apply((ports) => {
-            const port = ports[0]?.nodePort;
-            if (port === undefined) {
-                throw new Error(`Service ${manifest.metadata.name} has no node port`);
-            }
-            return port;
-        });
+        // In a preview the provider may hand back the Service as given: no node port assigned yet.
+        this.nodePort = this.service.spec.ports.apply((ports) =>
+            computedValue(ports?.[0]?.nodePort, this, () => `Service ${manifest.metadata.name} has no node port`),
+        );
         const host = args.config.console.nodeAddress ?? args.fallbackNodeAddress;
         if (host === undefined) {
             pulumi.log.warn(

@@ -18,6 +18,7 @@ import { hostKeyReportScript, knownHostsName, reportedKnownHosts } from "../lib/
 import { NodeEntry, SshConfig } from "../lib/config/nodes";
 import { NodePlan } from "../lib/node/plan";
 import { applyScript, NodeScriptSpec, remoteCommand, restoreScript, SUMMARY_PREFIX } from "../lib/node/scripts";
+import { orResourceError, resourceError } from "./computed";
 
 /** Seconds each SSH dial attempt may take. */
 export const DEFAULT_DIAL_TIMEOUT_SECONDS = 10;
@@ -134,7 +135,10 @@ export class NodeRuntime extends pulumi.ComponentResource {
         const { node, spec, sudo } = args.plan;
         const proxyAuth = spec.proxyAuth === true;
         if (proxyAuth && args.proxyCredentials === undefined) {
-            throw new Error(`node ${node.name}: the proxy requires credentials (proxyAuth) but none were given`);
+            throw resourceError(
+                `node ${node.name}: the proxy requires credentials (proxyAuth) but none were given`,
+                this,
+            );
         }
         const connection = nodeConnection(node, args.ssh);
         // A gone node: every command keeps what the state holds and is retained (no SSH).
@@ -176,7 +180,13 @@ export class NodeRuntime extends pulumi.ComponentResource {
         }
         const applied = pulumi
             .output(args.plan.endpoint)
-            .apply((endpoint) => generated<NodeScriptSpec>(applyScript, { ...spec, endpoint }, sudo));
+            .apply((endpoint) =>
+                orResourceError(
+                    this,
+                    () => generated<NodeScriptSpec>(applyScript, { ...spec, endpoint }, sudo),
+                    `node ${node.name}`,
+                ),
+            );
         const apply = applied.apply((g) => g.command);
         const restore = generated(restoreScript, { runtime: spec.runtime }, sudo);
         this.command = new command.remote.Command(

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 import { CoreConfig } from "../lib/config/core";
 import { LoadBalancerIngress, proxyAddressFrom, proxyServiceManifest } from "../lib/services";
+import { computedValue } from "./computed";
 
 export interface ProxyServiceArgs {
     /** The parsed core configuration (`proxy.*`, namespace, release name). */
@@ -18,7 +19,10 @@ export interface ProxyServiceArgs {
  * (CCE ELB; private by default). Its address is what runtimes use as their proxy or mirror.
  */
 export class ProxyService extends pulumi.ComponentResource {
-    /** `HOST:PORT` of the proxy: the fixed `proxy.address`, else the ELB's ingress address. */
+    /**
+     * `HOST:PORT` of the proxy: the fixed `proxy.address` (known in a preview), else the ELB's
+     * ingress address (unknown in a preview until the ELB has one).
+     */
     public readonly address: pulumi.Output<string>;
     /** `http://HOST:PORT`. */
     public readonly url: pulumi.Output<string>;
@@ -34,17 +38,24 @@ export class ProxyService extends pulumi.ComponentResource {
         );
         const fixed = args.config.proxy.address;
         const port = args.config.proxy.port;
-        this.address = this.service.status.apply((status) => {
-            const ingress = (status?.loadBalancer?.ingress ?? []) as LoadBalancerIngress[];
-            const address = proxyAddressFrom(fixed, ingress, port);
-            if (address === undefined) {
-                throw new Error(
-                    `Service ${manifest.metadata.name} has no load balancer address yet; ` +
-                        "check the ELB annotations, or set dragonfly-cce:proxy.address",
-                );
-            }
-            return address;
-        });
+        const fixedAddress = proxyAddressFrom(fixed, [], port);
+        // A fixed address needs nothing from the provider; it still depends on the Service.
+        this.address =
+            fixedAddress !== undefined
+                ? this.service.urn.apply(() => fixedAddress)
+                : this.service.status.apply((status) =>
+                      computedValue(
+                          proxyAddressFrom(
+                              undefined,
+                              (status?.loadBalancer?.ingress ?? []) as LoadBalancerIngress[],
+                              port,
+                          ),
+                          this,
+                          () =>
+                              `Service ${manifest.metadata.name} has no load balancer address yet; ` +
+                              "check the ELB annotations, or set dragonfly-cce:proxy.address",
+                      ),
+                  );
         this.url = pulumi.interpolate`http://${this.address}`;
         this.registerOutputs({ address: this.address, url: this.url });
     }

@@ -10,6 +10,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { remoteCommand } from "../lib/node/scripts";
+import { orResourceError } from "./computed";
 import { parseVerificationOutput, Verification } from "../lib/verify/result";
 import { DEFAULT_PULL_TIMEOUT_SECONDS, verifyScript } from "../lib/verify/script";
 
@@ -61,7 +62,9 @@ export class PullVerification extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.verification = this.command.stdout.apply(parseVerificationOutput);
+        this.verification = this.command.stdout.apply((stdout) =>
+            orResourceError(this, () => parseVerificationOutput(stdout), `pull check on node ${args.node}`),
+        );
         this.registerOutputs({ verification: this.verification });
     }
 }

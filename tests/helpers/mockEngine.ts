@@ -3,7 +3,9 @@
  *
  * `recordResources()` installs mocks that give every resource plausible provider outputs
  * (a load balancer ingress, an assigned node port, a deployed release status, random results)
- * and returns the list of resources registered, with inputs. Parents and dependsOn are read
+ * and returns the list of resources registered, with inputs. With `providers: "preview"` the
+ * providers answer as the real ones do in a preview instead: what they compute on `up` is absent
+ * or unknown (see {@link previewState}). Parents and dependsOn are read
  * from a transformation passed to the component under test (`captureOptions`), since the mock
  * monitor does not see resource options.
  */
@@ -37,12 +39,30 @@ export interface Registered {
      * lift a nested secret to its top-level property, the real engine keeps it where it is.
      */
     secretPaths: string[];
+    /** Dotted paths of the inputs that reached the engine unknown (only in a preview). */
+    unknownPaths: string[];
     id: string;
 }
 
 /** The engine's wire marker of a secret value. */
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Dotted paths in a wire object where the value is unknown (secret or not). */
+export function unknownPathsOf(v: any, at: string[] = [], found: string[] = []): string[] {
+    if (v === pulumi.runtime.unknownValue) {
+        found.push(at.join("."));
+    } else if (Array.isArray(v)) {
+        v.forEach((x, i) => unknownPathsOf(x, [...at, String(i)], found));
+    } else if (v !== null && typeof v === "object") {
+        if (v[SECRET_SIG] === SECRET_VALUE) {
+            unknownPathsOf(v.value, at, found);
+        } else {
+            Object.entries(v).forEach(([k, x]) => unknownPathsOf(x, [...at, k], found));
+        }
+    }
+    return found;
+}
 
 /** Removes secret wrappers from `v`, recording where they were. */
 export function unwrapSecrets(v: any, at: string[] = [], found: string[] = []): any {
@@ -85,8 +105,46 @@ export function setStackOutputs(name: string, outputs: Record<string, unknown>, 
     stackSecretOutputs[name] = secretNames;
 }
 
+/**
+ * How the mocked providers answer:
+ * - `up`: as after `pulumi up`, every computed field there;
+ * - `preview`: as the real providers answer the preview of a new stack (see {@link previewState});
+ * - `dryRun`: the same, except that the Kubernetes API server accepted the Services' server-side
+ *   dry run (their namespace exists): no node port, an empty `status.loadBalancer`.
+ */
+export type ProviderMode = "up" | "preview" | "dryRun";
+
+/**
+ * What the real providers return for a resource they would create, in a preview (merged over the
+ * echoed inputs). A property absent here resolves as unknown in a preview (the SDK's
+ * `resolveProperties`); a field absent inside a returned object stays `undefined`.
+ * - kubernetes Service (provider.go `Create`): the inputs as given when the server-side dry run
+ *   cannot run (the namespace is not created yet), so `spec.ports[].nodePort` is absent unless
+ *   configured and `status` is unknown; after a dry run (`dryRun`) `status` is
+ *   `{loadBalancer: {}}`: no ingress yet.
+ * - helm Release (helm_release.go `checkpointRelease`): `status` and `resourceNames` computed.
+ * - command Command: `stdout`, `stderr` unknown (nothing ran).
+ * - random RandomPassword, RandomId: `result`, `hex`, `b64Std`... unknown; `keepers` echoed.
+ * - StackReference: read in a preview too, as after an up.
+ */
+export function previewState(args: pulumi.runtime.MockResourceArgs, providers: ProviderMode): Record<string, any> {
+    switch (args.type) {
+        case "kubernetes:core/v1:Service":
+            return providers === "dryRun" ? { status: { loadBalancer: {} } } : {};
+        case "kubernetes:helm.sh/v3:Release":
+            return { status: pulumi.runtime.unknownValue, resourceNames: pulumi.runtime.unknownValue };
+        case "pulumi:pulumi:StackReference":
+            return mockState(args);
+        default:
+            return {};
+    }
+}
+
 /** What the provider computes (merged over the echoed inputs). */
-export function mockState(args: pulumi.runtime.MockResourceArgs): Record<string, any> {
+export function mockState(args: pulumi.runtime.MockResourceArgs, providers: ProviderMode = "up"): Record<string, any> {
+    if (providers !== "up") {
+        return previewState(args, providers);
+    }
     const inputs = args.inputs;
     switch (args.type) {
         case "kubernetes:core/v1:Service": {
@@ -134,22 +192,39 @@ export function mockState(args: pulumi.runtime.MockResourceArgs): Record<string,
     }
 }
 
+export interface MockOptions {
+    /** The program runs as in `pulumi preview` (`isDryRun`). Default false. */
+    preview?: boolean;
+    /** How the providers answer (see {@link ProviderMode}). Default `up`. */
+    providers?: ProviderMode;
+    /** Changes what a provider returns, e.g. to play a Service whose ELB never got an address. */
+    adjustState?: (args: pulumi.runtime.MockResourceArgs, state: Record<string, any>) => Record<string, any>;
+}
+
 /** Installs the mocks; the returned array fills as resources register. */
-export function recordResources(opts: { preview?: boolean } = {}): Registered[] {
+export function recordResources(opts: MockOptions = {}): Registered[] {
     const registered: Registered[] = [];
-    /** Secret paths on the wire of each registration, and its additionalSecretOutputs, by type and name. */
+    /** Secret and unknown paths on the wire of each registration, and its additionalSecretOutputs, by type and name. */
     const wireSecrets = new Map<string, string[]>();
+    const wireUnknowns = new Map<string, string[]>();
     const secretOutputs = new Map<string, string[]>();
     void pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
                 const id = `${args.name}-id`;
                 const secretPaths = wireSecrets.get(`${args.type}::${args.name}`) ?? [];
+                const unknownPaths = wireUnknowns.get(`${args.type}::${args.name}`) ?? [];
                 const inputs = unwrapSecrets(args.inputs);
-                registered.push({ type: args.type, name: args.name, inputs, secretPaths, id });
+                registered.push({ type: args.type, name: args.name, inputs, secretPaths, unknownPaths, id });
                 // Outputs echo the inputs, secret where the inputs were (as providers do), plus
                 // what the provider computes; the engine makes additionalSecretOutputs secret.
-                const state: Record<string, any> = { ...args.inputs, ...mockState({ ...args, inputs }) };
+                let state: Record<string, any> = {
+                    ...args.inputs,
+                    ...mockState({ ...args, inputs }, opts.providers ?? "up"),
+                };
+                if (opts.adjustState !== undefined) {
+                    state = opts.adjustState({ ...args, inputs }, state);
+                }
                 for (const key of secretOutputs.get(`${args.type}::${args.name}`) ?? []) {
                     if (state[key] !== undefined && state[key]?.[SECRET_SIG] !== SECRET_VALUE) {
                         state[key] = { [SECRET_SIG]: SECRET_VALUE, value: state[key] };
@@ -171,8 +246,10 @@ export function recordResources(opts: { preview?: boolean } = {}): Registered[] 
     const registerResource = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, callback: unknown) => {
         const found: string[] = [];
-        unwrapSecrets(req.getObject().toJavaScript(), [], found);
+        const wire = req.getObject().toJavaScript();
+        unwrapSecrets(wire, [], found);
         wireSecrets.set(`${req.getType()}::${req.getName()}`, found);
+        wireUnknowns.set(`${req.getType()}::${req.getName()}`, unknownPathsOf(wire));
         secretOutputs.set(`${req.getType()}::${req.getName()}`, req.getAdditionalsecretoutputsList());
         return registerResource(req, callback);
     };
