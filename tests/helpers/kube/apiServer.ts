@@ -48,6 +48,8 @@ export class ApiServer {
     private ca = "";
     readonly token = randomBytes(24).toString("hex");
     port = 0;
+    /** kine's port (loopback), the API server's store. */
+    storePort = 0;
     /** Seconds from start to a ready API server. */
     startSeconds = 0;
 
@@ -66,14 +68,23 @@ export class ApiServer {
         fs.writeFileSync(path.join(dir, "tokens.csv"), `${this.token},admin,admin,system:masters\n`, { mode: 0o600 });
 
         const kinePort = await freePort();
+        this.storePort = kinePort;
         this.port = await freePort();
+        // Loopback only, and no metrics server: kine's default metrics address is :8080 on every
+        // interface, and kine exits when that port is taken.
         this.spawn("kine", [
             "--endpoint",
             `sqlite://${path.join(dir, "state.db")}?_journal=WAL&cache=shared`,
             "--listen-address",
             `127.0.0.1:${kinePort}`,
+            "--metrics-bind-address",
+            "0",
         ]);
-        await waitForPort(kinePort, 20_000);
+        try {
+            await waitForPort(kinePort, 20_000);
+        } catch (e) {
+            throw new Error(`${(e as Error).message}; kine said:\n${this.recentLogs()}`);
+        }
         this.spawn("kube-apiserver", [
             `--etcd-servers=http://127.0.0.1:${kinePort}`,
             "--storage-media-type=application/json",
