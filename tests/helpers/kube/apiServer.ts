@@ -83,7 +83,7 @@ export class ApiServer {
         try {
             await waitForPort(kinePort, 20_000);
         } catch (e) {
-            throw new Error(`${(e as Error).message}; kine said:\n${this.recentLogs()}`);
+            throw new Error(`${(e as Error).message}; kine said:\n${this.recentLogs()}`, { cause: e });
         }
         this.spawn("kube-apiserver", [
             `--etcd-servers=http://127.0.0.1:${kinePort}`,
