@@ -189,6 +189,42 @@ describe("the key each node's connection pins, by policy", () => {
         expect(e.message).toContain("no line for the bastion");
     });
 
+    test("an ssh-rsa key is never pinned: refused at preview, saying why and what to pin instead", () => {
+        const own = errorOf(() => parseNodeConfig({ ...BASE, nodes: [{ host: "10.0.0.1", hostKey: RSA }] }));
+        expect(own.key).toBe("nodes[0].hostKey");
+        expect(own.value).toBe("an ssh-rsa key (value not shown)");
+        expect(own.allowed).toMatch(/^an ed25519 or ECDSA host key .*ssh-rsa \(SHA-1\).*OpenSSH 8\.8 and later refuse/);
+        const known = errorOf(() =>
+            parseNodeConfig({
+                ...BASE,
+                nodes: [{ host: "10.0.0.1" }, { host: "10.0.0.2", port: 2222 }],
+                ssh: { ...BASE.ssh, knownHosts: `10.0.0.1 ${ED}\n[10.0.0.2]:2222 ${RSA}\n` },
+            }),
+        );
+        expect(known.key).toBe("ssh.knownHosts");
+        expect(known.value).toBe("only an ssh-rsa key for [10.0.0.2]:2222 (10.0.0.2) (value not shown)");
+        const bastion = errorOf(() =>
+            parseNodeConfig({
+                ...BASE,
+                nodes: [{ host: "10.0.0.1" }],
+                ssh: {
+                    ...BASE.ssh,
+                    bastion: { host: "b.example.com" },
+                    knownHosts: `10.0.0.1 ${ED}\nb.example.com ${RSA}\n`,
+                },
+            }),
+        );
+        expect(bastion.key).toBe("ssh.knownHosts");
+        expect(bastion.value).toMatch(/^only an ssh-rsa key for the bastion/);
+        // ssh-keyscan's output lists RSA too: the host's better key is pinned, and nothing refused.
+        const cfg = parseNodeConfig({
+            ...BASE,
+            nodes: [{ host: "10.0.0.1" }],
+            ssh: { ...BASE.ssh, knownHosts: `10.0.0.1 ${RSA}\n10.0.0.1 ${ECDSA}\n10.0.0.1 ${ED}\n` },
+        });
+        expect(cfg.nodes[0].hostKey).toBe(ED);
+    });
+
     test("a bad hostKey coming from nodesFromStack is named by its source", () => {
         const e = errorOf(() =>
             parseStackConfig(
@@ -217,7 +253,8 @@ describe("known_hosts lines for a connection (what OpenSSH is given in tests/e2e
         ).toBe(`10.0.0.1 ${ED}\n[b]:2200 ${ECDSA}\n`);
         expect(connectionKnownHosts({ host: "10.0.0.1", port: 22 })).toBe("");
         expect(hostKeyAlgorithms(ED)).toBe("ssh-ed25519");
-        expect(hostKeyAlgorithms(RSA)).toBe("rsa-sha2-512,rsa-sha2-256");
+        // Exactly what the command provider offers for a pinned key: its own type.
+        expect(hostKeyAlgorithms(RSA)).toBe("ssh-rsa");
     });
 
     test("the report script's output becomes known_hosts lines; junk lines are dropped", () => {

@@ -4,6 +4,7 @@
  */
 import { parseCoreConfig } from "../lib/config/core";
 import { caFingerprint, parseProxyCa, trustedCaBundle } from "../lib/config/proxyCa";
+import { applyScript } from "../lib/node/scripts";
 import { configErrorOf } from "./helpers/configError";
 import { testCertificates } from "./helpers/testCa";
 
@@ -98,6 +99,71 @@ describe("proxy.ca", () => {
         for (const line of keyLines) {
             expect(bad([leaf.key]).message).not.toContain(line);
         }
+    });
+
+    test.each<[string, string, RegExp]>([
+        ["a second CA certificate", ca.certificate + otherCa.certificate, /^"2 PEM blocks: CERTIFICATE, CERTIFICATE"$/],
+        ["a server certificate after the CA", ca.certificate + leaf.certificate, /^"2 PEM blocks/],
+        [
+            "a private key between two certificates",
+            ca.certificate + ca.key + otherCa.certificate,
+            /^"3 PEM blocks: CERTIFICATE, PRIVATE KEY, CERTIFICATE"$/,
+        ],
+        ["text before the certificate", `subject=CN = x\n${ca.certificate}`, /text outside the PEM block/],
+        ["text after the certificate", `${ca.certificate}junk\n`, /text outside the PEM block/],
+        [
+            "a line that is not base64 inside the block",
+            ca.certificate.replace(/\n(?=[A-Za-z0-9+/])/, "\nnot base64!\n"),
+            /not base64/,
+        ],
+    ])(
+        "proxy.ca.certificate with %s is refused, only one certificate is checked and trusted",
+        (_w, certificate, shown) => {
+            const e = configErrorOf(() => core({ ca: { certificate, key: ca.key } }));
+            expect(e.key).toBe("proxy.ca.certificate");
+            expect(e.value).toMatch(shown);
+            expect(e.allowed).toMatch(/one PEM certificate/);
+            for (const line of keyLines) {
+                expect(e.message).not.toContain(line);
+            }
+            const also = configErrorOf(() =>
+                core({ ca: { certificate: ca.certificate, key: ca.key, alsoTrust: [leaf.certificate, certificate] } }),
+            );
+            expect(also.key).toBe("proxy.ca.alsoTrust[0]");
+            const second = configErrorOf(() =>
+                core({
+                    ca: {
+                        certificate: ca.certificate,
+                        key: ca.key,
+                        alsoTrust: [otherCa.certificate + "\n", certificate],
+                    },
+                }),
+            );
+            expect(second.key).toBe("proxy.ca.alsoTrust[1]");
+            expect(second.value).toMatch(shown);
+            for (const line of keyLines) {
+                expect(second.message).not.toContain(line);
+            }
+        },
+    );
+
+    test("trailing spaces and CRLF line ends are taken; the nodes get the canonical PEM their scripts accept", () => {
+        const sloppy = (pem: string) => pem.replace(/\n/g, " \t\r\n");
+        const parsed = core({
+            ca: { certificate: sloppy(ca.certificate), key: ca.key, alsoTrust: [sloppy(otherCa.certificate)] },
+        }).proxy.ca!;
+        expect(parsed.certificate).toBe(ca.certificate);
+        expect(parsed.alsoTrust).toEqual([otherCa.certificate]);
+        const script = applyScript({
+            runtime: "containerd",
+            mode: "proxy",
+            endpoint: "http://10.0.0.1:4001",
+            registries: ["docker.io"],
+            allRegistries: false,
+            noProxy: [],
+            proxyCa: trustedCaBundle(parsed),
+        });
+        expect(script).toContain(ca.certificate);
     });
 
     test("a certificate that is not valid at the time of the preview is refused with its dates", () => {

@@ -2,7 +2,7 @@
  * `npm run render`: the files match what the stack itself would apply (same functions, same
  * inputs), secrets stay out of the reviewable files, and Pulumi.dev.yaml is a valid stack config.
  */
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -196,6 +196,48 @@ describe("render", () => {
         );
         for (const f of rendered) {
             expect(f.content).not.toContain("not rendered");
+        }
+    });
+
+    test("the CLI refuses to empty a directory it did not write, and replaces one it wrote", () => {
+        const render = (out: string) =>
+            spawnSync(
+                path.join(ROOT, "node_modules/.bin/ts-node"),
+                ["--transpile-only", "scripts/render.ts", "--stack", "dev", "--out", out],
+                { cwd: ROOT, encoding: "utf8" },
+            );
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "render-"));
+        try {
+            const mine = path.join(dir, "mine");
+            fs.mkdirSync(mine);
+            fs.writeFileSync(path.join(mine, "notes.txt"), "keep me\n");
+            const refused = render(mine);
+            expect(refused.status).toBe(1);
+            expect(refused.stderr).toContain(
+                `--out ${mine}: a directory that is not empty and that render did not write`,
+            );
+            expect(fs.readdirSync(mine)).toEqual(["notes.txt"]);
+            const aFile = path.join(mine, "notes.txt");
+            expect(render(aFile).stderr).toContain(`--out ${aFile}: not a directory`);
+            expect(fs.readFileSync(aFile, "utf8")).toBe("keep me\n");
+            const missingValue = spawnSync(
+                path.join(ROOT, "node_modules/.bin/ts-node"),
+                ["--transpile-only", "scripts/render.ts", "--out"],
+                { cwd: ROOT, encoding: "utf8" },
+            );
+            expect(missingValue.stderr).toContain("--out needs a value");
+
+            const out = path.join(dir, "out");
+            expect(render(out).status).toBe(0);
+            fs.mkdirSync(path.join(out, "nodes/removed-node"));
+            fs.writeFileSync(path.join(out, "nodes/removed-node/apply.sh"), "stale\n");
+            const again = render(out);
+            expect(again.stderr).toBe("");
+            expect(again.status).toBe(0);
+            expect(fs.existsSync(path.join(out, "nodes/removed-node"))).toBe(false);
+            expect(fs.existsSync(path.join(out, "values.yaml"))).toBe(true);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
         }
     });
 

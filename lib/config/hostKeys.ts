@@ -20,7 +20,8 @@ export type EffectiveHostKeyPolicy = HostKeyPolicy | "unchecked";
 
 /**
  * Host key types accepted, in the order a connection prefers them when `ssh.knownHosts` lists
- * several keys for one host (a connection pins exactly one key).
+ * several keys for one host (a connection pins exactly one key). `ssh-rsa` lines are read (as
+ * `ssh-keyscan` prints them) but never pinned: see {@link RSA_PIN_REFUSED}.
  */
 export const HOST_KEY_TYPES = [
     "ssh-ed25519",
@@ -169,10 +170,23 @@ export function keyFromKnownHosts(entries: KnownHostsEntry[], host: string, port
     return keys.sort((a, b) => rank(a) - rank(b))[0];
 }
 
-/** OpenSSH's `HostKeyAlgorithms` for a pinned key: the algorithms that use a key of its type. */
+/**
+ * The host key algorithm a connection that pins `key` offers: exactly the key's type, as the
+ * command provider (pulumi-command 1.2.1, `remote/connection.go`: `HostKeyAlgorithms:
+ * []string{publicKey.Type()}`) does. For an RSA key that is `ssh-rsa` (SHA-1 signatures), which
+ * OpenSSH 8.8 and later refuse: see {@link RSA_PIN_REFUSED}. The OpenSSH value of the e2e test.
+ */
 export function hostKeyAlgorithms(key: string): string {
-    const type = key.split(" ")[0];
-    return type === "ssh-rsa" ? "rsa-sha2-512,rsa-sha2-256" : type;
+    return key.split(" ")[0];
+}
+
+/** Why an ssh-rsa key is never pinned, and what to pin instead. */
+export const RSA_PIN_REFUSED =
+    "an ed25519 or ECDSA host key (/etc/ssh/ssh_host_ed25519_key.pub or ssh_host_ecdsa_key.pub); an ssh-rsa key cannot be pinned: " +
+    "the command provider then offers only the ssh-rsa (SHA-1) signature, which OpenSSH 8.8 and later refuse, so no connection would be made";
+
+function isRsa(key: string): boolean {
+    return key.split(" ")[0] === "ssh-rsa";
 }
 
 /** What host key resolution needs of a node. */
@@ -209,6 +223,15 @@ export function resolveHostKeys(args: {
     const policy: EffectiveHostKeyPolicy = args.policy ?? (anyKey ? "pinned" : "unchecked");
     const nodes = args.nodes.map((n) => {
         const key = n.hostKey ?? keyFromKnownHosts(args.knownHosts, n.host, n.port);
+        if (key !== undefined && isRsa(key)) {
+            failQuiet(
+                n.hostKey === undefined ? "ssh.knownHosts" : `${n.key}.hostKey`,
+                n.hostKey === undefined
+                    ? `only an ssh-rsa key for ${knownHostsName(n.host, n.port)} (${n.name})`
+                    : "an ssh-rsa key",
+                RSA_PIN_REFUSED,
+            );
+        }
         if (key === undefined && policy === "pinned") {
             failQuiet(
                 `${n.key}.hostKey`,
@@ -221,6 +244,13 @@ export function resolveHostKeys(args: {
     const out: ResolvedHostKeys = { policy, nodes };
     if (args.bastion !== undefined) {
         const key = keyFromKnownHosts(args.knownHosts, args.bastion.host, args.bastion.port);
+        if (key !== undefined && isRsa(key)) {
+            failQuiet(
+                "ssh.knownHosts",
+                "only an ssh-rsa key for the bastion (ssh.bastion.host and port)",
+                RSA_PIN_REFUSED,
+            );
+        }
         if (key === undefined && policy === "pinned") {
             failQuiet(
                 "ssh.knownHosts",

@@ -13,7 +13,15 @@
  */
 import { CORE_CONFIG_KEYS, CoreConfig, parseCoreConfig } from "./core";
 import { activeNodes, NODE_CONFIG_KEYS, NodeConfig, parseNodeConfig } from "./nodes";
-import { ConfigError, expectObject, expectString, fail, isPlainObject } from "./validate";
+import {
+    CONFIG_NAMESPACE,
+    ConfigError,
+    describeHidden,
+    expectObject,
+    expectString,
+    fail,
+    isPlainObject,
+} from "./validate";
 import { parseVerifyConfig, VerifyConfig } from "./verify";
 
 /** The whole configuration. `S` is the type of secret values (see `BastionConfig`). */
@@ -30,6 +38,51 @@ export interface StackConfig<S = string> {
 export const STACK_CONFIG_KEYS = [...CORE_CONFIG_KEYS, ...NODE_CONFIG_KEYS, "nodesFromStack", "verify"] as const;
 
 export type RawStackConfig = Partial<Record<(typeof STACK_CONFIG_KEYS)[number], unknown>>;
+
+/** Edit distance (insertions, deletions, substitutions) between two strings. */
+function editDistance(a: string, b: string): number {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        const next = [i];
+        for (let j = 1; j <= b.length; j++) {
+            next[j] = Math.min(row[j] + 1, next[j - 1] + 1, row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        }
+        row = next;
+    }
+    return row[b.length];
+}
+
+/** The known key nearest to `key`: by edit distance ignoring case, then with case. */
+function nearestKey(key: string): string {
+    const rank = (k: string) => [editDistance(key.toLowerCase(), k.toLowerCase()), editDistance(key, k)];
+    return [...STACK_CONFIG_KEYS].sort((a, b) => {
+        const [ra, rb] = [rank(a), rank(b)];
+        return ra[0] - rb[0] || ra[1] - rb[1];
+    })[0];
+}
+
+/**
+ * Refuses a key of the `dragonfly-cce:` namespace that the program does not read (a misspelt
+ * `runtimemode` would otherwise leave the default in force without a word), naming it and the
+ * nearest known key. `keys` are without the namespace; `values` (optional) only say what kind
+ * of value it was: an unknown key may be a misspelt secret one, so its value is never shown.
+ */
+export function checkKnownKeys(keys: readonly string[], values: Record<string, unknown> = {}): void {
+    for (const key of keys) {
+        if ((STACK_CONFIG_KEYS as readonly string[]).includes(key)) {
+            continue;
+        }
+        const head = key.split(/[.[]/)[0];
+        const pathHint = (STACK_CONFIG_KEYS as readonly string[]).includes(head)
+            ? `; a key inside ${head} is set with pulumi config set --path '${CONFIG_NAMESPACE}:${key}'`
+            : "";
+        throw new ConfigError(
+            key,
+            describeHidden(values[key] ?? "", "an unknown key may hold a secret"),
+            `no such key; the nearest known key is ${nearestKey(key)}${pathHint}; the keys of this program are ${STACK_CONFIG_KEYS.join(", ")}`,
+        );
+    }
+}
 
 /** `nodesFromStack`: another stack's output that lists nodes (e.g. a CCE node pool stack's). */
 export interface NodesFromStack {

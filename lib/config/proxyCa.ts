@@ -5,13 +5,13 @@
  */
 import { createPrivateKey, KeyObject, X509Certificate } from "crypto";
 
-import { fail, failSecret, optArray, optObject } from "./validate";
+import { ConfigError, fail, failSecret, optArray, optObject, show } from "./validate";
 
 /** `proxy.ca`. */
 export interface ProxyCaConfig {
     /**
-     * The CA certificate, PEM (one certificate, `basicConstraints` CA:TRUE, valid now). Not a
-     * secret: nodes get it. Required with `proxy.ca`.
+     * The CA certificate, PEM (exactly one certificate, `basicConstraints` CA:TRUE, valid now;
+     * re-encoded from its DER). Not a secret: nodes get it. Required with `proxy.ca`.
      */
     certificate: string;
     /**
@@ -20,7 +20,7 @@ export interface ProxyCaConfig {
      */
     key: string;
     /**
-     * More CA certificates (PEM, each CA:TRUE and valid now) that nodes trust beside
+     * More CA certificates (PEM, one per entry, each CA:TRUE and valid now) that nodes trust beside
      * `certificate`, for a rotation without failed pulls (see the README). Default: none.
      */
     alsoTrust: string[];
@@ -33,30 +33,79 @@ export interface ProxyCaConfig {
  */
 export const KEY_NOT_RENDERED = "(proxy.ca.key is a secure value: not rendered)";
 
-const PEM_CERTIFICATE = /^-----BEGIN CERTIFICATE-----\r?\n[\s\S]+?\r?\n-----END CERTIFICATE-----\r?\n?$/;
-
 /** The certificate's SHA-256 fingerprint (colon-separated hex), as openssl prints it. */
 export function caFingerprint(certificate: string): string {
     return new X509Certificate(certificate).fingerprint256;
 }
 
 const PEM_ALLOWED = "one PEM certificate (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----) of a CA";
+const ONE_PER_ENTRY = "; more CA certificates for the nodes go in proxy.ca.alsoTrust, one per entry";
+const PEM_BEGIN = /^-----BEGIN ([A-Z0-9 ]{1,40})-----$/;
+
+/** Refuses `key` with a description of its value (never the value: it may hold a private key). */
+function refuse(key: string, description: string, allowed: string): never {
+    throw new ConfigError(key, show(description), allowed);
+}
 
 /**
- * Checks one CA certificate at `key`: one PEM block, a certificate, CA:TRUE, valid at `now`.
- * Returns it with LF line ends and one final newline.
+ * The one certificate of a PEM text, re-encoded from its DER (64-column base64, LF line ends, one
+ * final newline): what nodes trust and outputs show is exactly a certificate, never other text.
+ * Taken: surrounding blank lines, CRLF line ends and trailing blanks on a line. Refused: a second
+ * PEM block (another certificate, a private key), text outside the block, a line that is not
+ * base64, DER that is not exactly one certificate.
  */
-function checkCaCertificate(key: string, value: unknown, now: Date): { pem: string; cert: X509Certificate } {
-    if (typeof value !== "string" || !PEM_CERTIFICATE.test(value.trim() + "\n")) {
+function onePemCertificate(key: string, value: string): { pem: string; cert: X509Certificate } {
+    const lines = value
+        .trim()
+        .split("\n")
+        .map((l) => l.replace(/\s+$/, ""));
+    const labels = lines.flatMap((l) => PEM_BEGIN.exec(l)?.[1] ?? []);
+    if (labels.length === 0) {
         fail(key, value, PEM_ALLOWED);
     }
-    const pem = `${value.replace(/\r\n/g, "\n").trim()}\n`;
+    if (labels.length > 1) {
+        refuse(key, `${labels.length} PEM blocks: ${labels.join(", ")}`, PEM_ALLOWED + ONE_PER_ENTRY);
+    }
+    if (labels[0] !== "CERTIFICATE") {
+        fail(key, value, PEM_ALLOWED);
+    }
+    if (lines[0] !== "-----BEGIN CERTIFICATE-----" || lines[lines.length - 1] !== "-----END CERTIFICATE-----") {
+        refuse(key, "a PEM certificate with text outside the PEM block", PEM_ALLOWED + ONE_PER_ENTRY);
+    }
+    const body = lines.slice(1, -1);
+    const der = Buffer.from(body.join(""), "base64");
+    if (
+        body.length === 0 ||
+        body.some((l) => !/^[A-Za-z0-9+/=]+$/.test(l)) ||
+        der.toString("base64") !== body.join("")
+    ) {
+        refuse(key, "a PEM certificate with a line that is not base64", PEM_ALLOWED);
+    }
+    const pem = `-----BEGIN CERTIFICATE-----\n${der
+        .toString("base64")
+        .replace(/.{64}/g, "$&\n")
+        .replace(/\n$/, "")}\n-----END CERTIFICATE-----\n`;
     let cert: X509Certificate;
     try {
         cert = new X509Certificate(pem);
     } catch (e) {
-        fail(key, "a PEM block that is not a certificate", `${PEM_ALLOWED} (${(e as Error).message})`);
+        refuse(key, "a PEM block that is not a certificate", `${PEM_ALLOWED} (${(e as Error).message})`);
     }
+    if (!cert.raw.equals(der)) {
+        refuse(key, "a PEM block with more than a certificate in it", PEM_ALLOWED);
+    }
+    return { pem, cert };
+}
+
+/**
+ * Checks one CA certificate at `key`: exactly one PEM block, a certificate, CA:TRUE, valid at
+ * `now`. Returns it re-encoded (see {@link onePemCertificate}).
+ */
+function checkCaCertificate(key: string, value: unknown, now: Date): { pem: string; cert: X509Certificate } {
+    if (typeof value !== "string") {
+        fail(key, value, PEM_ALLOWED);
+    }
+    const { pem, cert } = onePemCertificate(key, value);
     if (!cert.ca) {
         fail(
             key,

@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 
 import {
+    checkKnownKeys,
     nodesFromOutput,
     parseNodesFromStack,
     parseStackConfig,
@@ -46,6 +47,19 @@ export function readKeys<K extends string>(config: pulumi.Config, keys: readonly
     return raw;
 }
 
+/**
+ * Refuses keys of `config`'s namespace that the program does not read (see `checkKnownKeys`):
+ * `pulumi.Config` answers only for keys it is asked about, so the whole config map is read.
+ */
+export function checkNamespaceKeys(config: pulumi.Config): void {
+    const prefix = `${config.name}:`;
+    const all = pulumi.runtime.allConfig();
+    const keys = Object.keys(all)
+        .filter((k) => k.startsWith(prefix))
+        .map((k) => k.slice(prefix.length));
+    checkKnownKeys(keys, Object.fromEntries(keys.map((k) => [k, all[prefix + k]])));
+}
+
 /** The node settings with the SSH private keys and password as Pulumi secrets. */
 export function withSecrets(nodes: NodeConfig): NodeConfig<Secret> {
     const secret = (v: string | undefined) => (v === undefined ? undefined : pulumi.secret(v));
@@ -72,6 +86,7 @@ function secretStack(cfg: StackConfig): StackConfig<Secret> {
 export function loadStackConfig(
     config: pulumi.Config = new pulumi.Config(CONFIG_NAMESPACE),
 ): StackConfig<Secret> | Promise<StackConfig<Secret>> {
+    checkNamespaceKeys(config);
     const raw = readKeys(config, STACK_CONFIG_KEYS);
     const source = parseNodesFromStack(raw.nodesFromStack);
     // Validate everything this stack's own config says before looking at the other stack; the

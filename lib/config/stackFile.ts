@@ -4,9 +4,9 @@
  */
 import { parse } from "yaml";
 
-import { parseStackConfig, STACK_CONFIG_KEYS, StackConfig } from ".";
+import { checkKnownKeys, parseStackConfig, StackConfig } from ".";
 import { KEY_NOT_RENDERED } from "./proxyCa";
-import { CONFIG_NAMESPACE, fail, isPlainObject } from "./validate";
+import { CONFIG_NAMESPACE, isPlainObject } from "./validate";
 
 /** Stands in for a `secure:` value of the stack file, which only the Pulumi CLI can decrypt. */
 const SECRET_PLACEHOLDERS: Record<string, string> = {
@@ -32,9 +32,7 @@ export function configFromStackFile(text: string): Record<string, unknown> {
         if (ns !== CONFIG_NAMESPACE) {
             continue;
         }
-        if (!(STACK_CONFIG_KEYS as readonly string[]).includes(key)) {
-            fail(key, value, `a key of this program: ${STACK_CONFIG_KEYS.join(", ")}`);
-        }
+        checkKnownKeys([key], { [key]: value });
         const cleared = replaceSecure(value, [key]);
         if (cleared !== undefined) {
             raw[key] = cleared;

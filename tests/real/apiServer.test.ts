@@ -3,7 +3,9 @@
  * every object of every scenario with strict field validation: the chart's rendered objects, the
  * Namespace and both Services the stack adds. A broken object is rejected, so the check can fail.
  */
+import { execFileSync } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import * as path from "path";
 
 import { StackConfig } from "../../lib/config";
@@ -11,6 +13,25 @@ import { describePrivileged } from "../helpers/privileged";
 import { ApiServer, CreateResult } from "../helpers/kube/apiServer";
 import { KubeObject, renderRelease, tempDir } from "../helpers/kube/helm";
 import { scenarios } from "./scenarios";
+
+/** Listens on `port` on all interfaces; undefined when something else already does. */
+function holdPort(port: number): Promise<net.Server | undefined> {
+    return new Promise((resolve) => {
+        const srv = net.createServer();
+        srv.once("error", () => resolve(undefined));
+        srv.listen(port, () => resolve(srv));
+    });
+}
+
+/** The TCP addresses process `pid` listens on (`ss -ltnp`), sorted. */
+function listeningOf(pid: number): string[] {
+    const out = execFileSync("ss", ["-Hltnp"], { encoding: "utf8" });
+    return out
+        .split("\n")
+        .filter((l) => l.includes(`pid=${pid},`))
+        .map((l) => l.trim().split(/\s+/)[3])
+        .sort();
+}
 
 /** Kinds created first, so that what refers to them exists (the order Helm installs in). */
 const FIRST = ["Namespace", "NetworkPolicy", "PodDisruptionBudget", "ServiceAccount", "Secret", "ConfigMap"];
@@ -27,14 +48,22 @@ function inOwnNamespace(cfg: StackConfig, i: number): StackConfig {
 
 describePrivileged(
     "a real Kubernetes API server accepts every object the stack applies",
-    { tools: ["kube-apiserver", "kine", "helm"], commands: ["openssl"] },
+    { tools: ["kube-apiserver", "kine", "helm"], commands: ["openssl", "ss"] },
     () => {
         const work = tempDir("dfcce-api-");
         const server = new ApiServer(path.join(work, "apiserver"));
         const results: CreateResult[] = [];
 
         beforeAll(async () => {
-            await server.start();
+            // Port 8080 taken while the server starts (kine's default metrics port, on all
+            // interfaces): the store must not need it. Released at once, so that suites of other
+            // checkouts on this machine are not held up.
+            const taken = await holdPort(8080);
+            try {
+                await server.start();
+            } finally {
+                taken?.close();
+            }
         }, 150_000);
 
         afterAll(async () => {
@@ -45,6 +74,12 @@ describePrivileged(
             );
             fs.rmSync(work, { recursive: true, force: true });
         }, 30_000);
+
+        test("kine and kube-apiserver listen on their loopback ports only (no fixed port such as :8080)", () => {
+            const [kine, apiserver] = server.runningPids();
+            expect(listeningOf(kine)).toEqual([`127.0.0.1:${server.storePort}`]);
+            expect(listeningOf(apiserver)).toEqual([`127.0.0.1:${server.port}`]);
+        });
 
         test("the server reports the pinned Kubernetes version", async () => {
             const r = await server.request("GET", "/version");

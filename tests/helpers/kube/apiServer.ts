@@ -41,13 +41,18 @@ export function freePort(): Promise<number> {
     });
 }
 
-/** kine's arguments: sqlite in `dir`, listening on loopback only. */
+/**
+ * kine's arguments: sqlite in `dir`, loopback only, and no metrics server (kine's default metrics
+ * address is :8080 on every interface, and kine exits when that port is taken).
+ */
 export function kineArgs(dir: string, port: number): string[] {
     return [
         "--endpoint",
         `sqlite://${path.join(dir, "state.db")}?_journal=WAL&cache=shared`,
         "--listen-address",
         `127.0.0.1:${port}`,
+        "--metrics-bind-address",
+        "0",
     ];
 }
 
@@ -116,6 +121,8 @@ export class ApiServer {
     private ca = "";
     readonly token = randomBytes(24).toString("hex");
     port = 0;
+    /** kine's port (loopback), the API server's store. */
+    storePort = 0;
     /** Seconds from start to a ready API server. */
     startSeconds = 0;
 
@@ -132,9 +139,18 @@ export class ApiServer {
         await writeApiServerFiles(dir, this.token);
 
         const kinePort = await freePort();
+        this.storePort = kinePort;
         this.port = await freePort();
         this.spawn("kine", kineArgs(dir, kinePort));
-        await waitForPort(kinePort, 20_000);
+        try {
+            await waitForPort(kinePort, 20_000);
+        } catch (e) {
+            throw new Error(
+                `${(e as Error).message}; kine said:
+${this.recentLogs()}`,
+                { cause: e },
+            );
+        }
         this.spawn("kube-apiserver", apiServerArgs({ dir, port: this.port, kinePort, serving, authorization: "RBAC" }));
         const deadline = Date.now() + 120_000;
         for (;;) {

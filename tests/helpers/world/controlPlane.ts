@@ -50,7 +50,7 @@ export class ControlPlane {
             mode: 0o600,
         });
 
-        this.spawn("kine", [...kineArgs(dir, KINE_PORT), "--metrics-bind-address", "0"]);
+        this.spawn("kine", kineArgs(dir, KINE_PORT));
         await waitFor(
             "kine",
             async () =>

@@ -45,6 +45,11 @@ export interface NodeOptions {
     clientKey?: string;
     /** A directory the node sees as /usr/local/sbin (tools a real node has, e.g. crictl). */
     binDir?: string;
+    /**
+     * The sshd's host key types (`ssh_host_<type>_key`), in the order sshd loads them. Default:
+     * ed25519 only; Debian's sshd has ed25519, ecdsa and rsa.
+     */
+    hostKeyTypes?: ("ed25519" | "ecdsa" | "rsa")[];
 }
 
 /**
@@ -136,9 +141,12 @@ export class NodeHost {
         copyFileSync(join(__dirname, "..", "systemctl-standin.sh"), join(d, "systemctl"));
         chmodSync(join(d, "systemctl"), 0o755);
 
-        // SSH: host key, client key (one per user), sshd_config.
-        const hostKey = join(this.sshDir, "ssh_host_ed25519_key");
-        await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "node-host", "-f", hostKey]);
+        // SSH: host keys, client key (one per user), sshd_config.
+        const hostKeys = (o.hostKeyTypes ?? ["ed25519"]).map((t) => join(this.sshDir, `ssh_host_${t}_key`));
+        for (const [i, t] of (o.hostKeyTypes ?? ["ed25519"]).entries()) {
+            await run("ssh-keygen", ["-q", "-t", t, "-N", "", "-C", "node-host", "-f", hostKeys[i]]);
+        }
+        const hostKey = hostKeys[0];
         const identity = join(this.sshDir, "id_ed25519");
         if (o.clientKey === undefined) {
             await run("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "operator", "-f", identity]);
@@ -157,7 +165,7 @@ export class NodeHost {
             join(this.sshDir, "sshd_config"),
             [
                 `ListenAddress ${o.address}:22`,
-                `HostKey ${hostKey}`,
+                ...hostKeys.map((k) => `HostKey ${k}`),
                 "PidFile /run/sshd.pid",
                 `AuthorizedKeysFile ${join(this.sshDir, "authorized_keys")}/%u`,
                 "PermitRootLogin prohibit-password",
