@@ -3,7 +3,13 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 
 import { CHART_NAME, CoreConfig } from "../lib/config/core";
-import { buildHelmValues, PROXY_BASIC_AUTH_USERNAME, ReleaseSecrets, SECRET_LENGTHS } from "../lib/helmValues";
+import {
+    buildHelmValues,
+    protectHelmValues,
+    PROXY_BASIC_AUTH_USERNAME,
+    ReleaseSecrets,
+    SECRET_LENGTHS,
+} from "../lib/helmValues";
 import { namespaceManifest, proxyCaSecretManifest } from "../lib/services";
 /** Helm keeps this many revisions of the release (rollback targets). */
 export const MAX_HISTORY = 10;
@@ -89,6 +95,19 @@ export class DragonflyRelease extends pulumi.ComponentResource {
             );
         }
 
+        // Credentials in plain helmValues are secrets from here on, but the stack file shows them.
+        if (cfg.helmValuesSecret !== true) {
+            const plainCredentials = protectHelmValues(cfg.helmValues, false, (v) => v).secretPaths.sort();
+            if (plainCredentials.length > 0) {
+                pulumi.log.warn(
+                    "helmValues holds credentials in plain config (Pulumi.<stack>.yaml shows them in clear text): " +
+                        `${plainCredentials.join(", ")}. They are secrets in the state and the preview; set each with ` +
+                        "`pulumi config set --secret --path 'dragonfly-cce:helmValues.<path>'`.",
+                    this,
+                );
+            }
+        }
+
         const chart = cfg.chart.path
             ? { chart: cfg.chart.path }
             : { chart: CHART_NAME, version: cfg.chart.version, repositoryOpts: { repo: cfg.chart.repo } };
@@ -100,7 +119,7 @@ export class DragonflyRelease extends pulumi.ComponentResource {
                 namespace: ns.metadata.name,
                 createNamespace: false,
                 ...chart,
-                values: buildHelmValues(cfg, secrets),
+                values: buildHelmValues(cfg, secrets, (v) => pulumi.secret(v) as pulumi.Output<string>),
                 atomic: true,
                 cleanupOnFail: true,
                 waitForJobs: true,
