@@ -1,3 +1,5 @@
+import * as path from "path";
+
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -11,6 +13,13 @@ import {
     SECRET_LENGTHS,
 } from "../lib/helmValues";
 import { namespaceManifest, proxyCaSecretManifest } from "../lib/services";
+/**
+ * The release's Helm post-renderer (lib/helmPostRender.js: the Dragonfly config files go into
+ * Secrets, not ConfigMaps), relative to the working directory: the provider runs Helm in the
+ * project's directory, and a relative path is the same input on every checkout.
+ */
+export const POST_RENDERER = path.relative(process.cwd(), path.resolve(__dirname, "../lib/helmPostRender.js"));
+
 /** Helm keeps this many revisions of the release (rollback targets). */
 export const MAX_HISTORY = 10;
 
@@ -125,6 +134,7 @@ export class DragonflyRelease extends pulumi.ComponentResource {
                 waitForJobs: true,
                 timeout: cfg.releaseTimeoutSeconds,
                 maxHistory: MAX_HISTORY,
+                postrender: POST_RENDERER,
             },
             // Only the generated passwords and keys inside `values` are secrets (each leaf is a
             // pulumi.secret), so a preview shows a changed replica count or nodeSelector in plain.

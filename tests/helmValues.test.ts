@@ -1,4 +1,7 @@
+import { parseAllDocuments } from "yaml";
+
 import { parseCoreConfig } from "../lib/config/core";
+import { postRender } from "../lib/helmPostRender";
 import {
     buildHelmValues,
     chartFullname,
@@ -313,5 +316,45 @@ describe("which helmValues leaves are secrets", () => {
         }
         expect(secretIn("manager.replicas", 3, true)).toBe(false);
         expect(secretIn("manager.enable", false, true)).toBe(false);
+    });
+});
+
+describe("the Helm post-renderer", () => {
+    const cm =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: df-manager\ndata:\n  manager.yaml: |-\n    auth: {jwt: {key: K}}\n";
+    const deployment = (labels: string, extra = "") =>
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: df-manager\nspec:\n  template:\n" +
+        `    metadata:\n      labels: ${labels}\n    spec:\n      containers: []\n      volumes:\n` +
+        "      - name: config\n        configMap:\n          name: df-manager\n          items: [{key: manager.yaml, path: manager.yaml}]\n" +
+        extra;
+    const other = "# Source: x\napiVersion: v1\nkind: Service\nmetadata:\n  name: keep-me # as is\n";
+
+    test("a Dragonfly workload's config ConfigMap becomes a Secret it mounts; other documents pass as they are", () => {
+        const out = parseAllDocuments(
+            postRender(`---\n${cm}---\n${deployment("{app: df, component: manager}")}---\n${other}`),
+        ).map((d) => d.toJS());
+        expect(out[0]).toEqual({
+            apiVersion: "v1",
+            kind: "Secret",
+            metadata: { name: "df-manager" },
+            type: "Opaque",
+            stringData: { "manager.yaml": "auth: {jwt: {key: K}}" },
+        });
+        expect(out[1].spec.template.spec.volumes).toEqual([
+            {
+                name: "config",
+                secret: { secretName: "df-manager", items: [{ key: "manager.yaml", path: "manager.yaml" }] },
+            },
+        ]);
+        expect(postRender(`---\n${other}`)).toBe(`---\n${other}`);
+    });
+
+    test("other workloads' ConfigMaps stay; a moved one that something else names is refused", () => {
+        const bitnami = deployment("{app.kubernetes.io/name: mysql}");
+        expect(parseAllDocuments(postRender(`---\n${cm}---\n${bitnami}`))[0].toJS().kind).toBe("ConfigMap");
+        const envFrom = "      - name: x\n        projected: {sources: [{configMap: {name: df-manager}}]}\n";
+        expect(() => postRender(`---\n${cm}---\n${deployment("{app: df, component: manager}", envFrom)}`)).toThrow(
+            "helmPostRender: ConfigMap df-manager became a Secret, but Deployment/df-manager",
+        );
     });
 });
