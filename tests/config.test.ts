@@ -323,7 +323,12 @@ describe("parseCoreConfig rejects bad input, naming key, value and what is allow
             "a string (value hidden: proxy may hold secrets)",
             /true or false/,
         );
-        expectError({ ...base, helmValues: ["a"] }, "helmValues", '["a"]', /an object/);
+        expectError(
+            { ...base, helmValues: ["a"] },
+            "helmValues",
+            "a list (value hidden: helmValues may hold secrets)",
+            /an object/,
+        );
         expectError({ ...base, releaseTimeoutSeconds: 5 }, "releaseTimeoutSeconds", "5", /60 to 7200/);
     });
     test("annotations must be strings with valid names", () => {
