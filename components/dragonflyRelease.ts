@@ -1,10 +1,25 @@
+import * as path from "path";
+
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 
 import { CHART_NAME, CoreConfig } from "../lib/config/core";
-import { buildHelmValues, PROXY_BASIC_AUTH_USERNAME, ReleaseSecrets, SECRET_LENGTHS } from "../lib/helmValues";
+import {
+    buildHelmValues,
+    protectHelmValues,
+    PROXY_BASIC_AUTH_USERNAME,
+    ReleaseSecrets,
+    SECRET_LENGTHS,
+} from "../lib/helmValues";
 import { namespaceManifest, proxyCaSecretManifest } from "../lib/services";
+/**
+ * The release's Helm post-renderer (lib/helmPostRender.js: the Dragonfly config files go into
+ * Secrets, not ConfigMaps), relative to the working directory: the provider runs Helm in the
+ * project's directory, and a relative path is the same input on every checkout.
+ */
+export const POST_RENDERER = path.relative(process.cwd(), path.resolve(__dirname, "../lib/helmPostRender.js"));
+
 /** Helm keeps this many revisions of the release (rollback targets). */
 export const MAX_HISTORY = 10;
 
@@ -89,6 +104,19 @@ export class DragonflyRelease extends pulumi.ComponentResource {
             );
         }
 
+        // Credentials in plain helmValues are secrets from here on, but the stack file shows them.
+        if (cfg.helmValuesSecret !== true) {
+            const plainCredentials = protectHelmValues(cfg.helmValues, false, (v) => v).secretPaths.sort();
+            if (plainCredentials.length > 0) {
+                pulumi.log.warn(
+                    "helmValues holds credentials in plain config (Pulumi.<stack>.yaml shows them in clear text): " +
+                        `${plainCredentials.join(", ")}. They are secrets in the state and the preview; set each with ` +
+                        "`pulumi config set --secret --path 'dragonfly-cce:helmValues.<path>'`.",
+                    this,
+                );
+            }
+        }
+
         const chart = cfg.chart.path
             ? { chart: cfg.chart.path }
             : { chart: CHART_NAME, version: cfg.chart.version, repositoryOpts: { repo: cfg.chart.repo } };
@@ -100,7 +128,7 @@ export class DragonflyRelease extends pulumi.ComponentResource {
                 namespace: ns.metadata.name,
                 createNamespace: false,
                 ...chart,
-                values: buildHelmValues(cfg, secrets),
+                values: buildHelmValues(cfg, secrets, (v) => pulumi.secret(v) as pulumi.Output<string>),
                 // Helm's atomic implies its wait: with releaseSkipAwait both are off.
                 atomic: !cfg.releaseSkipAwait,
                 skipAwait: cfg.releaseSkipAwait,
@@ -108,6 +136,7 @@ export class DragonflyRelease extends pulumi.ComponentResource {
                 waitForJobs: !cfg.releaseSkipAwait,
                 timeout: cfg.releaseTimeoutSeconds,
                 maxHistory: MAX_HISTORY,
+                postrender: POST_RENDERER,
             },
             // Only the generated passwords and keys inside `values` are secrets (each leaf is a
             // pulumi.secret), so a preview shows a changed replica count or nodeSelector in plain.

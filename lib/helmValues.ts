@@ -120,6 +120,119 @@ export function podSelector(releaseName: string, component: keyof typeof COMPONE
     return { app: chartFullname(releaseName), component: COMPONENTS[component] };
 }
 
+/**
+ * `helmValues` paths that hold credentials in chart 1.7.4 and its bitnami MySQL and Redis
+ * subcharts (tests/chartContract checks each against their values.yaml). A leaf there is a
+ * Pulumi secret whether or not the config value was set with `--secret`. `*` stands for one
+ * path segment (a key or a list index), `**` for any number of them.
+ */
+export const SECRET_VALUE_PATHS: readonly string[] = [
+    "manager.config.auth.jwt.key",
+    "mysql.auth.rootPassword",
+    "mysql.auth.password",
+    "mysql.auth.replicationPassword",
+    "mysql.initdbScripts.*",
+    "redis.auth.password",
+    "global.redis.password",
+    "externalMysql.password",
+    "externalRedis.password",
+    "externalRedis.sentinelPassword",
+    "client.config.proxy.server.basicAuth.password",
+    "seedClient.config.proxy.server.basicAuth.password",
+    "**.extraEnvVars.*.value",
+];
+
+/** A string leaf whose own key names a credential is a secret under any path. */
+const SECRET_KEY_NAME = /pass(word|wd)|token|credential|(secret|private|access|api)[-_]?key/i;
+
+/**
+ * When `helmValues` is a secret config value (Pulumi marks the whole key secret when any path of
+ * it was set with `--secret`, so which one is unknown), its string leaves are secrets except at
+ * these paths, which name images, placement, sizes and log levels; booleans and numbers stay
+ * readable unless {@link SECRET_VALUE_PATHS} lists them.
+ */
+export const PLAIN_UNDER_SECRET_PATHS: readonly string[] = [
+    "global.storageClass",
+    "global.imageRegistry",
+    "**.image.registry",
+    "**.image.repository",
+    "**.image.tag",
+    "**.image.digest",
+    "**.image.pullPolicy",
+    "**.nodeSelector.*",
+    "**.tolerations.**",
+    "**.resources.**",
+    "**.persistence.size",
+    "**.persistence.storageClass",
+    "**.persistence.accessModes.*",
+    "**.logLevel",
+    "**.log.level",
+    "mysql.architecture",
+    "redis.architecture",
+];
+
+/** Whether `path` matches a pattern of {@link SECRET_VALUE_PATHS} or {@link PLAIN_UNDER_SECRET_PATHS}. */
+export function matchesValuePath(pattern: string, path: readonly string[]): boolean {
+    const match = (p: readonly string[], v: readonly string[]): boolean => {
+        if (p.length === 0) {
+            return v.length === 0;
+        }
+        if (p[0] === "**") {
+            return match(p.slice(1), v) || (v.length > 0 && match(p, v.slice(1)));
+        }
+        return v.length > 0 && (p[0] === "*" || p[0] === v[0]) && match(p.slice(1), v.slice(1));
+    };
+    return match(pattern.split("."), path);
+}
+
+/**
+ * Whether a `helmValues` leaf is kept as a Pulumi secret: at a credential path, a string under a
+ * credential's key name, or (with `configSecret`, the whole key set as a secret) any string not
+ * at a plainly harmless path.
+ */
+export function isSecretHelmValue(path: readonly string[], value: unknown, configSecret: boolean): boolean {
+    if (value === null || value === undefined) {
+        return false;
+    }
+    if (SECRET_VALUE_PATHS.some((p) => matchesValuePath(p, path))) {
+        return true;
+    }
+    if (typeof value !== "string") {
+        return false;
+    }
+    const key = [...path].reverse().find((k) => !/^\d+$/.test(k)) ?? "";
+    if (SECRET_KEY_NAME.test(key)) {
+        return true;
+    }
+    return configSecret && !PLAIN_UNDER_SECRET_PATHS.some((p) => matchesValuePath(p, path));
+}
+
+/**
+ * `helmValues` with every secret leaf ({@link isSecretHelmValue}) passed through `secret`, and
+ * the dotted paths of those leaves.
+ */
+export function protectHelmValues<S>(
+    helmValues: Record<string, unknown>,
+    configSecret: boolean,
+    secret: (value: string | number | boolean) => S,
+): { values: Record<string, unknown>; secretPaths: string[] } {
+    const secretPaths: string[] = [];
+    const walk = (v: unknown, path: string[]): unknown => {
+        if (Array.isArray(v)) {
+            return v.map((x, i) => walk(x, [...path, String(i)]));
+        }
+        if (isPlainData(v)) {
+            return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x, [...path, k])]));
+        }
+        if (isSecretHelmValue(path, v, configSecret) && ["string", "number", "boolean"].includes(typeof v)) {
+            secretPaths.push(path.join("."));
+            return secret(v as string | number | boolean);
+        }
+        return v;
+    };
+    return { values: walk(helmValues, []) as Record<string, unknown>, secretPaths };
+}
+
 /** helmValues keys that would rename the chart's objects or labels behind the stack's back. */
 const FORBIDDEN_OVERRIDES: ReadonlyArray<{ path: string[]; allowed: string }> = [
     { path: ["nameOverride"], allowed: "not set: object names derive from releaseName" },
@@ -222,8 +335,16 @@ function checkOverrides(helmValues: Record<string, unknown>): void {
     }
 }
 
-/** The chart values for the stack config; `helmValues` is merged over them last. */
-export function buildHelmValues<S>(cfg: CoreConfig, secrets: ReleaseSecrets<S>): Values<S> {
+/**
+ * The chart values for the stack config; `helmValues` is merged over them last. With `secret`
+ * (the stack passes `pulumi.secret`), the `helmValues` leaves that {@link isSecretHelmValue}
+ * names go through it, so an override of a generated secret stays one.
+ */
+export function buildHelmValues<S>(
+    cfg: CoreConfig,
+    secrets: ReleaseSecrets<S>,
+    secret?: (value: string | number | boolean) => S,
+): Values<S> {
     checkOverrides(cfg.helmValues);
     checkRenderedConfig(cfg);
     const nodeSelector = { [cfg.nodePoolLabelKey]: cfg.nodePool };
@@ -283,7 +404,11 @@ export function buildHelmValues<S>(cfg: CoreConfig, secrets: ReleaseSecrets<S>):
             replica: { ...placement(), ...retention() },
         },
     };
-    const merged = deepMerge(values, cfg.helmValues);
+    const helmValues =
+        secret === undefined
+            ? cfg.helmValues
+            : protectHelmValues(cfg.helmValues, cfg.helmValuesSecret === true, secret).values;
+    const merged = deepMerge(values, helmValues);
     return ca === undefined ? merged : withProxyCaVolume(merged, cfg.releaseName);
 }
 

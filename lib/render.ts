@@ -18,6 +18,7 @@ import { CoreConfig } from "./config/core";
 import { isPlainObject } from "./config/validate";
 import {
     buildHelmValues,
+    deepMerge,
     PROXY_BASIC_AUTH_USERNAME,
     PROXY_CA_FILES,
     proxyCaSecretName,
@@ -47,9 +48,15 @@ export interface RenderOptions {
     random?: (n: number) => Buffer;
 }
 
-/** Marks a secret leaf so that {@link splitSecrets} can take it out of the values. */
+/**
+ * Marks a secret leaf so that {@link splitSecrets} can take it out of the values: a generated
+ * secret by name, or a secret leaf of `helmValues` with its given value.
+ */
 class SecretSlot {
-    constructor(public readonly name: string) {}
+    constructor(
+        public readonly name: string,
+        public readonly value?: string | number | boolean,
+    ) {}
 }
 
 /** Splits a value tree into the plain values and the secret leaves (filled by `fill`). */
@@ -59,7 +66,14 @@ export function splitSecrets(
 ): { plain: Record<string, unknown>; secrets: Record<string, unknown> } {
     const walk = (v: unknown): [unknown, unknown] => {
         if (v instanceof SecretSlot) {
-            return [undefined, fill(v.name)];
+            return [undefined, v.value ?? fill(v.name)];
+        }
+        if (Array.isArray(v)) {
+            // Helm replaces a list whole: one that holds a secret goes whole to the secrets.
+            const items = v.map(walk);
+            return items.some(([, s]) => s !== undefined)
+                ? [undefined, items.map(([p, s]) => (s === undefined ? p : p === undefined ? s : deepMerge(p, s)))]
+                : [v, undefined];
         }
         if (isPlainObject(v)) {
             const plain: Record<string, unknown> = {};
@@ -101,7 +115,7 @@ export function renderStack(cfg: StackConfig, opts: RenderOptions = {}): Rendere
     const slots = Object.fromEntries(
         Object.keys(SECRET_LENGTHS).map((k) => [k, new SecretSlot(k)]),
     ) as unknown as ReleaseSecrets<SecretSlot>;
-    const values = buildHelmValues<SecretSlot>(core, slots);
+    const values = buildHelmValues<SecretSlot>(core, slots, (v) => new SecretSlot("helmValues", v));
     const { plain, secrets } = splitSecrets(values, (slot) =>
         secret(SECRET_LENGTHS[slot as keyof ReleaseSecrets<unknown>]),
     );
@@ -172,7 +186,8 @@ function readme(core: CoreConfig, cfg: StackConfig, host: string): string {
                   `    --from-file=${PROXY_CA_FILES.certificate}=<the CA certificate> --from-file=${PROXY_CA_FILES.key}=<its key>`,
               ]),
         `  helm install --wait --atomic --namespace ${core.namespace} ${core.releaseName} ${chart} \\`,
-        "    -f values.yaml -f values.secrets.yaml",
+        "    -f values.yaml -f values.secrets.yaml --post-renderer <this repository>/lib/helmPostRender.js",
+        "  (the post-renderer puts the Dragonfly config files, which hold the secrets, in Secrets, not ConfigMaps)",
         "  kubectl apply -f proxy-service.yaml -f console-service.yaml",
         "",
         "Then on each node, as root: bash nodes/<name>/apply.sh (restore.sh undoes it).",

@@ -9,7 +9,15 @@ import * as path from "path";
 import { parse } from "yaml";
 
 import { DEFAULT_CHART_VERSION, parseCoreConfig } from "../lib/config/core";
-import { buildHelmValues, CHART_CLIENT_EXTRA_VOLUME_MOUNTS, CHART_CLIENT_EXTRA_VOLUMES } from "../lib/helmValues";
+import {
+    buildHelmValues,
+    CHART_CLIENT_EXTRA_VOLUME_MOUNTS,
+    CHART_CLIENT_EXTRA_VOLUMES,
+    deepMerge,
+    matchesValuePath,
+    PLAIN_UNDER_SECRET_PATHS,
+    SECRET_VALUE_PATHS,
+} from "../lib/helmValues";
 import { testCertificates } from "./helpers/testCa";
 
 /**
@@ -174,5 +182,41 @@ describe("chart contract (pinned values.yaml)", () => {
         expect(v.client.extraVolumes).toEqual(CHART_CLIENT_EXTRA_VOLUMES);
         expect(v.client.extraVolumeMounts).toEqual(CHART_CLIENT_EXTRA_VOLUME_MOUNTS);
         expect(v.client.podAnnotations).toEqual({});
+    });
+
+    test("every credential path and every path shown under a secret helmValues is a value of the chart or a subchart", () => {
+        // The bitnami subcharts' values under their names; their globals are the parent's too.
+        const sub = (name: string) =>
+            parse(fs.readFileSync(path.join(VENDORED_FIXTURE_DIR, "charts", name, "values.yaml"), "utf8"));
+        const chart = parse(loadFixture("values.yaml"));
+        const [mysql, redis] = [sub("mysql"), sub("redis")];
+        const tree = deepMerge({ global: deepMerge(mysql.global, redis.global), mysql, redis }, chart);
+        // Every node's path: maps and lists are descended.
+        const nodes: string[][] = [];
+        const walk = (v: unknown, at: string[]) => {
+            nodes.push(at);
+            if (isMap(v)) {
+                Object.entries(v).forEach(([k, c]) => walk(c, [...at, k]));
+            } else if (Array.isArray(v)) {
+                v.forEach((c, i) => walk(c, [...at, String(i)]));
+            }
+        };
+        walk(tree, []);
+        // Commented examples in values.yaml (the templates render client.config verbatim).
+        const commented = [
+            "client.config.proxy.server.basicAuth.password",
+            "seedClient.config.proxy.server.basicAuth.password",
+        ];
+        for (const pattern of [...SECRET_VALUE_PATHS, ...PLAIN_UNDER_SECRET_PATHS]) {
+            // A trailing `*` (a list item, a map entry) may be absent from an empty default.
+            const stem = pattern.replace(/\.\*(\.[^*]*)?$/, "");
+            expect({
+                pattern,
+                found: commented.includes(pattern) || nodes.some((n) => matchesValuePath(stem, n)),
+            }).toEqual({
+                pattern,
+                found: true,
+            });
+        }
     });
 });

@@ -324,7 +324,12 @@ describe("parseCoreConfig rejects bad input, naming key, value and what is allow
             "a string (value hidden: proxy may hold secrets)",
             /true or false/,
         );
-        expectError({ ...base, helmValues: ["a"] }, "helmValues", '["a"]', /an object/);
+        expectError(
+            { ...base, helmValues: ["a"] },
+            "helmValues",
+            "a list (value hidden: helmValues may hold secrets)",
+            /an object/,
+        );
         expectError({ ...base, releaseTimeoutSeconds: 5 }, "releaseTimeoutSeconds", "5", /60 to 7200/);
         expectError({ ...base, releaseSkipAwait: "sometimes" }, "releaseSkipAwait", '"sometimes"', /true or false/);
     });

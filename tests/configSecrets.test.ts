@@ -1,11 +1,12 @@
 /**
  * Config errors never show a value under an object that holds secrets (ssh, ssh.bastion,
- * nodes[i], kubeconfig, console, proxy, proxy.ca): every error path of those objects is walked with
+ * nodes[i], kubeconfig, console, proxy, proxy.ca, helmValues): every error path of those objects is walked with
  * secret-looking values (unknown keys, wrong types at each key, wrong shapes at each level, the
  * whole object replaced by a password or a private key's text), and no part of any secret may
  * appear in the message, while the key does.
  */
 import { parseStackConfig, RawStackConfig } from "../lib/config";
+import { buildHelmValues } from "../lib/helmValues";
 import { configErrorOf } from "./helpers/configError";
 import { testCertificates } from "./helpers/testCa";
 
@@ -210,6 +211,16 @@ function cases(): Case[] {
             key: "proxy.ca.alsoTrust[0]",
         });
     }
+    // helmValues may hold the external databases' passwords: the whole value (e.g. YAML text
+    // where JSON was expected) and the keys it may not set.
+    for (const [what, value] of [
+        ["a password", PASSWORD],
+        ["YAML text with a password", `mysql:\n  auth:\n    password: ${PASSWORD}\n`],
+        ["a list holding a password", [PASSWORD]],
+        ["a number", 4711],
+    ] as [string, unknown][]) {
+        out.push({ what: `helmValues set to ${what}`, raw: set(base(), "helmValues", value), key: "helmValues" });
+    }
     // The issue's reproductions, spelled out.
     out.push({ what: "issue: ssh.pasword", raw: set(base(), "ssh.pasword", PASSWORD), key: "ssh.pasword" });
     out.push({ what: "issue: ssh set to a key", raw: set(base(), "ssh", EC_KEY), key: "ssh" });
@@ -234,6 +245,32 @@ describe("config errors under objects that hold secrets", () => {
         expect(leaks(e.message)).toEqual([]);
         expect(e.value).toMatch(/hidden|secret|not shown/);
         expect(e.allowed).not.toBe("");
+    });
+
+    test("the names helmValues may not set: a value holding a password is hidden (checked when the values are built)", () => {
+        for (const [path, value] of [
+            ["helmValues.global.nodeSelector", { password: PASSWORD }],
+            ["helmValues.manager.name", [PASSWORD]],
+            ["helmValues.fullnameOverride", { password: PASSWORD }],
+        ] as [string, unknown][]) {
+            const helmValues = path
+                .split(".")
+                .slice(1)
+                .reduceRight<unknown>((inner, k) => ({ [k]: inner }), value);
+            const core = parseStackConfig({ ...base(), helmValues }).core;
+            const e = configErrorOf(() =>
+                buildHelmValues(core, { mysqlRootPassword: "", mysqlPassword: "", redisPassword: "", jwtKey: "" }),
+            );
+            expect(e.key).toBe(path);
+            expect(leaks(e.message)).toEqual([]);
+            expect(e.value).toMatch(/hidden/);
+        }
+        // A name is shown.
+        const core = parseStackConfig({ ...base(), helmValues: { fullnameOverride: "df" } }).core;
+        const e = configErrorOf(() =>
+            buildHelmValues(core, { mysqlRootPassword: "", mysqlPassword: "", redisPassword: "", jwtKey: "" }),
+        );
+        expect(e.value).toBe('"df"');
     });
 
     test("unknown keys are named with the keys that are allowed", () => {

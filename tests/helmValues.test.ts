@@ -1,9 +1,14 @@
+import { parseAllDocuments } from "yaml";
+
 import { parseCoreConfig } from "../lib/config/core";
+import { postRender } from "../lib/helmPostRender";
 import {
     buildHelmValues,
     chartFullname,
     chartObjectNames,
     deepMerge,
+    isSecretHelmValue,
+    matchesValuePath,
     podSelector,
     PROXY_CA_ANNOTATION,
     ReleaseSecrets,
@@ -265,5 +270,91 @@ describe("helmValues under <component>.config: only what the pinned chart render
         const helmValues = { client: { config: { verbose: true } } };
         expect(() => values({ chart: { version: "1.7.5" }, helmValues })).not.toThrow();
         expect(() => values({ chart: { path: "./dragonfly" }, helmValues })).not.toThrow();
+    });
+});
+
+describe("which helmValues leaves are secrets", () => {
+    const secretIn = (path: string, value: unknown, configSecret: boolean) =>
+        isSecretHelmValue(path.split("."), value, configSecret);
+
+    test("`*` is one segment, `**` any number", () => {
+        expect(matchesValuePath("**.image.tag", ["manager", "image", "tag"])).toBe(true);
+        expect(matchesValuePath("**.image.tag", ["image", "tag"])).toBe(true);
+        expect(matchesValuePath("mysql.initdbScripts.*", ["mysql", "initdbScripts", "a.sql"])).toBe(true);
+        expect(matchesValuePath("mysql.initdbScripts.*", ["mysql", "initdbScripts"])).toBe(false);
+        expect(matchesValuePath("**.extraEnvVars.*.value", ["client", "extraEnvVars", "0", "value"])).toBe(true);
+    });
+
+    test("credential paths always, whatever the type; credential key names for strings", () => {
+        for (const configSecret of [false, true]) {
+            expect(secretIn("externalRedis.password", 123456, configSecret)).toBe(true);
+            expect(secretIn("manager.config.auth.jwt.key", "k", configSecret)).toBe(true);
+            expect(secretIn("scheduler.config.someToken", "t", configSecret)).toBe(true);
+            expect(secretIn("client.config.backend.apiKey", "t", configSecret)).toBe(true);
+            // A boolean or a number under a credential-like name holds none.
+            expect(secretIn("manager.serviceAccount.automountServiceAccountToken", false, configSecret)).toBe(false);
+            expect(secretIn("mysql.auth.enabled", true, configSecret)).toBe(false);
+        }
+        expect(secretIn("mysql.auth.existingSecret", "my-secret", false)).toBe(false);
+    });
+
+    test("under a secret helmValues, strings are secrets except images, placement, sizes and log levels", () => {
+        expect(secretIn("seedClient.config.host.idc", "x", true)).toBe(true);
+        expect(secretIn("seedClient.config.host.idc", "x", false)).toBe(false);
+        expect(secretIn("mysql.auth.existingSecret", "my-secret", true)).toBe(true);
+        for (const path of [
+            "manager.image.tag",
+            "mysql.image.registry",
+            "client.tolerations.0.key",
+            "redis.master.nodeSelector.zone",
+            "scheduler.resources.limits.cpu",
+            "redis.master.persistence.size",
+            "client.config.log.level",
+            "redis.architecture",
+        ]) {
+            expect({ path, secret: secretIn(path, "x", true) }).toEqual({ path, secret: false });
+        }
+        expect(secretIn("manager.replicas", 3, true)).toBe(false);
+        expect(secretIn("manager.enable", false, true)).toBe(false);
+    });
+});
+
+describe("the Helm post-renderer", () => {
+    const cm =
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: df-manager\ndata:\n  manager.yaml: |-\n    auth: {jwt: {key: K}}\n";
+    const deployment = (labels: string, extra = "") =>
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: df-manager\nspec:\n  template:\n" +
+        `    metadata:\n      labels: ${labels}\n    spec:\n      containers: []\n      volumes:\n` +
+        "      - name: config\n        configMap:\n          name: df-manager\n          items: [{key: manager.yaml, path: manager.yaml}]\n" +
+        extra;
+    const other = "# Source: x\napiVersion: v1\nkind: Service\nmetadata:\n  name: keep-me # as is\n";
+
+    test("a Dragonfly workload's config ConfigMap becomes a Secret it mounts; other documents pass as they are", () => {
+        const out = parseAllDocuments(
+            postRender(`---\n${cm}---\n${deployment("{app: df, component: manager}")}---\n${other}`),
+        ).map((d) => d.toJS());
+        expect(out[0]).toEqual({
+            apiVersion: "v1",
+            kind: "Secret",
+            metadata: { name: "df-manager" },
+            type: "Opaque",
+            stringData: { "manager.yaml": "auth: {jwt: {key: K}}" },
+        });
+        expect(out[1].spec.template.spec.volumes).toEqual([
+            {
+                name: "config",
+                secret: { secretName: "df-manager", items: [{ key: "manager.yaml", path: "manager.yaml" }] },
+            },
+        ]);
+        expect(postRender(`---\n${other}`)).toBe(`---\n${other}`);
+    });
+
+    test("other workloads' ConfigMaps stay; a moved one that something else names is refused", () => {
+        const bitnami = deployment("{app.kubernetes.io/name: mysql}");
+        expect(parseAllDocuments(postRender(`---\n${cm}---\n${bitnami}`))[0].toJS().kind).toBe("ConfigMap");
+        const envFrom = "      - name: x\n        projected: {sources: [{configMap: {name: df-manager}}]}\n";
+        expect(() => postRender(`---\n${cm}---\n${deployment("{app: df, component: manager}", envFrom)}`)).toThrow(
+            "helmPostRender: ConfigMap df-manager became a Secret, but Deployment/df-manager",
+        );
     });
 });

@@ -4,8 +4,18 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 
-import { MOCK_LB_IP, recordResources, resolve, setStackOutputs, waitFor } from "./helpers/mockEngine";
+import {
+    MOCK_LB_IP,
+    mockPassword,
+    plainInputs,
+    recordResources,
+    Registered,
+    resolve,
+    setStackOutputs,
+    waitFor,
+} from "./helpers/mockEngine";
 import { loadStackConfig } from "../lib/config/pulumi";
+import { logMark, pulumiWarnings } from "./helpers/pulumiLog";
 
 const registered = recordResources({ preview: true });
 
@@ -72,6 +82,148 @@ describe("index.ts", () => {
         ).toThrow("Invalid config dragonfly-cce:console.nodePort: got 80; allowed: an integer from 30000 to 32767");
         expect(registered.length).toBe(before);
         expect(() => runProgram({})).toThrow(/dragonfly-cce:nodePool: got nothing/);
+    });
+
+    describe("secret helmValues (pulumi config set --secret [--path] dragonfly-cce:helmValues...)", () => {
+        /** Runs index.ts and returns every resource it registered, once the release is in. */
+        async function run(config: Record<string, string>, secretKeys: string[]): Promise<Registered[]> {
+            const before = registered.length;
+            const out = runProgram({ "dragonfly-cce:nodePool": "p", ...config }, secretKeys);
+            await resolve(out.releaseStatus);
+            return registered.slice(before);
+        }
+        const release = (rs: Registered[]) => rs.find((r) => r.type === "kubernetes:helm.sh/v3:Release")!;
+        /** What a reader of the state file or the preview diff sees, across every resource. */
+        const plainText = (rs: Registered[]) => JSON.stringify(rs.map(plainInputs));
+        const GENERATED = [
+            "values.manager.config.auth.jwt.key",
+            "values.mysql.auth.password",
+            "values.mysql.auth.rootPassword",
+            "values.redis.auth.password",
+        ];
+        // What `pulumi config set --secret --path 'dragonfly-cce:helmValues.externalMysql.password'`
+        // and friends give the program: the whole key's JSON, the key listed as secret.
+        const USER = {
+            mysql: { enable: false },
+            externalMysql: { host: "rds.internal", username: "df", password: "ExtMysql-Pw-1" },
+            externalRedis: { addrs: ["redis.internal:6379"], password: "ExtRedis-Pw-2", sentinelPassword: "Sent-Pw-3" },
+            manager: { replicas: 2, image: { tag: "v2.5.1" }, config: { auth: { jwt: { key: "My-Jwt-Key-4" } } } },
+            scheduler: { extraEnvVars: [{ name: "TOKEN", value: "Env-Token-5" }] },
+            client: { config: { proxy: { server: { basicAuth: { username: "u", password: "Basic-Pw-6" } } } } },
+            seedClient: { config: { host: { idc: "Unknown-Str-7" } } },
+        };
+        const USER_SECRETS = [
+            "ExtMysql-Pw-1",
+            "ExtRedis-Pw-2",
+            "Sent-Pw-3",
+            "My-Jwt-Key-4",
+            "Env-Token-5",
+            "Basic-Pw-6",
+            "Unknown-Str-7",
+        ];
+
+        test("every string leaf of a secret helmValues reaches the release as a secret, except plainly harmless ones", async () => {
+            const mark = logMark();
+            const rs = await run({ "dragonfly-cce:helmValues": JSON.stringify(USER) }, ["dragonfly-cce:helmValues"]);
+            const r = release(rs);
+            expect(pulumiWarnings(mark).filter((w) => w.startsWith("helmValues"))).toEqual([]);
+            // The values themselves reach Helm unchanged.
+            expect(r.inputs.values.externalMysql.password).toBe("ExtMysql-Pw-1");
+            expect(r.inputs.values.manager.config.auth.jwt.key).toBe("My-Jwt-Key-4");
+            expect(r.secretPaths).toEqual(
+                expect.arrayContaining([
+                    ...GENERATED.filter((p) => p !== "values.manager.config.auth.jwt.key"),
+                    "values.externalMysql.password",
+                    "values.externalMysql.host",
+                    "values.externalMysql.username",
+                    "values.externalRedis.addrs.0",
+                    "values.externalRedis.password",
+                    "values.externalRedis.sentinelPassword",
+                    "values.manager.config.auth.jwt.key",
+                    "values.scheduler.extraEnvVars.0.name",
+                    "values.scheduler.extraEnvVars.0.value",
+                    "values.client.config.proxy.server.basicAuth.username",
+                    "values.client.config.proxy.server.basicAuth.password",
+                    "values.seedClient.config.host.idc",
+                ]),
+            );
+            const plain = plainText(rs);
+            for (const s of USER_SECRETS) {
+                expect(plain).not.toContain(s);
+            }
+            // Readable in the diff: what the program generates, and booleans, numbers, image
+            // and placement settings of the secret object.
+            const view = plainInputs(r);
+            expect(view.values.mysql.enable).toBe(false);
+            expect(view.values.manager.replicas).toBe(2);
+            expect(view.values.manager.image.tag).toBe("v2.5.1");
+            expect(view.values.manager.nodeSelector).toEqual({ "cce.cloud.com/cce-nodepool": "p" });
+            expect(view.values.global.storageClass).toBe("csi-disk");
+        });
+
+        test("credential paths are secret even when helmValues is plain config; other leaves stay readable", async () => {
+            const mark = logMark();
+            const rs = await run({ "dragonfly-cce:helmValues": JSON.stringify(USER) }, []);
+            const r = release(rs);
+            // The stack file holds them in clear text: the preview says which paths, never the values.
+            const warnings = pulumiWarnings(mark).filter((w) => w.startsWith("helmValues"));
+            expect(warnings).toEqual([
+                "helmValues holds credentials in plain config (Pulumi.<stack>.yaml shows them in clear text): " +
+                    "client.config.proxy.server.basicAuth.password, externalMysql.password, externalRedis.password, " +
+                    "externalRedis.sentinelPassword, manager.config.auth.jwt.key, scheduler.extraEnvVars.0.value. " +
+                    "They are secrets in the state and the preview; set each with " +
+                    "`pulumi config set --secret --path 'dragonfly-cce:helmValues.<path>'`.",
+            ]);
+            expect(warnings.join()).not.toMatch(/Pw-|Key-4|Token-5/);
+            expect(r.secretPaths.sort()).toEqual(
+                [
+                    "values.client.config.proxy.server.basicAuth.password",
+                    "values.externalMysql.password",
+                    "values.externalRedis.password",
+                    "values.externalRedis.sentinelPassword",
+                    "values.manager.config.auth.jwt.key",
+                    "values.mysql.auth.password",
+                    "values.mysql.auth.rootPassword",
+                    "values.redis.auth.password",
+                    "values.scheduler.extraEnvVars.0.value",
+                ].sort(),
+            );
+            const view = plainInputs(r);
+            expect(view.values.externalMysql).toEqual({ host: "rds.internal", username: "df" });
+            expect(view.values.seedClient.config.host.idc).toBe("Unknown-Str-7");
+            expect(view.values.scheduler.extraEnvVars).toEqual([{ name: "TOKEN" }]);
+        });
+
+        test("an override of a generated secret stays a secret, in plain config or secret", async () => {
+            for (const secretKeys of [[], ["dragonfly-cce:helmValues"]]) {
+                const rs = await run(
+                    {
+                        "dragonfly-cce:proxy": JSON.stringify({ basicAuth: true }),
+                        "dragonfly-cce:helmValues": JSON.stringify({
+                            mysql: { auth: { rootPassword: "Root-Over-1", password: "User-Over-2" } },
+                            redis: { auth: { password: "Redis-Over-3" } },
+                            client: { config: { proxy: { server: { basicAuth: { password: "Proxy-Over-4" } } } } },
+                        }),
+                    },
+                    secretKeys,
+                );
+                const r = release(rs);
+                expect(r.inputs.values.mysql.auth.rootPassword).toBe("Root-Over-1");
+                expect(r.secretPaths).toEqual(
+                    expect.arrayContaining([...GENERATED, "values.client.config.proxy.server.basicAuth.password"]),
+                );
+                const plain = plainText(rs);
+                for (const s of ["Root-Over-1", "User-Over-2", "Redis-Over-3", "Proxy-Over-4"]) {
+                    expect(plain).not.toContain(s);
+                }
+                expect(plain).not.toContain(mockPassword("dragonfly-jwt-key", 48));
+            }
+        });
+
+        test("without helmValues, only the generated secrets are secret", async () => {
+            const rs = await run({}, ["dragonfly-cce:kubeconfig"]);
+            expect(release(rs).secretPaths.sort()).toEqual(GENERATED);
+        });
     });
 
     describe("nodesFromStack", () => {

@@ -69,6 +69,37 @@ describe("render", () => {
         }
     });
 
+    test("credentials given in helmValues go to values.secrets.yaml with the user's value, not to values.yaml", () => {
+        const withCreds = parseStackConfig({
+            nodePool: "p",
+            helmValues: {
+                mysql: { enable: false, auth: { rootPassword: "Root-Given-1" } },
+                externalMysql: { host: "rds.internal", password: "Ext-Given-2" },
+                manager: {
+                    extraEnvVars: [
+                        { name: "A", value: "plain" },
+                        { name: "TOKEN", value: "Env-Given-3" },
+                    ],
+                },
+            },
+        });
+        const rendered = renderStack(withCreds, { proxyHost: MOCK_LB_IP });
+        const plain = parse(file(rendered, "values.yaml").content);
+        const secrets = parse(file(rendered, "values.secrets.yaml").content);
+        expect(file(rendered, "values.yaml").content).not.toMatch(/Root-Given-1|Ext-Given-2|Env-Given-3/);
+        // A list replaces a list whole in Helm: one with a secret goes whole to the secrets file.
+        expect(plain.manager.extraEnvVars).toBeUndefined();
+        expect(secrets.manager.extraEnvVars).toEqual([
+            { name: "A", value: "plain" },
+            { name: "TOKEN", value: "Env-Given-3" },
+        ]);
+        expect(plain.externalMysql).toEqual({ host: "rds.internal" });
+        expect(plain.mysql.enable).toBe(false);
+        expect(secrets.mysql.auth.rootPassword).toBe("Root-Given-1");
+        expect(secrets.externalMysql.password).toBe("Ext-Given-2");
+        expect(secrets.mysql.auth.password).toMatch(/^[A-Za-z0-9]{32}$/);
+    });
+
     test("node scripts are byte for byte the commands the stack runs on each node", async () => {
         const before = registered.length;
         const stack = new DragonflyCce("render", cfg);

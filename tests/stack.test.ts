@@ -2,6 +2,9 @@
  * The core stack under Pulumi's mock engine: resources, parents, dependency order, properties,
  * outputs and secrets.
  */
+import * as fs from "fs";
+import * as path from "path";
+
 import * as pulumi from "@pulumi/pulumi";
 
 import {
@@ -404,6 +407,17 @@ describe("DragonflyCce variants", () => {
         // The secret leaves are not in the plain view at all.
         expect(after.values.mysql.auth).toEqual({});
         expect(JSON.stringify(after)).not.toContain(mockPassword("replicas-after-mysql-password", 32));
+    });
+
+    test("the release runs the stack's Helm post-renderer (config files in Secrets, not ConfigMaps)", async () => {
+        const b = await build({}, "postrender");
+        const r = one(b, "kubernetes:helm.sh/v3:Release").inputs;
+        // Relative to the working directory (the project's, where the provider runs Helm), so the
+        // input is the same on every checkout and a preview shows no change.
+        expect(r.postrender).toBe(path.join("lib", "helmPostRender.js"));
+        const file = path.resolve(process.cwd(), r.postrender);
+        expect(fs.statSync(file).mode & 0o111).toBe(0o111);
+        expect(fs.readFileSync(file, "utf8").split("\n")[0]).toBe("#!/usr/bin/env node");
     });
 
     test("the proxy credentials are a secret of the form user:password", async () => {

@@ -176,6 +176,11 @@ export interface CoreConfig {
     imagePullSecrets: string[];
     /** Chart values deep-merged over the generated values, last. Default `{}`. */
     helmValues: PlainObject;
+    /**
+     * Whether `helmValues` is a secret config value (some path of it was set with `--secret`);
+     * set by ./pulumi.ts, which alone sees that. Which leaves become secrets: `isSecretHelmValue`.
+     */
+    helmValuesSecret?: boolean;
     /** Delete the MySQL/Redis volumes when their StatefulSets are deleted (uninstall, rollback). Default true. */
     deleteVolumesOnUninstall: boolean;
     /** Seconds Helm waits for the workloads (`--wait --timeout`). Default {@link DEFAULT_RELEASE_TIMEOUT_SECONDS} (900). */

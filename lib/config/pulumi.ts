@@ -75,8 +75,20 @@ export function withSecrets(nodes: NodeConfig): NodeConfig<Secret> {
     };
 }
 
-function secretStack(cfg: StackConfig): StackConfig<Secret> {
-    return { ...cfg, nodes: withSecrets(cfg.nodes) };
+/**
+ * Whether the CLI passed `key` as a secret (PULUMI_CONFIG_SECRET_KEYS). Pulumi lists only top-level
+ * keys: a key is secret when any path of it was set with `--secret`. The SDK's own test for that
+ * is not in its typings; should it ever be missing, the key counts as secret (the safe side).
+ */
+export function isSecretConfigKey(config: pulumi.Config, key: string): boolean {
+    const test = (pulumi.runtime as unknown as { isConfigSecret?: (k: string) => boolean }).isConfigSecret;
+    return typeof test === "function" ? test(`${config.name}:${key}`) : true;
+}
+
+/** The config with the SSH secrets wrapped, and whether `helmValues` was set as a secret. */
+function secretStack(cfg: StackConfig, config: pulumi.Config): StackConfig<Secret> {
+    const core = isSecretConfigKey(config, "helmValues") ? { ...cfg.core, helmValuesSecret: true } : cfg.core;
+    return { ...cfg, core, nodes: withSecrets(cfg.nodes) };
 }
 
 /**
@@ -93,7 +105,7 @@ export function loadStackConfig(
     // node verify pulls on is checked once the whole node list is known.
     const own = parseStackConfig(raw);
     if (source === undefined) {
-        return secretStack(own);
+        return secretStack(own, config);
     }
     const ref = new pulumi.StackReference(`nodes-from-${source.stack.replace(/\//g, "-")}`, { name: source.stack });
     return ref.getOutputDetails(source.output).then((details) => {
@@ -102,7 +114,7 @@ export function loadStackConfig(
             fail(`nodesFromStack.output`, source.output, `an output that stack ${source.stack} exports`);
         }
         if (details.value !== undefined) {
-            return secretStack(parseStackConfig(raw, { entries: nodesFromOutput(value, source), source }));
+            return secretStack(parseStackConfig(raw, { entries: nodesFromOutput(value, source), source }), config);
         }
         let cfg: StackConfig;
         try {
@@ -115,7 +127,7 @@ export function loadStackConfig(
                 "are not kept secret: they name the node resources (resource names cannot be secret), and previews, " +
                 "warnings, the state and the configuredNodes output show them. Config errors do not repeat them.",
         );
-        return secretStack(cfg);
+        return secretStack(cfg, config);
     });
 }
 

@@ -40,12 +40,12 @@ export function show(value: unknown): string {
 
 /**
  * Objects of the config that hold secrets (SSH keys and passwords, node entries, kubeconfig, the
- * console password, proxy credentials). Under them a mistyped key (`ssh.pasword`), a value of
+ * console password, proxy credentials, chart values such as external database passwords). Under them a mistyped key (`ssh.pasword`), a value of
  * the wrong type (`ssh.user: {...}`) or the whole object replaced by text (`ssh` set to a key's
  * text) may carry a secret, and Pulumi masks only exact secret values: so a rejected value under
  * them is never shown, unless its key is in {@link SHOWN_UNDER_SECRETS} and it has that key's type.
  */
-export const SECRET_HOLDERS = ["ssh", "nodes", "kubeconfig", "console", "proxy"] as const;
+export const SECRET_HOLDERS = ["ssh", "nodes", "kubeconfig", "console", "proxy", "helmValues"] as const;
 
 const HOLDER = new RegExp(`^(${SECRET_HOLDERS.join("|")})(?=$|[.[])`);
 
@@ -68,6 +68,8 @@ const SHOWN_UNDER_SECRETS: readonly [RegExp, "string" | "int" | "bool" | "any"][
     [/^proxy\.basicAuth$/, "bool"],
     [/^proxy\.ca\.certificate$/, "string"],
     [/^proxy\.loadBalancer(\.|$)/, "any"],
+    // The names helmValues may not set (lib/helmValues.ts): a name of the wrong kind is shown.
+    [/^helmValues\.((manager|scheduler|seedClient|client)\.)?(name|nameOverride|fullnameOverride)$/, "string"],
 ];
 
 /** Why the value of `key` is not shown, or undefined when it may be shown. */

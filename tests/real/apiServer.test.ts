@@ -167,6 +167,56 @@ describePrivileged(
             expect(badPort.message).toMatch(/spec.ports\[0\].port/);
         });
 
+        test("the built-in view role reads no generated secret: none in a ConfigMap, no Secret at all", async () => {
+            const i = scenarios().findIndex((s) => s.name === "proxy.basicAuth");
+            // The same render (same seed) as the scenario's objects above.
+            const r = renderRelease(inOwnNamespace(scenarios()[i].cfg, i), work, i + 1);
+            const ns = r.cfg.core.namespace;
+            const binding = await server.create({
+                apiVersion: "rbac.authorization.k8s.io/v1",
+                kind: "RoleBinding",
+                metadata: { name: "viewer", namespace: ns },
+                // `view` is aggregated from this role by kube-controller-manager, which the suite
+                // does not run: the same rules, bound directly.
+                roleRef: {
+                    apiGroup: "rbac.authorization.k8s.io",
+                    kind: "ClusterRole",
+                    name: "system:aggregate-to-view",
+                },
+                subjects: [{ apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "viewer" }],
+            } as unknown as KubeObject);
+            expect(binding.status).toBe(201);
+            const asViewer = { "Impersonate-User": "viewer" };
+            const configMaps = await server.request("GET", `/api/v1/namespaces/${ns}/configmaps`, undefined, asViewer);
+            expect(configMaps.status).toBe(200);
+            expect((configMaps.body.items as unknown[]).length).toBeGreaterThan(0);
+            const text = JSON.stringify(configMaps.body);
+            expect(Object.keys(r.secrets)).toEqual(
+                expect.arrayContaining([
+                    "manager.config.auth.jwt.key",
+                    "client.config.proxy.server.basicAuth.password",
+                ]),
+            );
+            for (const [where, value] of Object.entries(r.secrets)) {
+                expect({ where, readableByView: text.includes(value) }).toEqual({ where, readableByView: false });
+            }
+            const secrets = await server.request("GET", `/api/v1/namespaces/${ns}/secrets`, undefined, asViewer);
+            expect(secrets.status).toBe(403);
+            // The components' config files are in Secrets, stored as data.
+            const file = async (name: string, key: string) => {
+                const s = await server.request("GET", `/api/v1/namespaces/${ns}/secrets/${name}`);
+                expect(s.status).toBe(200);
+                return Buffer.from((s.body.data as Record<string, string>)[key], "base64").toString("utf8");
+            };
+            const manager = await file("dragonfly-manager", "manager.yaml");
+            expect(manager).toContain(r.secrets["manager.config.auth.jwt.key"]);
+            expect(manager).toContain(r.secrets["mysql.auth.password"]);
+            expect(await file("dragonfly-scheduler", "scheduler.yaml")).toContain(r.secrets["redis.auth.password"]);
+            expect(await file("dragonfly-client", "dfdaemon.yaml")).toContain(
+                r.secrets["client.config.proxy.server.basicAuth.password"],
+            );
+        });
+
         // Last: the server is stopped here, and afterAll's stop() is then a no-op.
         test("stop() ends kine and kube-apiserver by their pids and removes the directory", async () => {
             const pids = server.runningPids();

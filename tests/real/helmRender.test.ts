@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse, parseAllDocuments, stringify } from "yaml";
 
-import { podSelector, RENDERED_CONFIG_KEYS } from "../../lib/helmValues";
+import { chartObjectNames, podSelector, RENDERED_CONFIG_KEYS } from "../../lib/helmValues";
 import { describePrivileged } from "../helpers/privileged";
 import {
     CHART_DIR,
@@ -262,6 +262,56 @@ describePrivileged("real Helm renders the pinned chart with the stack's values",
             expect(r.text).toContain(Buffer.from(r.secrets["mysql.auth.password"]).toString("base64"));
         });
 
+        test("no generated secret is in a ConfigMap; each component reads it from a Secret it mounts", () => {
+            const r = get(name);
+            expect(Object.keys(r.secrets).length).toBeGreaterThanOrEqual(4);
+            // Anyone with the built-in `view` role reads ConfigMaps (not Secrets).
+            for (const cm of r.chartObjects.filter((o) => o.kind === "ConfigMap")) {
+                const text = JSON.stringify(cm);
+                for (const [where, value] of Object.entries(r.secrets)) {
+                    const b64 = Buffer.from(value).toString("base64");
+                    expect({
+                        configMap: cm.metadata.name,
+                        where,
+                        found: text.includes(value) || text.includes(b64),
+                    }).toEqual({
+                        configMap: cm.metadata.name,
+                        where,
+                        found: false,
+                    });
+                }
+            }
+            // The config file each component mounts at its config volume, from whichever object.
+            const names = chartObjectNames(r.cfg.core.releaseName);
+            const configFile = (kind: string, workload: string, file: string): Record<string, any> => {
+                const volume = (podTemplate(find(r, kind, workload)).spec.volumes ?? []).find(
+                    (v) => v.name === "config",
+                );
+                const source = volume?.secret as { secretName: string; items?: Array<{ key: string; path: string }> };
+                expect({ workload, configMap: volume?.configMap, secret: source?.secretName }).toEqual({
+                    workload,
+                    configMap: undefined,
+                    secret: workload,
+                });
+                expect(source.items ?? [{ key: file, path: file }]).toContainEqual({ key: file, path: file });
+                const secret = find(r, "Secret", source.secretName);
+                return parse((secret.stringData as Record<string, string>)[file]) as Record<string, any>;
+            };
+            const manager = configFile("Deployment", names.manager, "manager.yaml");
+            expect(manager.auth.jwt.key).toBe(r.secrets["manager.config.auth.jwt.key"]);
+            expect(manager.database.mysql.password).toBe(r.secrets["mysql.auth.password"]);
+            expect(manager.database.redis.password).toBe(r.secrets["redis.auth.password"]);
+            const scheduler = configFile("StatefulSet", names.scheduler, "scheduler.yaml");
+            expect(scheduler.database.redis.password).toBe(r.secrets["redis.auth.password"]);
+            expect(scheduler.job.redis.password).toBe(r.secrets["redis.auth.password"]);
+            const client = configFile("DaemonSet", names.client, "dfdaemon.yaml");
+            expect(client.proxy.server.port).toBe(r.cfg.core.proxy.port);
+            expect(client.proxy.server.basicAuth?.password).toBe(
+                r.secrets["client.config.proxy.server.basicAuth.password"],
+            );
+            expect(configFile("StatefulSet", names.seedClient, "dfdaemon.yaml").seedPeer).toBeDefined();
+        });
+
         test("the proxy LoadBalancer selects exactly the client pods, on the port the client listens on", () => {
             const r = get(name);
             const core = r.cfg.core;
@@ -277,8 +327,9 @@ describePrivileged("real Helm renders the pinned chart with the stack's values",
             const others = workloads(r).filter((o) => o !== client[0] && matches(spec.selector, podTemplate(o).labels));
             expect(others.map((o) => o.metadata.name)).toEqual([]);
             // The client's own config: the port its proxy listens on (hostNetwork: on the node).
-            const cm = find(r, "ConfigMap", client[0].metadata.name);
-            const dfdaemon = parse((cm.data as Record<string, string>)["dfdaemon.yaml"]) as {
+            // (a Secret of the config's name: the post-renderer moves it out of its ConfigMap)
+            const cm = find(r, "Secret", client[0].metadata.name);
+            const dfdaemon = parse((cm.stringData as Record<string, string>)["dfdaemon.yaml"]) as {
                 proxy: { server: { port: number; basicAuth?: { username: string; password: string } } };
             };
             expect(tpl.spec.hostNetwork).toBe(true);
@@ -364,7 +415,7 @@ describePrivileged("real Helm renders the pinned chart with the stack's values",
         expect(r.chartObjects.some((o) => o.metadata.name === "dragonfly-redis-replicas")).toBe(false);
         // A deep merge: the override kept the stack's proxy settings in the same client config.
         const cm = parse(
-            (find(r, "ConfigMap", "dragonfly-client").data as Record<string, string>)["dfdaemon.yaml"],
+            (find(r, "Secret", "dragonfly-client").stringData as Record<string, string>)["dfdaemon.yaml"],
         ) as {
             proxy: { prefetch: boolean; server: { port: number } };
         };

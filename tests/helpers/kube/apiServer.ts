@@ -188,8 +188,13 @@ ${this.recentLogs()}`,
         return kubeconfigFor(this.port, this.ca, this.token);
     }
 
-    /** One HTTPS request to the API server, as the admin token. */
-    request(method: string, urlPath: string, body?: unknown): Promise<ApiResponse> {
+    /** One HTTPS request to the API server, as the admin token (`headers`: e.g. `Impersonate-User`). */
+    request(
+        method: string,
+        urlPath: string,
+        body?: unknown,
+        headers: Record<string, string> = {},
+    ): Promise<ApiResponse> {
         const data = body === undefined ? undefined : JSON.stringify(body);
         return new Promise((resolve, reject) => {
             const req = https.request(
@@ -203,6 +208,7 @@ ${this.recentLogs()}`,
                         Authorization: `Bearer ${this.token}`,
                         Accept: "application/json",
                         ...(data ? { "Content-Type": "application/json" } : {}),
+                        ...headers,
                     },
                     timeout: 30_000,
                 },

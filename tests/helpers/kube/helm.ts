@@ -18,6 +18,9 @@ import { toolPath } from "../tools";
 /** The whole chart 1.7.4 with its subcharts (a byte-checked copy of ../shared's). */
 export const CHART_DIR = path.resolve(__dirname, "../../fixtures/dragonfly-chart-1.7.4/dragonfly");
 
+/** The stack's Helm post-renderer (the release's `postrender`). */
+export const POST_RENDERER = path.resolve(__dirname, "../../../lib/helmPostRender.js");
+
 /** The Kubernetes version Helm renders for: the API server the suite starts (scripts/tools.sh). */
 export const KUBE_VERSION = "v1.33.13";
 
@@ -125,7 +128,11 @@ export function renderRelease(cfg: StackConfig, workDir: string, seed = 1): Rend
     leaves(parse(fs.readFileSync(path.join(dir, "values.secrets.yaml"), "utf8")), [], secrets);
 
     const start = process.hrtime.bigint();
-    const text = helm(["template", cfg.core.releaseName, ...chartArgs(cfg, dir)], path.join(workDir, "helm-home"));
+    // With the stack's post-renderer, as the release's `postrender` runs it.
+    const text = helm(
+        ["template", cfg.core.releaseName, ...chartArgs(cfg, dir), "--post-renderer", POST_RENDERER],
+        path.join(workDir, "helm-home"),
+    );
     const renderSeconds = Number(process.hrtime.bigint() - start) / 1e9;
     const chartObjects = parseAllDocuments(text)
         .map((d) => d.toJS() as KubeObject | null)
