@@ -141,46 +141,103 @@ urlencode() {
 # URL without user:password@ and trailing slash; http:// when it names no scheme (as Go's
 # ProxyFromEnvironment reads it).
 proxy_address() {
-    local url=$1
+    local url=$1 rest
     case $url in
         *://*) ;;
         *) url=http://$url ;;
     esac
     url=${url%/}
-    printf '%s://%s' "${url%%://*}" "${url##*@}"
+    rest=${url#*://}
+    printf '%s://%s' "${url%%://*}" "${rest##*@}"
 }
 
-# Drop-ins written by hand (the seed document's http-proxy.conf among them) that send the
-# runtime elsewhere are refused, naming the file; one that names the Dragonfly proxy is fine
-# (ours replaces it at the same path, and restore puts it back).
-check_hand_dropins() {
-    local file line word name value want words
-    want=$(proxy_address "$ENDPOINT")
-    for file in "${DROPIN%/*}"/*.conf; do
-        if [ ! -f "$file" ] || { [ "$file" = "$DROPIN" ] && managed "$file"; }; then
-            continue
+# The HTTP(S)_PROXY settings of a unit file, one "SOURCE<TAB>NAME<TAB>VALUE" line each: its
+# Environment= lines (SOURCE: the unit file), and the files its EnvironmentFile= lines name, which
+# systemd reads after every Environment= line, so that their values win (SOURCE: that file).
+unit_proxy_settings() {
+    local unit=$1 line word words name value path
+    while IFS= read -r line || [ -n "$line" ]; do
+        line=${line%$'\r'}
+        case $line in
+            Environment=*)
+                read -ra words <<< "${line#Environment=}"
+                for word in ${words[@]+"${words[@]}"}; do
+                    word=${word//\"/}
+                    # A literal % is %% in a unit file.
+                    printf '%s\t%s\t%s\n' "$unit" "${word%%=*}" "${word#*=}" | sed 's/%%/%/g'
+                done
+                ;;
+            EnvironmentFile=?*)
+                # A leading - makes the file optional.
+                path=${line#EnvironmentFile=}
+                path=${path#-}
+                if [ ! -f "$path" ]; then
+                    continue
+                fi
+                while IFS= read -r word || [ -n "$word" ]; do
+                    word=${word%$'\r'}
+                    case $word in
+                        '' | '#'* | ';'*) continue ;;
+                        *=*) ;;
+                        *) continue ;;
+                    esac
+                    name=${word%%=*}
+                    value=${word#*=}
+                    case $value in
+                        \"*\" | \'*\') value=${value:1:${#value}-2} ;;
+                    esac
+                    printf '%s (EnvironmentFile= of %s)\t%s\t%s\n' "$path" "$unit" "${name//[[:space:]]/}" "$value"
+                done < "$path"
+                ;;
+        esac
+    done < "$unit"
+}
+
+# systemd's unit directories, highest precedence first (systemd.unit(5), system manager).
+UNIT_DIRS=(/etc/systemd/system.control /run/systemd/system.control /run/systemd/transient
+    /run/systemd/generator.early /etc/systemd/system /etc/systemd/system.attached /run/systemd/system
+    /run/systemd/system.attached /run/systemd/generator /usr/local/lib/systemd/system
+    /usr/lib/systemd/system /lib/systemd/system /run/systemd/generator.late)
+
+# The files that make up the runtime's unit, as systemd finds them (also those a daemon-reload has
+# not read yet), one a line, ours left out: the unit file that takes precedence, then every
+# drop-in (<unit>.service.d/*.conf, and service.d/*.conf, which applies to every service).
+runtime_unit_files() {
+    local dir file fragment=
+    for dir in "${UNIT_DIRS[@]}"; do
+        if [ -z "$fragment" ] && [ -f "$dir/$RUNTIME.service" ]; then
+            fragment=$dir/$RUNTIME.service
+            printf '%s\n' "$fragment"
         fi
-        while IFS= read -r line || [ -n "$line" ]; do
-            line=${line%$'\r'}
-            case $line in
-                Environment=*) read -ra words <<< "${line#Environment=}" ;;
+    done
+    for dir in "${UNIT_DIRS[@]}"; do
+        for file in "$dir/$RUNTIME.service.d"/*.conf "$dir/service.d"/*.conf; do
+            if [ -f "$file" ] && ! { [ "$file" = "$DROPIN" ] && managed "$file"; }; then
+                printf '%s\n' "$file"
+            fi
+        done
+    done
+}
+
+# Unit settings written by hand (the seed document's http-proxy.conf among them) that send the
+# runtime to another proxy are refused, naming the file: Environment= and EnvironmentFile= lines
+# of the runtime's unit file and drop-ins. One that names the Dragonfly proxy is fine (ours
+# replaces a drop-in at our path, and restore puts it back).
+check_hand_dropins() {
+    local file source name value want
+    want=$(proxy_address "$ENDPOINT")
+    while IFS= read -r file; do
+        while IFS=$'\t' read -r source name value; do
+            case $name in
+                HTTP_PROXY | HTTPS_PROXY | http_proxy | https_proxy) ;;
                 *) continue ;;
             esac
-            for word in "${words[@]}"; do
-                word=${word//\"/}
-                name=${word%%=*}
-                value=${word#*=}
-                case $name in
-                    HTTP_PROXY | HTTPS_PROXY | http_proxy | https_proxy) ;;
-                    *) continue ;;
-                esac
-                value=$(proxy_address "${value//%%/%}")
-                if [ "$value" != "$want" ]; then
-                    die "$file sets $name=$value, another proxy than Dragonfly's ($want). Remove that setting or the file (or list this proxy's address as the Dragonfly endpoint), then run again. Nothing was changed."
-                fi
-            done
-        done < "$file"
-    done
+            value=$(proxy_address "$value")
+            if [ "$value" != "$want" ]; then
+                die "$source sets $name=$value, another proxy than Dragonfly's ($want). Remove that setting or the file (or list this proxy's address as the Dragonfly endpoint), then run again. Nothing was changed."
+            fi
+        done < <(unit_proxy_settings "$file")
+    done < <(runtime_unit_files)
 }
 
 # The systemd drop-in that sends the runtime's registry traffic to the Dragonfly proxy. With

@@ -10,8 +10,9 @@
 #   default paths.
 #
 # What it models, as systemd does it:
-# - `daemon-reload` reads the Environment= and EnvironmentFile= lines of
-#   containerd.service.d/*.conf; a restart uses what the last daemon-reload read (the first start
+# - `daemon-reload` reads the Environment= and EnvironmentFile= lines of the unit file
+#   (/etc/systemd/system/containerd.service when it exists, which overrides the packaged one),
+#   then of containerd.service.d/*.conf; a restart uses what the last daemon-reload read (the first start
 #   reads them itself), so a script that forgets daemon-reload keeps the old environment.
 # - The files EnvironmentFile= names are read at each start, after Environment= (their values
 #   win): KEY=VALUE lines, # and ; comments, quotes around a value removed, no % specifiers. A
@@ -42,6 +43,8 @@ set -euo pipefail
 
 state=${STANDIN_DIR:-/run/systemctl-standin}
 dropins=/etc/systemd/system/containerd.service.d
+unit_override=/etc/systemd/system/containerd.service
+unit_packaged=/lib/systemd/system/containerd.service
 config=/etc/containerd/config.toml
 mkdir -p "$state"
 name=$(basename "$0")
@@ -92,13 +95,18 @@ environment_words() {
     fi
 }
 
-# Reads the drop-ins' Environment= assignments into $state/containerd.env (NUL-separated) and
+# Reads the unit file's and the drop-ins' Environment= assignments into $state/containerd.env (NUL-separated) and
 # their EnvironmentFile= paths into $state/containerd.env-files (one a line).
 daemon_reload() {
-    local file line word
+    local file line word fragment=
     : > "$state/containerd.env.new"
     : > "$state/containerd.env-files.new"
-    for file in "$dropins"/*.conf; do
+    if [ -f "$unit_override" ]; then
+        fragment=$unit_override
+    elif [ -f "$unit_packaged" ]; then
+        fragment=$unit_packaged
+    fi
+    for file in ${fragment:+"$fragment"} "$dropins"/*.conf; do
         [ -f "$file" ] || continue
         while IFS= read -r line || [ -n "$line" ]; do
             line=${line%$'\r'}
