@@ -304,7 +304,7 @@ plan_mirror_hosts() {
     {
         printf '# Managed by dragonfly-cce: pulls of %s go through Dragonfly.\n' "$host"
         printf 'server = "%s"\n' "$upstream"
-        migrated_tls "$(endpoint_host "$host")" ''
+        server_tls "$host" "$dir"
         printf '\n[host."%s"]\n' "$ENDPOINT"
         printf '  capabilities = ["pull", "resolve"]\n\n'
         printf '  [host."%s".header]\n' "$ENDPOINT"
@@ -335,6 +335,61 @@ migrated_tls() {
     fi
 }
 
+# The TLS keys of the server of HOST's hosts.toml under DIR: the settings moved from
+# config.toml, and the Docker-style files of DIR/HOST, which containerd reads only while that
+# directory has no hosts.toml: every *.crt is a CA, every *.cert a client certificate with the
+# *.key of the same name (without one, the .cert file holds the key too). Restore removes
+# hosts.toml, and containerd reads the files again.
+server_tls() {
+    local host=$1 dir=$2 tls_host file cas=() clients=() cert key
+    tls_host=$(endpoint_host "$host")
+    for file in "$dir/$host"/*.crt "$dir/$host"/*.cert; do
+        if [ ! -f "$file" ]; then
+            continue
+        fi
+        case $file in
+            *[\"\\]* | *[[:cntrl:]]*) die "$file: a certificate file whose name has a quote, backslash or control character, which hosts.toml cannot name as it is. containerd stops reading such files once dragonfly-cce writes ${file%/*}/hosts.toml; rename the file, then run again. Nothing was changed." ;;
+            *.crt) cas+=("\"$file\"") ;;
+            *.cert)
+                key=${file%.cert}.key
+                if [ ! -f "$key" ]; then
+                    key=
+                fi
+                clients+=("[\"$file\", \"$key\"]")
+                ;;
+        esac
+    done
+    if [ "${#cas[@]}" -eq 0 ] && [ "${#clients[@]}" -eq 0 ]; then
+        migrated_tls "$tls_host" ''
+        return 0
+    fi
+    if [ -n "${MIGRATED_TLS[$tls_host insecure_skip_verify]:-}" ]; then
+        printf 'skip_verify = %s\n' "${MIGRATED_TLS[$tls_host insecure_skip_verify]}"
+    fi
+    if [ -n "${MIGRATED_TLS[$tls_host ca_file]:-}" ]; then
+        cas=("\"${MIGRATED_TLS[$tls_host ca_file]}\"" ${cas[@]+"${cas[@]}"})
+    fi
+    cert=${MIGRATED_TLS[$tls_host cert_file]:-}
+    if [ -n "$cert" ]; then
+        clients=("[\"$cert\", \"${MIGRATED_TLS[$tls_host key_file]:-}\"]" ${clients[@]+"${clients[@]}"})
+    fi
+    if [ "${#cas[@]}" -gt 0 ]; then
+        printf 'ca = [%s]\n' "$(toml_items "${cas[@]}")"
+    fi
+    if [ "${#clients[@]}" -gt 0 ]; then
+        printf 'client = [%s]\n' "$(toml_items "${clients[@]}")"
+    fi
+}
+
+# The items of a TOML array, separated by ", ".
+toml_items() {
+    local out='' item
+    for item in "$@"; do
+        out+=${out:+, }$item
+    done
+    printf '%s' "$out"
+}
+
 # HOST's migrated mirror endpoints as [host] entries, in their order (the server is the last resort).
 migrated_mirrors() {
     local host=$1 url upstream mirrors
@@ -358,7 +413,7 @@ plan_migrated_hosts() {
     {
         printf '# Moved here by dragonfly-cce from %s (mirror mode needs config_path).\n' "$CONTAINERD_CONFIG"
         printf 'server = "%s"\n' "$(registry_url "$host")"
-        migrated_tls "$(endpoint_host "$host")" ''
+        server_tls "$host" "$dir"
         migrated_mirrors "$host"
     } > "$PLANNED"
 }

@@ -4,9 +4,18 @@
  * refused like one set by `Environment=`; mirror mode carries the Docker-style certificate files
  * of `certs.d/<host>/` into the hosts.toml it writes. Each test failed before its fix.
  */
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { parse } from "smol-toml";
 import { describePrivileged } from "../helpers/privileged";
+import { makeCa, makeLeaf } from "../helpers/world/certs";
+import { CriClient } from "../helpers/world/cri";
+import { buildImage, pushImage } from "../helpers/world/image";
+import { Registry } from "../helpers/world/registry";
 import { NodeSandbox } from "./sandbox";
-import { apply, CRI, criStatus, DROPIN, ENDPOINT, nodeWith, ok, restore, spec, state } from "./nodeHelpers";
+import { apply, CRI, criStatus, DROPIN, ENDPOINT, nodeWith, ok, restore, spec, state, SWR } from "./nodeHelpers";
 
 const BASE = `version = 2
 
@@ -83,5 +92,112 @@ describePrivileged(
             }
             expect(box.exists(DROPIN)).toBe(false);
         });
+    },
+);
+
+/** A TCP port nothing listens on right now (on loopback). */
+function freePort(): Promise<number> {
+    return new Promise((resolve, reject) => {
+        const server = net.createServer();
+        server.once("error", reject);
+        server.listen(0, "127.0.0.1", () => {
+            const { port } = server.address() as net.AddressInfo;
+            server.close(() => resolve(port));
+        });
+    });
+}
+
+describePrivileged(
+    "mirror mode keeps certs.d/<host>'s Docker-style certificate files in force (root, unshare -m, docker-registry)",
+    { root: true, commands: ["containerd", "ctr", "unshare", "nsenter", "awk", "docker-registry", "openssl", "curl"] },
+    () => {
+        const boxes: NodeSandbox[] = [];
+        const dirs: string[] = [];
+        afterAll(() => {
+            for (const b of boxes) {
+                b.close();
+            }
+            for (const d of dirs) {
+                fs.rmSync(d, { recursive: true, force: true });
+            }
+        });
+
+        test("ca.crt and client.cert/.key of the registry's directory go into the hosts.toml mirror mode writes, beside moved settings", async () => {
+            const R = `plugins."${CRI}".registry`;
+            const config = `${BASE}    [${R}.configs."${SWR}".tls]\n      ca_file = "/etc/pki/swr.pem"\n`;
+            const box = await nodeWith(boxes, config);
+            const dir = `/etc/containerd/certs.d/${SWR}`;
+            for (const f of ["ca.crt", "extra,1.crt", "client.cert", "client.key", "solo.cert", "orphan.key"]) {
+                box.write(`${dir}/${f}`, `${f}\n`, f.endsWith(".key") ? 0o600 : 0o644);
+            }
+            const before = state(box);
+            const s = spec({ mode: "mirror", registries: [SWR] });
+            ok(apply(box, s));
+            const hosts = parse(box.read(`${dir}/hosts.toml`)) as Record<string, any>;
+            expect(hosts.server).toBe(`https://${SWR}`);
+            // As containerd reads the files without hosts.toml: every *.crt a CA, every *.cert a
+            // client certificate with the *.key of the same name (none: the cert file holds both).
+            expect(hosts.ca).toEqual(["/etc/pki/swr.pem", `${dir}/ca.crt`, `${dir}/extra,1.crt`]);
+            expect(hosts.client).toEqual([
+                [`${dir}/client.cert`, `${dir}/client.key`],
+                [`${dir}/solo.cert`, ""],
+            ]);
+            expect(hosts.host[ENDPOINT].header["X-Dragonfly-Registry"]).toBe(`https://${SWR}`);
+            expect(criStatus(box)).toBe("ok");
+            expect(ok(apply(box, s))).toBe("dragonfly-cce: changed=-, restarted=no\n");
+            // A file added later is taken in by the next apply, without a restart.
+            box.write(`${dir}/new.crt`, "new\n");
+            expect(ok(apply(box, s))).toBe(`dragonfly-cce: changed=${dir}/hosts.toml, restarted=no\n`);
+            box.sh(`rm ${dir}/new.crt`);
+            ok(restore(box, s));
+            expect(state(box)).toEqual(before);
+
+            // A file name that hosts.toml cannot quote safely is refused, named; nothing changes.
+            box.write(`${dir}/we"ird.crt`, "x\n");
+            const other = state(box);
+            const r = apply(box, s);
+            expect(r.status).toBe(1);
+            expect(r.stderr).toContain(`${dir}/we"ird.crt: a certificate file whose name has`);
+            expect(state(box)).toEqual(other);
+        });
+
+        test("mirror mode with the Dragonfly endpoint down: a CRI pull falls back to a private-CA registry, trusted through certs.d/<host>/ca.crt", async () => {
+            const work = fs.mkdtempSync(path.join(os.tmpdir(), "dfcce-private-reg-"));
+            dirs.push(work);
+            const ca = await makeCa(work, "private");
+            const leaf = await makeLeaf(work, "private-registry", ca, ["127.0.0.1"]);
+            const port = await freePort();
+            const down = await freePort();
+            const registry = new Registry({
+                name: "private",
+                netns: "",
+                listen: `127.0.0.1:${port}`,
+                reachAt: `127.0.0.1:${port}`,
+                tls: { cert: leaf.cert, key: leaf.key, ca: ca.cert },
+                dir: work,
+            });
+            const box = await nodeWith(boxes, BASE);
+            const cri = new CriClient(box.p(`${box.dir}/ctd/containerd.sock`));
+            try {
+                await registry.start("");
+                const host = `127.0.0.1:${port}`;
+                const image = buildImage("team/app", "v1", `fallback-${port}`);
+                await pushImage(
+                    { baseUrl: registry.baseUrl, netns: "", caFile: ca.cert, workDir: `${work}/push` },
+                    image,
+                );
+                box.write(`/etc/containerd/certs.d/${host}/ca.crt`, fs.readFileSync(ca.cert, "utf8"));
+                const s = spec({ mode: "mirror", registries: [host], endpoint: `http://127.0.0.1:${down}` });
+                ok(apply(box, s));
+                const mark = registry.mark();
+                expect(await cri.pull(`${host}/team/app:v1`)).toBe(image.config.digest);
+                // Straight from the registry (the endpoint is down), over verified TLS.
+                expect(registry.requestsSince(mark).some((q) => q.uri.includes(image.layer.digest))).toBe(true);
+                ok(restore(box, s));
+            } finally {
+                cri.close();
+                registry.stop();
+            }
+        }, 60_000);
     },
 );

@@ -7,10 +7,11 @@
 import { ChildProcess, spawn } from "child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "fs";
 import { join } from "path";
-import { run, waitFor } from "./exec";
+import { inNetns, run, waitFor } from "./exec";
 
 export interface RegistryOptions {
     name: string;
+    /** Network namespace to run in ("": this process's own). */
     netns: string;
     /** Listen address, e.g. `0.0.0.0:5000`. */
     listen: string;
@@ -65,9 +66,8 @@ export class Registry {
             ].join("\n"),
         );
         const log = openSync(this.logFile, "a");
-        this.child = spawn("ip", ["netns", "exec", o.netns, "docker-registry", "serve", config], {
-            stdio: ["ignore", log, log],
-        });
+        const argv = inNetns(o.netns, "docker-registry", ["serve", config]);
+        this.child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", log, log] });
         closeSync(log);
         const ca = o.tls ? ["--cacert", o.tls.ca] : [];
         await waitFor(`registry ${o.name} at ${this.baseUrl}`, async () => {
