@@ -336,14 +336,18 @@ migrated_tls() {
 }
 
 # The TLS keys of the server of HOST's hosts.toml under DIR: the settings moved from
-# config.toml, and the Docker-style files of DIR/HOST, which containerd reads only while that
-# directory has no hosts.toml: every *.crt is a CA, every *.cert a client certificate with the
+# config.toml, and the Docker-style files of HOST's directory (see registry_dir), which
+# containerd reads only while that directory has no hosts.toml: every *.crt is a CA, every *.cert a client certificate with the
 # *.key of the same name (without one, the .cert file holds the key too). Restore removes
 # hosts.toml, and containerd reads the files again.
 server_tls() {
-    local host=$1 dir=$2 tls_host file cas=() clients=() cert key
+    local host=$1 dir=$2 tls_host file cas=() clients=() cert key source
     tls_host=$(endpoint_host "$host")
-    for file in "$dir/$host"/*.crt "$dir/$host"/*.cert; do
+    source=$(registry_dir "$host" "$dir")
+    if [ "$source" != "$dir/$host" ] && [ -e "$source/hosts.toml" ]; then
+        die "$source/hosts.toml configures $host, and config_path lists ${source%/*} after $dir, so the $dir/$host/hosts.toml that dragonfly-cce would write hides it. Move its settings elsewhere and remove the file, or remove $host from registries, then run again. Nothing was changed."
+    fi
+    for file in "$source"/*.crt "$source"/*.cert; do
         if [ ! -f "$file" ]; then
             continue
         fi
@@ -379,6 +383,20 @@ server_tls() {
     if [ "${#clients[@]}" -gt 0 ]; then
         printf 'client = [%s]\n' "$(toml_items "${clients[@]}")"
     fi
+}
+
+# The directory containerd reads HOST's settings from: the first directory of config_path (DIR
+# when config.toml sets none) that has one for HOST.
+registry_dir() {
+    local host=$1 dir=$2 root roots
+    IFS=: read -ra roots <<< "${TOML_CONFIG_PATH:-$dir}"
+    for root in "${roots[@]}"; do
+        if [ -d "$root/$host" ]; then
+            printf '%s' "$root/$host"
+            return 0
+        fi
+    done
+    printf '%s' "$dir/$host"
 }
 
 # The items of a TOML array, separated by ", ".

@@ -161,6 +161,30 @@ describePrivileged(
             expect(state(box)).toEqual(other);
         });
 
+        test("config_path with several directories: the files of the first one that has the registry's directory are carried; a hosts.toml there is not hidden", async () => {
+            const R = `plugins."${CRI}".registry`;
+            const config = `${BASE}    [${R}]\n      config_path = "/etc/containerd/certs.d:/etc/docker/certs.d"\n`;
+            const box = await nodeWith(boxes, config);
+            const docker = `/etc/docker/certs.d/${SWR}`;
+            box.write(`${docker}/ca.crt`, "ca\n");
+            const before = state(box);
+            const s = spec({ mode: "mirror", registries: [SWR] });
+            ok(apply(box, s));
+            const hosts = parse(box.read(`/etc/containerd/certs.d/${SWR}/hosts.toml`)) as Record<string, any>;
+            expect(hosts.ca).toEqual([`${docker}/ca.crt`]);
+            ok(restore(box, s));
+            expect(state(box)).toEqual(before);
+
+            box.write(`${docker}/hosts.toml`, `server = "https://${SWR}"\n`);
+            const other = state(box);
+            const r = apply(box, s);
+            expect(r.status).toBe(1);
+            expect(r.stderr).toContain(
+                `${docker}/hosts.toml configures ${SWR}, and config_path lists /etc/docker/certs.d after /etc/containerd/certs.d`,
+            );
+            expect(state(box)).toEqual(other);
+        });
+
         test("mirror mode with the Dragonfly endpoint down: a CRI pull falls back to a private-CA registry, trusted through certs.d/<host>/ca.crt", async () => {
             const work = fs.mkdtempSync(path.join(os.tmpdir(), "dfcce-private-reg-"));
             dirs.push(work);
