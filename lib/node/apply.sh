@@ -155,9 +155,10 @@ proxy_address() {
 # Environment= lines (SOURCE: the unit file), and the files its EnvironmentFile= lines name, which
 # systemd reads after every Environment= line, so that their values win (SOURCE: that file).
 unit_proxy_settings() {
-    local unit=$1 line word words name value path
+    local unit=$1 line word words path file
     while IFS= read -r line || [ -n "$line" ]; do
         line=${line%$'\r'}
+        line=${line#"${line%%[![:space:]]*}"}
         case $line in
             Environment=*)
                 read -ra words <<< "${line#Environment=}"
@@ -168,29 +169,34 @@ unit_proxy_settings() {
                 done
                 ;;
             EnvironmentFile=?*)
-                # A leading - makes the file optional.
+                # A file name or a wildcard expression; a leading - makes it optional.
                 path=${line#EnvironmentFile=}
-                path=${path#-}
-                if [ ! -f "$path" ]; then
-                    continue
-                fi
-                while IFS= read -r word || [ -n "$word" ]; do
-                    word=${word%$'\r'}
-                    case $word in
-                        '' | '#'* | ';'*) continue ;;
-                        *=*) ;;
-                        *) continue ;;
-                    esac
-                    name=${word%%=*}
-                    value=${word#*=}
-                    case $value in
-                        \"*\" | \'*\') value=${value:1:${#value}-2} ;;
-                    esac
-                    printf '%s (EnvironmentFile= of %s)\t%s\t%s\n' "$path" "$unit" "${name//[[:space:]]/}" "$value"
-                done < "$path"
+                while IFS= read -r file; do
+                    env_file_proxy_settings "$file" "$file (EnvironmentFile= of $unit)"
+                done < <(compgen -G "${path#-}" || true)
                 ;;
         esac
     done < "$unit"
+}
+
+# The settings of an environment file, as unit_proxy_settings prints them (SOURCE: the second
+# argument): KEY=VALUE lines, # and ; comments, quotes around a value removed.
+env_file_proxy_settings() {
+    local file=$1 source=$2 line name value
+    while IFS= read -r line || [ -n "$line" ]; do
+        line=${line%$'\r'}
+        case $line in
+            '' | '#'* | ';'*) continue ;;
+            *=*) ;;
+            *) continue ;;
+        esac
+        name=${line%%=*}
+        value=${line#*=}
+        case $value in
+            \"*\" | \'*\') value=${value:1:${#value}-2} ;;
+        esac
+        printf '%s\t%s\t%s\n' "$source" "${name//[[:space:]]/}" "$value"
+    done < "$file"
 }
 
 # systemd's unit directories, highest precedence first (systemd.unit(5), system manager).

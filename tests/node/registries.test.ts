@@ -58,6 +58,8 @@ describePrivileged(
             for (const [line, content] of [
                 [`EnvironmentFile=${envFile}`, `# corp\nHTTPS_PROXY=http://ops:pw@corp-proxy.example.com:3128\n`],
                 [`EnvironmentFile=-${envFile}`, `NO_PROXY=.corp\r\nHTTPS_PROXY="${CORP}/"\r\n`],
+                // Indented, and a wildcard expression (systemd.exec(5)).
+                [`  EnvironmentFile=-/etc/systemd/system/corp-*.env`, `HTTPS_PROXY=${CORP}\n`],
             ]) {
                 box.write(envFile, content, 0o600);
                 box.write(dropin, `[Service]\n${line}\n`);
