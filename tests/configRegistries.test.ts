@@ -5,6 +5,7 @@
  * straight to the registry with the TLS settings meant for the proxy).
  */
 import { noProxyCovering, parseNodeConfig, registryEndpoint } from "../lib/config/nodes";
+import { applyScript, NodeScriptSpec } from "../lib/node/scripts";
 import { configErrorOf } from "./helpers/configError";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAfake\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -58,6 +59,31 @@ describe("registries that map to the same endpoint host are refused (item 8)", (
         expect(registryEndpoint("docker.io")).toEqual({ host: "registry-1.docker.io", port: 443 });
         expect(registryEndpoint("Registry.Local:5000")).toEqual({ host: "registry.local", port: 5000 });
         expect(registryEndpoint("[FD00::1]:5000")).toEqual({ host: "fd00::1", port: 5000 });
+    });
+});
+
+describe("the node scripts refuse two names of one registry too (render output used by hand)", () => {
+    const base: NodeScriptSpec = {
+        runtime: "containerd",
+        mode: "proxy",
+        endpoint: "http://192.168.0.177:4001",
+        registries: [],
+        allRegistries: false,
+        noProxy: ["localhost"],
+    };
+    test.each([
+        [["docker.io", "registry-1.docker.io"], "proxy"],
+        [["quay.io", "Docker.io", "registry-1.docker.io"], "mirror"],
+    ] as const)("%j in %s mode", (registries, mode) => {
+        expect(() => applyScript({ ...base, mode, registries: [...registries] })).toThrow(
+            /registries "(docker|Docker)\.io" and "registry-1\.docker\.io" both go to registry-1\.docker\.io: list one of them/,
+        );
+    });
+
+    test("distinct registries still make a script", () => {
+        expect(applyScript({ ...base, registries: ["docker.io", "quay.io"] })).toContain(
+            "REGISTRIES=('docker.io' 'quay.io')",
+        );
     });
 });
 
