@@ -7,6 +7,7 @@
  * error); the Pulumi edge (./pulumi.ts) wraps them in `pulumi.secret`, and every component
  * that uses them sends them only inside a secret SSH connection.
  */
+import { BlockList } from "net";
 import {
     expectObject,
     expectString,
@@ -27,7 +28,6 @@ import {
     optObject,
     optString,
 } from "./validate";
-import { BlockList } from "net";
 import { EffectiveHostKeyPolicy, HOST_KEY_POLICIES, parseHostKey, parseKnownHosts, resolveHostKeys } from "./hostKeys";
 
 export type NodeRuntimeKind = "containerd" | "docker";

@@ -343,9 +343,9 @@ migrated_tls() {
 
 # The TLS keys of the server of HOST's hosts.toml under DIR: the settings moved from
 # config.toml, and the Docker-style files of HOST's directory (see registry_dir), which
-# containerd reads only while that directory has no hosts.toml: every *.crt is a CA, every *.cert a client certificate with the
-# *.key of the same name (without one, the .cert file holds the key too). Restore removes
-# hosts.toml, and containerd reads the files again.
+# containerd reads only while that directory has no hosts.toml: every *.crt is a CA, every
+# *.cert a client certificate with the *.key of the same name (without one, the .cert file
+# holds the key too). Restore removes hosts.toml, and containerd reads the files again.
 server_tls() {
     local host=$1 dir=$2 tls_host file cas=() clients=() cert key source
     tls_host=$(endpoint_host "$host")
