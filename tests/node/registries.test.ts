@@ -10,8 +10,9 @@ import * as os from "os";
 import * as path from "path";
 import { parse } from "smol-toml";
 import { describePrivileged } from "../helpers/privileged";
-import { makeCa, makeLeaf } from "../helpers/world/certs";
+import { makeCa, makeLeaf, newCertificateArgs } from "../helpers/world/certs";
 import { CriClient } from "../helpers/world/cri";
+import { run } from "../helpers/world/exec";
 import { buildImage, pushImage } from "../helpers/world/image";
 import { Registry } from "../helpers/world/registry";
 import { NodeSandbox } from "./sandbox";
@@ -187,43 +188,79 @@ describePrivileged(
             expect(state(box)).toEqual(other);
         });
 
-        test("mirror mode with the Dragonfly endpoint down: a CRI pull falls back to a private-CA registry, trusted through certs.d/<host>/ca.crt", async () => {
-            const work = fs.mkdtempSync(path.join(os.tmpdir(), "dfcce-private-reg-"));
-            dirs.push(work);
-            const ca = await makeCa(work, "private");
-            const leaf = await makeLeaf(work, "private-registry", ca, ["127.0.0.1"]);
-            const port = await freePort();
-            const down = await freePort();
-            const registry = new Registry({
-                name: "private",
-                netns: "",
-                listen: `127.0.0.1:${port}`,
-                reachAt: `127.0.0.1:${port}`,
-                tls: { cert: leaf.cert, key: leaf.key, ca: ca.cert },
-                dir: work,
-            });
-            const box = await nodeWith(boxes, BASE);
-            const cri = new CriClient(box.p(`${box.dir}/ctd/containerd.sock`));
-            try {
-                await registry.start("");
-                const host = `127.0.0.1:${port}`;
-                const image = buildImage("team/app", "v1", `fallback-${port}`);
-                await pushImage(
-                    { baseUrl: registry.baseUrl, netns: "", caFile: ca.cert, workDir: `${work}/push` },
-                    image,
+        test.each([
+            ["a private-CA registry, trusted through certs.d/<host>/ca.crt", false],
+            ["a registry that requires client certificates (client.cert, client.key)", true],
+        ])(
+            "mirror mode with the Dragonfly endpoint down: a CRI pull falls back to %s",
+            async (_what, mtls) => {
+                const work = fs.mkdtempSync(path.join(os.tmpdir(), "dfcce-private-reg-"));
+                dirs.push(work);
+                const ca = await makeCa(work, "private");
+                const leaf = await makeLeaf(work, "private-registry", ca, ["127.0.0.1"]);
+                const client = { cert: `${work}/client.cert`, key: `${work}/client.key` };
+                await run(
+                    "openssl",
+                    newCertificateArgs(client.cert, client.key, "/CN=node", [
+                        "-CA",
+                        ca.cert,
+                        "-CAkey",
+                        ca.key,
+                        "-addext",
+                        "extendedKeyUsage=clientAuth",
+                    ]),
                 );
-                box.write(`/etc/containerd/certs.d/${host}/ca.crt`, fs.readFileSync(ca.cert, "utf8"));
-                const s = spec({ mode: "mirror", registries: [host], endpoint: `http://127.0.0.1:${down}` });
-                ok(apply(box, s));
-                const mark = registry.mark();
-                expect(await cri.pull(`${host}/team/app:v1`)).toBe(image.config.digest);
-                // Straight from the registry (the endpoint is down), over verified TLS.
-                expect(registry.requestsSince(mark).some((q) => q.uri.includes(image.layer.digest))).toBe(true);
-                ok(restore(box, s));
-            } finally {
-                cri.close();
-                registry.stop();
-            }
-        }, 60_000);
+                const port = await freePort();
+                const down = await freePort();
+                const registry = new Registry({
+                    name: "private",
+                    netns: "",
+                    listen: `127.0.0.1:${port}`,
+                    reachAt: `127.0.0.1:${port}`,
+                    tls: {
+                        cert: leaf.cert,
+                        key: leaf.key,
+                        ca: ca.cert,
+                        ...(mtls ? { clientCa: ca.cert, client } : {}),
+                    },
+                    dir: work,
+                });
+                const box = await nodeWith(boxes, BASE);
+                const cri = new CriClient(box.p(`${box.dir}/ctd/containerd.sock`));
+                try {
+                    await registry.start("");
+                    const host = `127.0.0.1:${port}`;
+                    if (mtls) {
+                        // The registry refuses a client without a certificate.
+                        const bare = await run("curl", ["-sS", "--cacert", ca.cert, `${registry.baseUrl}/v2/`], {
+                            allowFailure: true,
+                        });
+                        expect(bare.code).not.toBe(0);
+                    }
+                    const image = buildImage("team/app", "v1", `fallback-${port}`);
+                    await pushImage(
+                        { baseUrl: registry.baseUrl, netns: "", caFile: ca.cert, workDir: `${work}/push`, client },
+                        image,
+                    );
+                    const dir = `/etc/containerd/certs.d/${host}`;
+                    box.write(`${dir}/ca.crt`, fs.readFileSync(ca.cert, "utf8"));
+                    if (mtls) {
+                        box.write(`${dir}/client.cert`, fs.readFileSync(client.cert, "utf8"));
+                        box.write(`${dir}/client.key`, fs.readFileSync(client.key, "utf8"), 0o600);
+                    }
+                    const s = spec({ mode: "mirror", registries: [host], endpoint: `http://127.0.0.1:${down}` });
+                    ok(apply(box, s));
+                    const mark = registry.mark();
+                    expect(await cri.pull(`${host}/team/app:v1`)).toBe(image.config.digest);
+                    // Straight from the registry (the endpoint is down), over verified TLS.
+                    expect(registry.requestsSince(mark).some((q) => q.uri.includes(image.layer.digest))).toBe(true);
+                    ok(restore(box, s));
+                } finally {
+                    cri.close();
+                    registry.stop();
+                }
+            },
+            60_000,
+        );
     },
 );

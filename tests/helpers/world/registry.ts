@@ -17,7 +17,8 @@ export interface RegistryOptions {
     listen: string;
     /** Address the hub uses to reach it (for readiness and pushes), e.g. `198.18.0.3:5000`. */
     reachAt: string;
-    tls?: { cert: string; key: string; ca: string };
+    /** HTTPS; with `clientCa`, clients must present a certificate it signs (`client` for our checks). */
+    tls?: { cert: string; key: string; ca: string; clientCa?: string; client?: { cert: string; key: string } };
     dir: string;
 }
 
@@ -44,7 +45,8 @@ export class Registry {
         const data = join(o.dir, `${o.name}-data`);
         mkdirSync(data, { recursive: true });
         const config = join(o.dir, `${o.name}.yml`);
-        const tls = o.tls ? `  tls:\n    certificate: ${o.tls.cert}\n    key: ${o.tls.key}\n` : "";
+        const clientCas = o.tls?.clientCa ? `    clientcas:\n      - ${o.tls.clientCa}\n` : "";
+        const tls = o.tls ? `  tls:\n    certificate: ${o.tls.cert}\n    key: ${o.tls.key}\n${clientCas}` : "";
         writeFileSync(
             config,
             [
@@ -70,6 +72,9 @@ export class Registry {
         this.child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", log, log] });
         closeSync(log);
         const ca = o.tls ? ["--cacert", o.tls.ca] : [];
+        if (o.tls?.client) {
+            ca.push("--cert", o.tls.client.cert, "--key", o.tls.client.key);
+        }
         await waitFor(`registry ${o.name} at ${this.baseUrl}`, async () => {
             if (this.child?.exitCode !== null) {
                 throw new Error(`registry exited: ${readFileSync(this.logFile, "utf8").slice(-1500)}`);
