@@ -480,6 +480,7 @@ plan_mirror_default() {
     plan_hosts "$dir/_default/hosts.toml"
     {
         printf '# Managed by dragonfly-cce: pulls from every other registry go through Dragonfly.\n'
+        server_tls _default "$dir"
         printf '[host."%s"]\n' "$ENDPOINT"
         printf '  capabilities = ["pull", "resolve"]\n'
     } > "$PLANNED"

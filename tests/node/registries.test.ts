@@ -164,6 +164,21 @@ describePrivileged(
             expect(state(box)).toEqual(other);
         });
 
+        test("allRegistries: the files of certs.d/_default/ go into _default/hosts.toml too", async () => {
+            const box = await nodeWith(boxes, BASE);
+            const dir = "/etc/containerd/certs.d/_default";
+            box.write(`${dir}/ca.crt`, "ca\n");
+            const before = state(box);
+            const s = spec({ mode: "mirror", registries: [SWR], allRegistries: true });
+            ok(apply(box, s));
+            const hosts = parse(box.read(`${dir}/hosts.toml`)) as Record<string, any>;
+            expect(hosts.ca).toEqual([`${dir}/ca.crt`]);
+            expect(hosts.host[ENDPOINT].capabilities).toEqual(["pull", "resolve"]);
+            expect(ok(apply(box, s))).toBe("dragonfly-cce: changed=-, restarted=no\n");
+            ok(restore(box, s));
+            expect(state(box)).toEqual(before);
+        });
+
         test("config_path with several directories: the files of the first one that has the registry's directory are carried; a hosts.toml there is not hidden", async () => {
             const R = `plugins."${CRI}".registry`;
             const config = `${BASE}    [${R}]\n      config_path = "/etc/containerd/certs.d:/etc/docker/certs.d"\n`;
