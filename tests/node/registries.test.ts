@@ -95,6 +95,21 @@ describePrivileged(
             }
             expect(box.exists(DROPIN)).toBe(false);
         });
+
+        test("Docker: the unit's EnvironmentFile=-/etc/sysconfig/docker style setting of another proxy is refused too", async () => {
+            const box = await nodeWith(boxes, BASE);
+            const unit = "/etc/systemd/system/docker.service";
+            const envFile = "/etc/docker/sysconfig";
+            box.write(unit, `[Service]\nEnvironmentFile=-${envFile}\nExecStart=/usr/bin/dockerd\n`);
+            box.write(envFile, `OPTIONS=--selinux-enabled\nHTTP_PROXY=${CORP}\n`);
+            const before = state(box);
+            const r = apply(box, spec({ runtime: "docker" }));
+            expect(r.status).toBe(1);
+            expect(r.stderr).toContain(
+                `${envFile} (EnvironmentFile= of ${unit}) sets HTTP_PROXY=${CORP}, another proxy than Dragonfly's`,
+            );
+            expect(state(box)).toEqual(before);
+        });
     },
 );
 
