@@ -7,6 +7,7 @@
  * error); the Pulumi edge (./pulumi.ts) wraps them in `pulumi.secret`, and every component
  * that uses them sends them only inside a secret SSH connection.
  */
+import { BlockList } from "net";
 import {
     expectObject,
     expectString,
@@ -237,6 +238,90 @@ export function isRegistryHost(s: string): boolean {
     return true;
 }
 
+/** Docker Hub's registry API: where containerd and dockerd send pulls of `docker.io` images. */
+const DOCKER_HUB_ENDPOINT = "registry-1.docker.io";
+
+/**
+ * Where the runtime sends a registry's pulls: the host it dials (lower case, IPv6 without
+ * brackets) and the port (443 unless the entry names one). Images name Docker Hub `docker.io`
+ * (and `index.docker.io`, which image references normalise to `docker.io`); both go to
+ * registry-1.docker.io.
+ */
+export function registryEndpoint(registry: string): { host: string; port: number } {
+    const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(registry.toLowerCase());
+    const name = m === null ? registry.toLowerCase() : m[1].replace(/^\[|\]$/g, "");
+    const host = name === "docker.io" || name === "index.docker.io" ? DOCKER_HUB_ENDPOINT : name;
+    return { host, port: m?.[2] === undefined ? 443 : Number(m[2]) };
+}
+
+/**
+ * Does the NO_PROXY entry cover requests to HOST:PORT? Go's rules (golang.org/x/net/http/httpproxy,
+ * which containerd and dockerd use): `*` covers everything; a CIDR covers the IP addresses in it
+ * (names are not resolved); an IP address (optionally with `:port`) covers itself; a name covers
+ * itself and its subdomains, `.name` and `*.name` only its subdomains; a `:port` limits an entry
+ * to that port.
+ */
+function noProxyEntryCovers(raw: string, host: string, port: number): boolean {
+    const entry = raw.trim().toLowerCase();
+    if (entry === "*") {
+        return true;
+    }
+    const ip = isIPv4(host) || isIPv6(host) ? host : undefined;
+    const cidr = /^([^/]+)\/(\d{1,3})$/.exec(entry);
+    if (cidr !== null && isCidr(entry)) {
+        if (ip === undefined || isIPv4(cidr[1]) !== isIPv4(ip)) {
+            return false;
+        }
+        const list = new BlockList();
+        const family = isIPv4(ip) ? "ipv4" : "ipv6";
+        list.addSubnet(cidr[1], Number(cidr[2]), family);
+        return list.check(ip, family);
+    }
+    const hp = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(entry);
+    let name = entry;
+    let entryPort: string | undefined;
+    if (hp !== null && !isIPv6(entry)) {
+        name = hp[1].replace(/^\[|\]$/g, "");
+        entryPort = hp[2];
+    }
+    if (entryPort !== undefined && Number(entryPort) !== port) {
+        return false;
+    }
+    if (isIPv4(name) || isIPv6(name)) {
+        return ip !== undefined && canonicalIPv6OrSame(name) === canonicalIPv6OrSame(ip);
+    }
+    const suffix = name.startsWith("*.") ? name.slice(1) : name;
+    return suffix.startsWith(".") ? host.endsWith(suffix) : host === suffix || host.endsWith(`.${suffix}`);
+}
+
+function canonicalIPv6OrSame(ip: string): string {
+    return isIPv6(ip) ? canonicalIPv6(ip) : ip;
+}
+
+/**
+ * The first entry of `noProxy` (a NO_PROXY list in order) that sends a registry's pulls straight
+ * to the registry; `localhost` and loopback addresses never go through a proxy whatever the list
+ * says (reported as `loopback`). Undefined when the pulls go through the proxy.
+ */
+export function noProxyCovering(registry: string, noProxy: readonly string[]): string | undefined {
+    const { host, port } = registryEndpoint(registry);
+    const covering = noProxy.find((entry) => noProxyEntryCovers(entry, host, port));
+    if (covering !== undefined) {
+        return covering;
+    }
+    const loopback = new BlockList();
+    loopback.addSubnet("127.0.0.0", 8, "ipv4");
+    loopback.addAddress("::1", "ipv6");
+    if (
+        host === "localhost" ||
+        (isIPv4(host) && loopback.check(host, "ipv4")) ||
+        (isIPv6(host) && loopback.check(host, "ipv6"))
+    ) {
+        return "loopback";
+    }
+    return undefined;
+}
+
 /** A NO_PROXY entry: host, IP, CIDR, `.domain` suffix, `*.domain` or `*`. */
 function isNoProxyEntry(s: string): boolean {
     if (s === "*" || isCidr(s) || isHost(s)) {
@@ -404,6 +489,27 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
         allowed:
             "a registry host as in image names, e.g. swr.cn-north-4.myhuaweicloud.com or registry.local:5000 (no scheme or path; no :443)",
     });
+    registries.forEach((r, i) => {
+        if (r.toLowerCase() === "index.docker.io") {
+            fail(
+                `registries[${i}]`,
+                r,
+                `docker.io instead: image names with index.docker.io are read as docker.io (whose pulls go to ${DOCKER_HUB_ENDPOINT}), so no pull would use this entry`,
+            );
+        }
+        const endpoint = registryEndpoint(r);
+        const first = registries.findIndex((o) => {
+            const e = registryEndpoint(o);
+            return e.host === endpoint.host && e.port === endpoint.port;
+        });
+        if (first !== i) {
+            fail(
+                `registries[${i}]`,
+                r,
+                `a registry listed once: its pulls go to ${endpoint.host}, as those of registries[${first}], ${JSON.stringify(registries[first])} do (Docker Hub: list docker.io only)`,
+            );
+        }
+    });
     const allRegistries = optBool("allRegistries", raw.allRegistries) ?? false;
     if (allRegistries && runtimeMode !== "mirror") {
         fail(
@@ -433,6 +539,10 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
         allowed: "a CIDR block such as 10.247.0.0/16 (the cluster's service or pod range)",
     });
 
+    if (runtimeMode === "proxy") {
+        refuseRegistriesNoProxyCovers(registries, noProxy, clusterCidrs);
+    }
+
     const mirrorEndpoint =
         optEnum("mirrorEndpoint", raw.mirrorEndpoint, ["loadBalancer", "local"] as const) ?? DEFAULT_MIRROR_ENDPOINT;
     if (mirrorEndpoint === "local" && runtimeMode !== "mirror") {
@@ -461,6 +571,45 @@ export function parseNodeConfig(raw: Record<string, unknown>): NodeConfig {
         mirrorEndpoint,
         rollout: { maxParallel },
     };
+}
+
+/**
+ * Proxy mode: a routed registry that NO_PROXY covers would be pulled straight from the registry,
+ * with the TLS settings written for the proxy (verification skipped, or only the proxy's CA
+ * trusted). Refused, naming the entry that covers it and its key.
+ */
+function refuseRegistriesNoProxyCovers(
+    registries: readonly string[],
+    noProxy: readonly string[],
+    clusterCidrs: readonly string[],
+): void {
+    const full = buildNoProxy(noProxy, clusterCidrs);
+    registries.forEach((r, i) => {
+        const entry = noProxyCovering(r, full);
+        if (entry === undefined) {
+            return;
+        }
+        let named: string;
+        let remedy: string;
+        if (entry === "loopback") {
+            named = "the loopback rule (loopback addresses never use a proxy)";
+            remedy = "remove the registry from registries (the default entries stay)";
+        } else if (noProxy.includes(entry) && !DEFAULT_NO_PROXY.includes(entry) && !clusterCidrs.includes(entry)) {
+            named = `noProxy[${noProxy.indexOf(entry)}] (${JSON.stringify(entry)})`;
+            remedy = "remove the registry from registries, or the entry from noProxy";
+        } else if (clusterCidrs.includes(entry) && !DEFAULT_NO_PROXY.includes(entry)) {
+            named = `clusterCidrs[${clusterCidrs.indexOf(entry)}] (${JSON.stringify(entry)})`;
+            remedy = "remove the registry from registries, or the block from clusterCidrs";
+        } else {
+            named = `the default NO_PROXY entry ${JSON.stringify(entry)}`;
+            remedy = "remove the registry from registries (the default entries stay)";
+        }
+        fail(
+            `registries[${i}]`,
+            r,
+            `a registry that NO_PROXY does not cover: ${named} covers it, so its pulls would go straight to the registry with the TLS settings meant for the Dragonfly proxy (verification skipped, or only the proxy's CA trusted); ${remedy}`,
+        );
+    });
 }
 
 /** The final NO_PROXY list: defaults, then clusterCidrs, then noProxy; de-duplicated, first wins. */

@@ -141,46 +141,109 @@ urlencode() {
 # URL without user:password@ and trailing slash; http:// when it names no scheme (as Go's
 # ProxyFromEnvironment reads it).
 proxy_address() {
-    local url=$1
+    local url=$1 rest
     case $url in
         *://*) ;;
         *) url=http://$url ;;
     esac
     url=${url%/}
-    printf '%s://%s' "${url%%://*}" "${url##*@}"
+    rest=${url#*://}
+    printf '%s://%s' "${url%%://*}" "${rest##*@}"
 }
 
-# Drop-ins written by hand (the seed document's http-proxy.conf among them) that send the
-# runtime elsewhere are refused, naming the file; one that names the Dragonfly proxy is fine
-# (ours replaces it at the same path, and restore puts it back).
-check_hand_dropins() {
-    local file line word name value want words
-    want=$(proxy_address "$ENDPOINT")
-    for file in "${DROPIN%/*}"/*.conf; do
-        if [ ! -f "$file" ] || { [ "$file" = "$DROPIN" ] && managed "$file"; }; then
-            continue
+# The HTTP(S)_PROXY settings of a unit file, one "SOURCE<TAB>NAME<TAB>VALUE" line each: its
+# Environment= lines (SOURCE: the unit file), and the files its EnvironmentFile= lines name, which
+# systemd reads after every Environment= line, so that their values win (SOURCE: that file).
+unit_proxy_settings() {
+    local unit=$1 line word words path file
+    while IFS= read -r line || [ -n "$line" ]; do
+        line=${line%$'\r'}
+        line=${line#"${line%%[![:space:]]*}"}
+        case $line in
+            Environment=*)
+                read -ra words <<< "${line#Environment=}"
+                for word in ${words[@]+"${words[@]}"}; do
+                    word=${word//\"/}
+                    # A literal % is %% in a unit file.
+                    printf '%s\t%s\t%s\n' "$unit" "${word%%=*}" "${word#*=}" | sed 's/%%/%/g'
+                done
+                ;;
+            EnvironmentFile=?*)
+                # A file name or a wildcard expression; a leading - makes it optional.
+                path=${line#EnvironmentFile=}
+                while IFS= read -r file; do
+                    env_file_proxy_settings "$file" "$file (EnvironmentFile= of $unit)"
+                done < <(compgen -G "${path#-}" || true)
+                ;;
+        esac
+    done < "$unit"
+}
+
+# The settings of an environment file, as unit_proxy_settings prints them (SOURCE: the second
+# argument): KEY=VALUE lines, # and ; comments, quotes around a value removed.
+env_file_proxy_settings() {
+    local file=$1 source=$2 line name value
+    while IFS= read -r line || [ -n "$line" ]; do
+        line=${line%$'\r'}
+        case $line in
+            '' | '#'* | ';'*) continue ;;
+            *=*) ;;
+            *) continue ;;
+        esac
+        name=${line%%=*}
+        value=${line#*=}
+        case $value in
+            \"*\" | \'*\') value=${value:1:${#value}-2} ;;
+        esac
+        printf '%s\t%s\t%s\n' "$source" "${name//[[:space:]]/}" "$value"
+    done < "$file"
+}
+
+# systemd's unit directories, highest precedence first (systemd.unit(5), system manager).
+UNIT_DIRS=(/etc/systemd/system.control /run/systemd/system.control /run/systemd/transient
+    /run/systemd/generator.early /etc/systemd/system /etc/systemd/system.attached /run/systemd/system
+    /run/systemd/system.attached /run/systemd/generator /usr/local/lib/systemd/system
+    /usr/lib/systemd/system /lib/systemd/system /run/systemd/generator.late)
+
+# The files that make up the runtime's unit, as systemd finds them (also those a daemon-reload has
+# not read yet), one a line, ours left out: the unit file that takes precedence, then every
+# drop-in (<unit>.service.d/*.conf, and service.d/*.conf, which applies to every service).
+runtime_unit_files() {
+    local dir file fragment=
+    for dir in "${UNIT_DIRS[@]}"; do
+        if [ -z "$fragment" ] && [ -f "$dir/$RUNTIME.service" ]; then
+            fragment=$dir/$RUNTIME.service
+            printf '%s\n' "$fragment"
         fi
-        while IFS= read -r line || [ -n "$line" ]; do
-            line=${line%$'\r'}
-            case $line in
-                Environment=*) read -ra words <<< "${line#Environment=}" ;;
+    done
+    for dir in "${UNIT_DIRS[@]}"; do
+        for file in "$dir/$RUNTIME.service.d"/*.conf "$dir/service.d"/*.conf; do
+            if [ -f "$file" ] && ! { [ "$file" = "$DROPIN" ] && managed "$file"; }; then
+                printf '%s\n' "$file"
+            fi
+        done
+    done
+}
+
+# Unit settings written by hand (the seed document's http-proxy.conf among them) that send the
+# runtime to another proxy are refused, naming the file: Environment= and EnvironmentFile= lines
+# of the runtime's unit file and drop-ins. One that names the Dragonfly proxy is fine (ours
+# replaces a drop-in at our path, and restore puts it back).
+check_hand_dropins() {
+    local file source name value want
+    want=$(proxy_address "$ENDPOINT")
+    while IFS= read -r file; do
+        while IFS=$'\t' read -r source name value; do
+            case $name in
+                HTTP_PROXY | HTTPS_PROXY | http_proxy | https_proxy) ;;
                 *) continue ;;
             esac
-            for word in "${words[@]}"; do
-                word=${word//\"/}
-                name=${word%%=*}
-                value=${word#*=}
-                case $name in
-                    HTTP_PROXY | HTTPS_PROXY | http_proxy | https_proxy) ;;
-                    *) continue ;;
-                esac
-                value=$(proxy_address "${value//%%/%}")
-                if [ "$value" != "$want" ]; then
-                    die "$file sets $name=$value, another proxy than Dragonfly's ($want). Remove that setting or the file (or list this proxy's address as the Dragonfly endpoint), then run again. Nothing was changed."
-                fi
-            done
-        done < "$file"
-    done
+            value=$(proxy_address "$value")
+            if [ "$value" != "$want" ]; then
+                die "$source sets $name=$value, another proxy than Dragonfly's ($want). Remove that setting or the file (or list this proxy's address as the Dragonfly endpoint), then run again. Nothing was changed."
+            fi
+        done < <(unit_proxy_settings "$file")
+    done < <(runtime_unit_files)
 }
 
 # The systemd drop-in that sends the runtime's registry traffic to the Dragonfly proxy. With
@@ -247,7 +310,7 @@ plan_mirror_hosts() {
     {
         printf '# Managed by dragonfly-cce: pulls of %s go through Dragonfly.\n' "$host"
         printf 'server = "%s"\n' "$upstream"
-        migrated_tls "$(endpoint_host "$host")" ''
+        server_tls "$host" "$dir"
         printf '\n[host."%s"]\n' "$ENDPOINT"
         printf '  capabilities = ["pull", "resolve"]\n\n'
         printf '  [host."%s".header]\n' "$ENDPOINT"
@@ -278,6 +341,79 @@ migrated_tls() {
     fi
 }
 
+# The TLS keys of the server of HOST's hosts.toml under DIR: the settings moved from
+# config.toml, and the Docker-style files of HOST's directory (see registry_dir), which
+# containerd reads only while that directory has no hosts.toml: every *.crt is a CA, every
+# *.cert a client certificate with the *.key of the same name (without one, the .cert file
+# holds the key too). Restore removes hosts.toml, and containerd reads the files again.
+server_tls() {
+    local host=$1 dir=$2 tls_host file cas=() clients=() cert key source
+    tls_host=$(endpoint_host "$host")
+    source=$(registry_dir "$host" "$dir")
+    if [ "$source" != "$dir/$host" ] && [ -e "$source/hosts.toml" ]; then
+        die "$source/hosts.toml configures $host, and config_path lists ${source%/*} after $dir, so the $dir/$host/hosts.toml that dragonfly-cce would write hides it. Move its settings elsewhere and remove the file, or remove $host from registries, then run again. Nothing was changed."
+    fi
+    for file in "$source"/*.crt "$source"/*.cert; do
+        if [ ! -f "$file" ]; then
+            continue
+        fi
+        case $file in
+            *[\"\\]* | *[[:cntrl:]]*) die "$file: a certificate file whose name has a quote, backslash or control character, which hosts.toml cannot name as it is. containerd stops reading such files once dragonfly-cce writes ${file%/*}/hosts.toml; rename the file, then run again. Nothing was changed." ;;
+            *.crt) cas+=("\"$file\"") ;;
+            *.cert)
+                key=${file%.cert}.key
+                if [ ! -f "$key" ]; then
+                    key=
+                fi
+                clients+=("[\"$file\", \"$key\"]")
+                ;;
+        esac
+    done
+    if [ "${#cas[@]}" -eq 0 ] && [ "${#clients[@]}" -eq 0 ]; then
+        migrated_tls "$tls_host" ''
+        return 0
+    fi
+    if [ -n "${MIGRATED_TLS[$tls_host insecure_skip_verify]:-}" ]; then
+        printf 'skip_verify = %s\n' "${MIGRATED_TLS[$tls_host insecure_skip_verify]}"
+    fi
+    if [ -n "${MIGRATED_TLS[$tls_host ca_file]:-}" ]; then
+        cas=("\"${MIGRATED_TLS[$tls_host ca_file]}\"" ${cas[@]+"${cas[@]}"})
+    fi
+    cert=${MIGRATED_TLS[$tls_host cert_file]:-}
+    if [ -n "$cert" ]; then
+        clients=("[\"$cert\", \"${MIGRATED_TLS[$tls_host key_file]:-}\"]" ${clients[@]+"${clients[@]}"})
+    fi
+    if [ "${#cas[@]}" -gt 0 ]; then
+        printf 'ca = [%s]\n' "$(toml_items "${cas[@]}")"
+    fi
+    if [ "${#clients[@]}" -gt 0 ]; then
+        printf 'client = [%s]\n' "$(toml_items "${clients[@]}")"
+    fi
+}
+
+# The directory containerd reads HOST's settings from: the first directory of config_path (DIR
+# when config.toml sets none) that has one for HOST.
+registry_dir() {
+    local host=$1 dir=$2 root roots
+    IFS=: read -ra roots <<< "${TOML_CONFIG_PATH:-$dir}"
+    for root in "${roots[@]}"; do
+        if [ -d "$root/$host" ]; then
+            printf '%s' "$root/$host"
+            return 0
+        fi
+    done
+    printf '%s' "$dir/$host"
+}
+
+# The items of a TOML array, separated by ", ".
+toml_items() {
+    local out='' item
+    for item in "$@"; do
+        out+=${out:+, }$item
+    done
+    printf '%s' "$out"
+}
+
 # HOST's migrated mirror endpoints as [host] entries, in their order (the server is the last resort).
 migrated_mirrors() {
     local host=$1 url upstream mirrors
@@ -301,7 +437,7 @@ plan_migrated_hosts() {
     {
         printf '# Moved here by dragonfly-cce from %s (mirror mode needs config_path).\n' "$CONTAINERD_CONFIG"
         printf 'server = "%s"\n' "$(registry_url "$host")"
-        migrated_tls "$(endpoint_host "$host")" ''
+        server_tls "$host" "$dir"
         migrated_mirrors "$host"
     } > "$PLANNED"
 }
@@ -344,6 +480,7 @@ plan_mirror_default() {
     plan_hosts "$dir/_default/hosts.toml"
     {
         printf '# Managed by dragonfly-cce: pulls from every other registry go through Dragonfly.\n'
+        server_tls _default "$dir"
         printf '[host."%s"]\n' "$ENDPOINT"
         printf '  capabilities = ["pull", "resolve"]\n'
     } > "$PLANNED"

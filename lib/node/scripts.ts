@@ -20,6 +20,7 @@
  *   changed the file after us), so a smaller registry list or another mode leaves no stale edits.
  * - Files that a previous run managed but this spec no longer wants are restored.
  */
+import { registryEndpoint } from "../config/nodes";
 import { sourceFile } from "../sourceFile";
 import { JSON_AWK, TOML_CONFIG_PATH, TOML_DROP, TOML_INSPECT, TOML_MIGRATE, TOML_READ, TOML_TLS } from "./awk";
 
@@ -96,6 +97,19 @@ function checkSpec(spec: NodeScriptSpec): void {
             throw new Error(`unexpected characters in ${JSON.stringify(v)}`);
         }
     }
+    // Two names of one registry would give containerd the same TLS table twice (it does not start).
+    const endpoints = spec.registries.map((r) => {
+        const e = registryEndpoint(r);
+        return `${e.host}:${e.port}`;
+    });
+    endpoints.forEach((e, i) => {
+        const first = endpoints.indexOf(e);
+        if (first !== i) {
+            throw new Error(
+                `registries ${JSON.stringify(spec.registries[first])} and ${JSON.stringify(spec.registries[i])} both go to ${registryEndpoint(spec.registries[i]).host}: list one of them`,
+            );
+        }
+    });
 }
 
 function header(spec: Pick<NodeScriptSpec, "runtime">, job: string): string {

@@ -10,12 +10,14 @@
 #   default paths.
 #
 # What it models, as systemd does it:
-# - `daemon-reload` reads the Environment= and EnvironmentFile= lines of
-#   containerd.service.d/*.conf; a restart uses what the last daemon-reload read (the first start
+# - `daemon-reload` reads the Environment= and EnvironmentFile= lines of the unit file
+#   (/etc/systemd/system/containerd.service when it exists, which overrides the packaged one),
+#   then of containerd.service.d/*.conf; a restart uses what the last daemon-reload read (the first start
 #   reads them itself), so a script that forgets daemon-reload keeps the old environment.
 # - The files EnvironmentFile= names are read at each start, after Environment= (their values
-#   win): KEY=VALUE lines, # and ; comments, quotes around a value removed, no % specifiers. A
-#   missing file fails the start unless its path starts with "-".
+#   win): KEY=VALUE lines, # and ; comments, quotes around a value removed, no % specifiers; a
+#   wildcard expression names every file it matches. A missing file fails the start unless its
+#   path starts with "-". Unit file lines may be indented.
 # - Environment= values are split into words like systemd does (quotes group, backslash
 #   escapes); in each word %% is a literal %, and a word with any other specifier is ignored
 #   with systemd's message (specifiers are not resolved here).
@@ -42,6 +44,8 @@ set -euo pipefail
 
 state=${STANDIN_DIR:-/run/systemctl-standin}
 dropins=/etc/systemd/system/containerd.service.d
+unit_override=/etc/systemd/system/containerd.service
+unit_packaged=/lib/systemd/system/containerd.service
 config=/etc/containerd/config.toml
 mkdir -p "$state"
 name=$(basename "$0")
@@ -92,16 +96,22 @@ environment_words() {
     fi
 }
 
-# Reads the drop-ins' Environment= assignments into $state/containerd.env (NUL-separated) and
+# Reads the unit file's and the drop-ins' Environment= assignments into $state/containerd.env (NUL-separated) and
 # their EnvironmentFile= paths into $state/containerd.env-files (one a line).
 daemon_reload() {
-    local file line word
+    local file line word fragment=
     : > "$state/containerd.env.new"
     : > "$state/containerd.env-files.new"
-    for file in "$dropins"/*.conf; do
+    if [ -f "$unit_override" ]; then
+        fragment=$unit_override
+    elif [ -f "$unit_packaged" ]; then
+        fragment=$unit_packaged
+    fi
+    for file in ${fragment:+"$fragment"} "$dropins"/*.conf; do
         [ -f "$file" ] || continue
         while IFS= read -r line || [ -n "$line" ]; do
             line=${line%$'\r'}
+            line=${line#"${line%%[![:space:]]*}"}
             case $line in
                 EnvironmentFile=)
                     : > "$state/containerd.env-files.new"
@@ -130,30 +140,34 @@ daemon_reload() {
     mv -f "$state/containerd.env-files.new" "$state/containerd.env-files"
 }
 
-# Writes the assignments of an EnvironmentFile, each ended by NUL; fails when the file is
-# missing and PATH does not start with "-".
+# Writes the assignments of an EnvironmentFile, each ended by NUL: PATH is a file name or a
+# wildcard expression (every match, in order); fails when nothing matches and PATH does not
+# start with "-".
 environment_file() {
-    local path=$1 line key value
-    if [ ! -f "${path#-}" ]; then
+    local path=$1 file line key value files=()
+    mapfile -t files < <(compgen -G "${path#-}" | sort)
+    if [ "${#files[@]}" -eq 0 ]; then
         [ "${path:0:1}" = - ] && return 0
         printf 'Failed to load environment files: %s: No such file or directory\n' "$path" >&2
         return 1
     fi
-    while IFS= read -r line || [ -n "$line" ]; do
-        line=${line%$'\r'}
-        case $line in
-            '' | '#'* | ';'*) continue ;;
-            *=*) ;;
-            *) continue ;;
-        esac
-        key=${line%%=*}
-        value=${line#*=}
-        case $value in
-            \"*\") value=${value:1:${#value}-2} ;;
-            \'*\') value=${value:1:${#value}-2} ;;
-        esac
-        printf '%s=%s\0' "${key//[[:space:]]/}" "$value"
-    done < "${path#-}"
+    for file in "${files[@]}"; do
+        while IFS= read -r line || [ -n "$line" ]; do
+            line=${line%$'\r'}
+            case $line in
+                '' | '#'* | ';'*) continue ;;
+                *=*) ;;
+                *) continue ;;
+            esac
+            key=${line%%=*}
+            value=${line#*=}
+            case $value in
+                \"*\") value=${value:1:${#value}-2} ;;
+                \'*\') value=${value:1:${#value}-2} ;;
+            esac
+            printf '%s=%s\0' "${key//[[:space:]]/}" "$value"
+        done < "$file"
+    done
 }
 
 # Is PID running (not gone, not a zombie)?

@@ -102,12 +102,17 @@ export interface PushTarget {
     netns: string;
     /** CA file for https. */
     caFile?: string;
+    /** Client certificate for a registry that requires one. */
+    client?: { cert: string; key: string };
     /** Scratch directory for the blob files. */
     workDir: string;
 }
 
 async function curl(t: PushTarget, args: string[]): Promise<string> {
     const tls = t.caFile ? ["--cacert", t.caFile] : [];
+    if (t.client) {
+        tls.push("--cert", t.client.cert, "--key", t.client.key);
+    }
     const r = await run("curl", ["-sS", "--max-time", "10", ...tls, ...args], { netns: t.netns });
     return r.stdout;
 }

@@ -7,16 +7,18 @@
 import { ChildProcess, spawn } from "child_process";
 import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "fs";
 import { join } from "path";
-import { run, waitFor } from "./exec";
+import { inNetns, run, waitFor } from "./exec";
 
 export interface RegistryOptions {
     name: string;
+    /** Network namespace to run in ("": this process's own). */
     netns: string;
     /** Listen address, e.g. `0.0.0.0:5000`. */
     listen: string;
     /** Address the hub uses to reach it (for readiness and pushes), e.g. `198.18.0.3:5000`. */
     reachAt: string;
-    tls?: { cert: string; key: string; ca: string };
+    /** HTTPS; with `clientCa`, clients must present a certificate it signs (`client` for our checks). */
+    tls?: { cert: string; key: string; ca: string; clientCa?: string; client?: { cert: string; key: string } };
     dir: string;
 }
 
@@ -43,7 +45,8 @@ export class Registry {
         const data = join(o.dir, `${o.name}-data`);
         mkdirSync(data, { recursive: true });
         const config = join(o.dir, `${o.name}.yml`);
-        const tls = o.tls ? `  tls:\n    certificate: ${o.tls.cert}\n    key: ${o.tls.key}\n` : "";
+        const clientCas = o.tls?.clientCa ? `    clientcas:\n      - ${o.tls.clientCa}\n` : "";
+        const tls = o.tls ? `  tls:\n    certificate: ${o.tls.cert}\n    key: ${o.tls.key}\n${clientCas}` : "";
         writeFileSync(
             config,
             [
@@ -65,11 +68,13 @@ export class Registry {
             ].join("\n"),
         );
         const log = openSync(this.logFile, "a");
-        this.child = spawn("ip", ["netns", "exec", o.netns, "docker-registry", "serve", config], {
-            stdio: ["ignore", log, log],
-        });
+        const argv = inNetns(o.netns, "docker-registry", ["serve", config]);
+        this.child = spawn(argv[0], argv.slice(1), { stdio: ["ignore", log, log] });
         closeSync(log);
         const ca = o.tls ? ["--cacert", o.tls.ca] : [];
+        if (o.tls?.client) {
+            ca.push("--cert", o.tls.client.cert, "--key", o.tls.client.key);
+        }
         await waitFor(`registry ${o.name} at ${this.baseUrl}`, async () => {
             if (this.child?.exitCode !== null) {
                 throw new Error(`registry exited: ${readFileSync(this.logFile, "utf8").slice(-1500)}`);
