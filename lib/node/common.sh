@@ -20,19 +20,25 @@ WORK=$(mktemp -d)
 ROLLED_BACK=no
 STATE_CREATED=no
 PENDING_BEFORE=no
+# Set once this run has (re)started the runtime: from then on it may run with other files than
+# those on disk, so PENDING stays until a restart with them succeeds.
+RESTART_TRIED=no
 
 # On any failure, the files this run changed are put back before the script exits.
 finish() {
     local status=$?
     if [ "$status" -ne 0 ] && [ "$ROLLED_BACK" = no ] && [ -s "$WORK/touched" ]; then
         rollback
-        warn "the files this run changed were put back"
-        if [ "$PENDING_BEFORE" = no ]; then
+        if [ "$PENDING_BEFORE" = no ] && [ "$RESTART_TRIED" = no ]; then
             # Refused before any restart: the runtime runs with the files as they are again.
             rm -f "$PENDING"
+            warn "the files this run changed were put back"
+        else
+            : > "$PENDING"
+            warn "the files this run changed were put back; $RUNTIME may not run with them yet: the next run restarts it"
         fi
     fi
-    if [ "$status" -ne 0 ] && [ "$STATE_CREATED" = yes ] && [ -z "$(managed_paths)" ]; then
+    if [ "$status" -ne 0 ] && [ "$STATE_CREATED" = yes ] && [ -z "$(managed_paths)" ] && [ ! -e "$PENDING" ]; then
         # A refused first run leaves nothing behind.
         rm -rf "$STATE_DIR"
     fi
@@ -266,6 +272,7 @@ runtime_error() {
 
 # Restarts the runtime (after daemon-reload when a unit file changed) and waits until healthy.
 restart_runtime() {
+    RESTART_TRIED=yes
     if [ "$reload_needed" = yes ]; then
         systemctl daemon-reload
     fi
