@@ -141,24 +141,32 @@ urlencode() {
 # URL without user:password@ and trailing slash; http:// when it names no scheme (as Go's
 # ProxyFromEnvironment reads it).
 proxy_address() {
-    local url=$1
+    local url=$1 rest
     case $url in
         *://*) ;;
         *) url=http://$url ;;
     esac
     url=${url%/}
-    printf '%s://%s' "${url%%://*}" "${url##*@}"
+    rest=${url#*://}
+    printf '%s://%s' "${url%%://*}" "${rest##*@}"
 }
 
 # Drop-ins written by hand (the seed document's http-proxy.conf among them) that send the
 # runtime elsewhere are refused, naming the file; one that names the Dragonfly proxy is fine
-# (ours replaces it at the same path, and restore puts it back).
+# (ours replaces it at the same path, and restore puts it back). Mirror mode takes over only
+# http-proxy.conf naming Dragonfly (take_over_dropin removes it) and refuses any other proxy
+# setting, since it would carry every pull, the fallback to the registry included.
+HAND_DROPIN=no
 check_hand_dropins() {
-    local file line word name value want words
+    local file line word name value want words at_our_path
     want=$(proxy_address "$ENDPOINT")
     for file in "${DROPIN%/*}"/*.conf; do
         if [ ! -f "$file" ] || { [ "$file" = "$DROPIN" ] && managed "$file"; }; then
             continue
+        fi
+        at_our_path=no
+        if [ "$file" = "$DROPIN" ]; then
+            at_our_path=yes
         fi
         while IFS= read -r line || [ -n "$line" ]; do
             line=${line%$'\r'}
@@ -175,7 +183,11 @@ check_hand_dropins() {
                     *) continue ;;
                 esac
                 value=$(proxy_address "${value//%%/%}")
-                if [ "$value" != "$want" ]; then
+                if [ "$MODE" = mirror ] && { [ "$value" != "$want" ] || [ "$at_our_path" = no ]; }; then
+                    die "$file sets $name=$value, which mirror mode cannot take over: with a proxy in its environment $RUNTIME sends every HTTPS pull through it, the fallback to the registry included. dragonfly-cce takes over only $DROPIN naming Dragonfly's endpoint ($want). Remove that setting or the file (or use runtimeMode proxy), then run again. Nothing was changed."
+                elif [ "$value" = "$want" ] && [ "$at_our_path" = yes ]; then
+                    HAND_DROPIN=yes
+                elif [ "$value" != "$want" ]; then
                     die "$file sets $name=$value, another proxy than Dragonfly's ($want). Remove that setting or the file (or list this proxy's address as the Dragonfly endpoint), then run again. Nothing was changed."
                 fi
             done
@@ -212,6 +224,30 @@ write_dropin() {
         printf 'Environment="NO_PROXY=%s"\n' "${NO_PROXY_LIST//%/%%}"
     } > "$WORK/dropin"
     install_file "$DROPIN" "$WORK/dropin" 0644
+}
+
+# Mirror mode: no proxy drop-in of ours stays in force. The hand-made http-proxy.conf that
+# check_hand_dropins accepted, or the one proxy mode replaced, is removed; its original stays
+# kept and restore puts it back. Ours on a node that had none goes with restore_leftovers.
+take_over_dropin() {
+    if managed "$DROPIN" && [ ! -e "$BACKUP_DIR/files$DROPIN" ]; then
+        return 0
+    fi
+    if ! managed "$DROPIN" && [ "$HAND_DROPIN" = no ]; then
+        return 0
+    fi
+    desired+=("$DROPIN")
+    if [ ! -e "$DROPIN" ]; then
+        return 0
+    fi
+    if managed "$DROPIN" && ! { [ -f "$APPLIED_DIR$DROPIN" ] && cmp -s "$APPLIED_DIR$DROPIN" "$DROPIN"; }; then
+        keep_changed "$DROPIN" "mirror mode removes it"
+    fi
+    backup_once "$DROPIN"
+    save_previous "$DROPIN"
+    note_pending "$DROPIN"
+    rm -f "$DROPIN" "$APPLIED_DIR$DROPIN"
+    mark_changed "$DROPIN"
 }
 
 # Is HOST one of the registries Dragonfly routes?
@@ -620,9 +656,7 @@ main() {
     mkdir -p "$BACKUP_DIR" "$APPLIED_DIR"
     resume_pending_restart
     # The edits that can be refused come first.
-    if [ "$MODE" = proxy ]; then
-        check_hand_dropins
-    fi
+    check_hand_dropins
     if [ "$RUNTIME" = containerd ]; then
         configure_containerd
         check_effective_config
@@ -631,6 +665,8 @@ main() {
     fi
     if [ "$MODE" = proxy ]; then
         write_dropin
+    else
+        take_over_dropin
     fi
     restore_leftovers
     if [ "$restart_needed" = yes ]; then

@@ -5,7 +5,20 @@
  */
 import { describePrivileged } from "../helpers/privileged";
 import { NodeSandbox } from "./sandbox";
-import { apply, CONFIG, CRI, criStatus, DROPIN, ENDPOINT, nodeWith, ok, restore, spec, state } from "./nodeHelpers";
+import {
+    apply,
+    CONFIG,
+    CRI,
+    criStatus,
+    DROPIN,
+    dump,
+    ENDPOINT,
+    nodeWith,
+    ok,
+    restore,
+    spec,
+    state,
+} from "./nodeHelpers";
 
 const BASE = `version = 2
 
@@ -17,6 +30,9 @@ const PENDING = "/var/lib/dragonfly-cce/restart-pending";
 const BACKUP_CONFIG = `/var/lib/dragonfly-cce/backup/files${CONFIG}`;
 /** A drop-in of the operator's that sets no proxy (the stand-in breaks starts while one exists). */
 const LIMITS = "/etc/systemd/system/containerd.service.d/10-limits.conf";
+/** The seed document's hand-made drop-in. */
+const SEED_DROPIN = `[Service]\nEnvironment="HTTP_PROXY=${ENDPOINT}"\nEnvironment="HTTPS_PROXY=${ENDPOINT}"\nEnvironment="NO_PROXY=localhost,127.0.0.1,127.0.0.0/8,.cluster.local,.svc"\n`;
+
 describePrivileged(
     "rollbacks and second modes leave nothing in force unsaid (root, unshare -m)",
     { root: true, commands: ["containerd", "ctr", "unshare", "nsenter", "awk"] },
@@ -90,6 +106,91 @@ describePrivileged(
             expect(ok(restore(box, spec()))).toBe("dragonfly-cce: changed=-, restarted=yes\n");
             expect(criStatus(box)).toBe("ok");
             expect(box.exists("/var/lib/dragonfly-cce")).toBe(false);
+        });
+
+        test("mirror mode takes over the seed document's http-proxy.conf: gone while mirror mode is in force, back after restore", async () => {
+            const box = await nodeWith(boxes, BASE);
+            box.write(DROPIN, SEED_DROPIN);
+            ok(box.sh("systemctl daemon-reload && systemctl restart containerd"));
+            expect(box.containerdEnv().HTTPS_PROXY).toBe(ENDPOINT);
+            const before = state(box);
+            const mirror = spec({ mode: "mirror" });
+            const r = apply(box, mirror);
+            expect(ok(r)).toMatch(new RegExp(`^dragonfly-cce: changed=.*${DROPIN}.*, restarted=yes\n$`));
+            expect(r.stderr).toBe("");
+            expect(box.exists(DROPIN)).toBe(false);
+            expect(box.containerdEnv().HTTPS_PROXY).toBeUndefined();
+            expect(box.containerdEnv().HTTP_PROXY).toBeUndefined();
+            expect(dump(box).plugins[CRI].registry.config_path).toBe("/etc/containerd/certs.d");
+            expect(criStatus(box)).toBe("ok");
+            expect(ok(apply(box, mirror))).toBe("dragonfly-cce: changed=-, restarted=no\n");
+            ok(restore(box, mirror));
+            expect(state(box)).toEqual(before);
+            expect(box.containerdEnv().HTTPS_PROXY).toBe(ENDPOINT);
+        });
+
+        test("proxy mode, then mirror mode, on a node with the seed drop-in: the hand drop-in does not come back in mirror mode; proxy again and restore", async () => {
+            const box = await nodeWith(boxes, BASE);
+            box.write(DROPIN, SEED_DROPIN);
+            ok(box.sh("systemctl daemon-reload && systemctl restart containerd"));
+            const before = state(box);
+            ok(apply(box, spec()));
+            expect(box.read(DROPIN)).toContain("# Managed by dragonfly-cce");
+            const r = apply(box, spec({ mode: "mirror" }));
+            expect(ok(r)).toMatch(new RegExp(`^dragonfly-cce: changed=.*${DROPIN}.*, restarted=yes\n$`));
+            expect(box.exists(DROPIN)).toBe(false);
+            expect(box.containerdEnv().HTTPS_PROXY).toBeUndefined();
+            expect(ok(apply(box, spec({ mode: "mirror" })))).toBe("dragonfly-cce: changed=-, restarted=no\n");
+            ok(apply(box, spec()));
+            expect(box.read(DROPIN)).toContain("# Managed by dragonfly-cce");
+            expect(box.containerdEnv().HTTPS_PROXY).toBe(ENDPOINT);
+            ok(apply(box, spec({ mode: "mirror" })));
+            ok(restore(box, spec()));
+            expect(state(box)).toEqual(before);
+            expect(box.containerdEnv().HTTPS_PROXY).toBe(ENDPOINT);
+        });
+
+        test("mirror mode refuses a proxy drop-in it cannot take over, naming the file; nothing changes", async () => {
+            const box = await nodeWith(boxes, BASE);
+            const cases: [string, string, string][] = [
+                [
+                    "/etc/systemd/system/containerd.service.d/10-corp-proxy.conf",
+                    "Environment=HTTPS_PROXY=http://ops:pw@corp-proxy.example.com:3128\n",
+                    "sets HTTPS_PROXY=http://corp-proxy.example.com:3128",
+                ],
+                [
+                    DROPIN,
+                    "Environment=HTTP_PROXY=http://corp-proxy.example.com:3128\n",
+                    "sets HTTP_PROXY=http://corp-proxy.example.com:3128",
+                ],
+                [
+                    "/etc/systemd/system/containerd.service.d/10-dragonfly.conf",
+                    `Environment="HTTPS_PROXY=${ENDPOINT}"\nLimitNOFILE=1048576\n`,
+                    `sets HTTPS_PROXY=${ENDPOINT}`,
+                ],
+            ];
+            for (const [file, line, says] of cases) {
+                box.write(file, `[Service]\n${line}`);
+                const other = state(box);
+                const restarts = box.restarts();
+                const r = apply(box, spec({ mode: "mirror" }));
+                expect(r.status).toBe(1);
+                expect(r.stderr).toContain(`${file} ${says}`);
+                expect(r.stderr).toContain("mirror mode");
+                expect(r.stderr).toContain("Nothing was changed.");
+                expect(r.stderr).not.toContain("ops:pw");
+                expect(r.stderr).toContain(`naming Dragonfly's endpoint (${ENDPOINT})`);
+                expect(state(box)).toEqual(other);
+                expect(box.restarts()).toBe(restarts);
+                box.sh(`rm -f ${file}`);
+            }
+            // Proxy mode names both proxies as they are, credentials or not.
+            box.write(DROPIN, "[Service]\nEnvironment=HTTPS_PROXY=http://corp-proxy.example.com:3128\n");
+            const refused = apply(box, spec());
+            expect(refused.status).toBe(1);
+            expect(refused.stderr).toContain(
+                `${DROPIN} sets HTTPS_PROXY=http://corp-proxy.example.com:3128, another proxy than Dragonfly's (${ENDPOINT})`,
+            );
         });
     },
 );
