@@ -59,7 +59,7 @@ record_applied() {
 # install_file PATH SOURCE MODE: gives PATH the content of SOURCE unless it already has it.
 # MODE applies to new files, and always when it is 0600 (the file holds a credential).
 install_file() {
-    local path=$1 source=$2 mode=$3 tmp
+    local path=$1 source=$2 mode=$3 target tmp
     desired+=("$path")
     if [ -f "$path" ] && cmp -s "$source" "$path"; then
         if [ "$mode" = 0600 ]; then
@@ -76,7 +76,8 @@ install_file() {
     backup_once "$path"
     save_previous "$path"
     ensure_dir "$(dirname "$path")"
-    tmp=$(mktemp "$(dirname "$path")/.dragonfly-cce.XXXXXX")
+    target=$(write_target "$path")
+    tmp=$(mktemp "$(dirname "$target")/.dragonfly-cce.XXXXXX")
     cat "$source" > "$tmp"
     if [ -e "$path" ] && [ "$mode" != 0600 ]; then
         chmod --reference="$path" "$tmp"
@@ -85,7 +86,7 @@ install_file() {
         chmod "$mode" "$tmp"
     fi
     note_pending "$path"
-    mv -f "$tmp" "$path"
+    mv -f "$tmp" "$target"
     record_applied "$path"
     mark_changed "$path"
 }

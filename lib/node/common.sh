@@ -150,10 +150,21 @@ save_previous() {
     printf '%s\n' "$path" >> "$WORK/touched"
 }
 
+# The file that writing PATH changes: PATH, or the file PATH's symlink points to, so that a
+# symlinked config.toml or daemon.json stays a link (to the edited file).
+write_target() {
+    if [ -L "$1" ]; then
+        readlink -f -- "$1" || die "$1 is a symlink to $(readlink -- "$1"), whose directory does not exist"
+    else
+        printf '%s\n' "$1"
+    fi
+}
+
 # Copies SOURCE over PATH atomically (temp file in the same directory, then rename),
 # keeping SOURCE's mode and owner.
 replace_with_copy() {
-    local source=$1 path=$2 tmp
+    local source=$1 path tmp
+    path=$(write_target "$2")
     tmp=$(mktemp "$(dirname "$path")/.dragonfly-cce.XXXXXX")
     cp -p "$source" "$tmp"
     mv -f "$tmp" "$path"
@@ -168,7 +179,7 @@ rollback() {
         if [ -f "$WORK/prev-files$path" ]; then
             replace_with_copy "$WORK/prev-files$path" "$path"
         else
-            rm -f "$path"
+            rm -f "$(write_target "$path")"
         fi
         if [ -f "$WORK/prev-applied$path" ]; then
             cp -p "$WORK/prev-applied$path" "$APPLIED_DIR$path"
@@ -217,7 +228,7 @@ restore_path() {
         fi
         save_previous "$path"
         note_pending "$path"
-        rm -f "$path"
+        rm -f "$(write_target "$path")"
         mark_changed "$path"
     fi
 }

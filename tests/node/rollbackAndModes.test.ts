@@ -18,6 +18,7 @@ import {
     restore,
     spec,
     state,
+    SWR,
 } from "./nodeHelpers";
 
 const BASE = `version = 2
@@ -32,6 +33,11 @@ const BACKUP_CONFIG = `/var/lib/dragonfly-cce/backup/files${CONFIG}`;
 const LIMITS = "/etc/systemd/system/containerd.service.d/10-limits.conf";
 /** The seed document's hand-made drop-in. */
 const SEED_DROPIN = `[Service]\nEnvironment="HTTP_PROXY=${ENDPOINT}"\nEnvironment="HTTPS_PROXY=${ENDPOINT}"\nEnvironment="NO_PROXY=localhost,127.0.0.1,127.0.0.0/8,.cluster.local,.svc"\n`;
+
+/** Where the symlink at ABS points (empty when ABS is not a symlink). */
+function link(box: NodeSandbox, abs: string): string {
+    return box.sh(`readlink ${abs} || true`).stdout.trim();
+}
 
 describePrivileged(
     "rollbacks and second modes leave nothing in force unsaid (root, unshare -m)",
@@ -191,6 +197,49 @@ describePrivileged(
             expect(refused.stderr).toContain(
                 `${DROPIN} sets HTTPS_PROXY=http://corp-proxy.example.com:3128, another proxy than Dragonfly's (${ENDPOINT})`,
             );
+        });
+
+        test("a symlinked config.toml: the link's target is edited and the link stays, through a rollback, apply, mode switch and restore", async () => {
+            const box = await nodeWith(boxes);
+            const target = "/etc/containerd/cce/config.toml";
+            box.write(target, BASE);
+            ok(box.sh(`ln -s cce/config.toml ${CONFIG} && systemctl restart containerd`));
+            const before = state(box);
+            // A run that containerd rejects is rolled back through the link.
+            const broken = apply(box, spec(), { env: { STANDIN_BREAK: "cri" } });
+            expect(broken.status).toBe(1);
+            expect(link(box, CONFIG)).toBe("cce/config.toml");
+            expect(box.read(target)).toBe(BASE);
+            ok(apply(box, spec()));
+            expect(link(box, CONFIG)).toBe("cce/config.toml");
+            expect(box.read(target)).toContain("insecure_skip_verify = true");
+            expect(dump(box).plugins[CRI].registry.configs[SWR].tls.insecure_skip_verify).toBe(true);
+            ok(apply(box, spec({ mode: "mirror" })));
+            expect(link(box, CONFIG)).toBe("cce/config.toml");
+            expect(dump(box).plugins[CRI].registry.config_path).toBe("/etc/containerd/certs.d");
+            expect(criStatus(box)).toBe("ok");
+            ok(restore(box, spec()));
+            expect(link(box, CONFIG)).toBe("cce/config.toml");
+            expect(state(box)).toEqual(before);
+        });
+
+        test("Docker: a symlinked daemon.json keeps its link; restore gives back the target's bytes", async () => {
+            const box = await nodeWith(boxes, BASE);
+            const daemonJson = "/etc/docker/daemon.json";
+            const target = "/etc/docker/cce/daemon.json";
+            const daemon = `{"log-driver": "json-file"}\n`;
+            box.write(target, daemon);
+            // A relative link: the test reads the namespace's files from outside, through /proc.
+            ok(box.sh(`ln -s cce/daemon.json ${daemonJson}`));
+            const before = state(box);
+            const s = spec({ runtime: "docker" });
+            ok(apply(box, s));
+            expect(link(box, daemonJson)).toBe("cce/daemon.json");
+            expect(JSON.parse(box.read(target))["insecure-registries"]).toEqual([SWR, "registry.local:5000"]);
+            ok(restore(box, s));
+            expect(link(box, daemonJson)).toBe("cce/daemon.json");
+            expect(box.read(target)).toBe(daemon);
+            expect(state(box)).toEqual(before);
         });
     },
 );
