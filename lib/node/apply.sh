@@ -625,6 +625,23 @@ configure_docker() {
     install_file "$DOCKER_CONFIG" "$out" 0644
 }
 
+# A node whose runtime changed in the config: restoring the other runtime's files would need a
+# restart of that runtime, which this run does not do (it would keep running with them in
+# force). Refused; the restore of the old runtime does it.
+check_other_runtime() {
+    local path other=docker
+    if [ "$RUNTIME" = docker ]; then
+        other=containerd
+    fi
+    while IFS= read -r path; do
+        case $path in
+            "/etc/$other/"* | "/etc/systemd/system/$other.service.d/"*)
+                die "dragonfly-cce configured $other on this node ($path), and its runtime is now $RUNTIME. Its restore restarts $other with the original files: remove the node from nodes and run pulumi up (that restores it), then add it back with runtime $RUNTIME. Nothing was changed."
+                ;;
+        esac
+    done < <(managed_paths)
+}
+
 # Restores files that an earlier run managed and this one no longer wants.
 restore_leftovers() {
     local path want wanted
@@ -657,6 +674,7 @@ main() {
     mkdir -p "$BACKUP_DIR" "$APPLIED_DIR"
     resume_pending_restart
     # The edits that can be refused come first.
+    check_other_runtime
     check_hand_dropins
     if [ "$RUNTIME" = containerd ]; then
         configure_containerd

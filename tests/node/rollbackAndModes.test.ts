@@ -199,6 +199,27 @@ describePrivileged(
             );
         });
 
+        test("a node whose runtime changed: the old runtime's files are not restored behind its back; refused, naming the way out", async () => {
+            const box = await nodeWith(boxes, BASE);
+            ok(apply(box, spec()));
+            const before = state(box);
+            const restarts = box.restarts();
+            const r = apply(box, spec({ runtime: "docker" }));
+            expect(r.status).toBe(1);
+            expect(r.stderr).toContain(
+                `dragonfly-cce configured containerd on this node (${CONFIG}), and its runtime is now docker`,
+            );
+            expect(r.stderr).toContain("remove the node from nodes");
+            expect(r.stderr).toContain("Nothing was changed.");
+            expect(state(box)).toEqual(before);
+            expect(box.restarts()).toBe(restarts);
+            // containerd still runs with what is on disk.
+            expect(box.containerdEnv().HTTPS_PROXY).toBe(ENDPOINT);
+            ok(restore(box, spec()));
+            ok(apply(box, spec({ runtime: "docker" })));
+            ok(restore(box, spec({ runtime: "docker" })));
+        });
+
         test("a symlinked config.toml: the link's target is edited and the link stays, through a rollback, apply, mode switch and restore", async () => {
             const box = await nodeWith(boxes);
             const target = "/etc/containerd/cce/config.toml";
