@@ -701,6 +701,8 @@ main() {
             fi
             die "$RUNTIME was not healthy after the change; the previous files were put back but $RUNTIME is still not healthy: $(runtime_error). Before the rollback it said: $error"
         fi
+    else
+        check_running
     fi
     rm -f "$PENDING"
     for path in ${leftovers[@]+"${leftovers[@]}"}; do

@@ -291,6 +291,14 @@ restart_runtime() {
     wait_healthy
 }
 
+# A run that restarts nothing still says whether the runtime runs: a summary line over a stopped
+# runtime (one an earlier failure left down, say) would read as fine.
+check_running() {
+    if ! runtime_healthy; then
+        die "$RUNTIME is not healthy, and this run changed nothing that needs a restart: $(runtime_error). Start it (systemctl restart $RUNTIME) or fix it, then run again."
+    fi
+}
+
 # Removes the directories dragonfly-cce created, deepest first, when they are empty, and
 # forgets the ones that are gone.
 remove_created_dirs() {

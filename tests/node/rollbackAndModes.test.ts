@@ -114,6 +114,19 @@ describePrivileged(
             expect(box.exists("/var/lib/dragonfly-cce")).toBe(false);
         });
 
+        test("an apply that changes nothing does not report a stopped containerd as fine", async () => {
+            const box = await nodeWith(boxes, BASE);
+            ok(apply(box, spec()));
+            ok(box.sh("systemctl stop containerd"));
+            const r = apply(box, spec());
+            expect(r.status).toBe(1);
+            expect(r.stdout).toBe("");
+            expect(r.stderr).toContain("containerd is not healthy, and this run changed nothing that needs a restart");
+            ok(box.sh("systemctl restart containerd"));
+            expect(ok(apply(box, spec()))).toBe("dragonfly-cce: changed=-, restarted=no\n");
+            ok(restore(box, spec()));
+        });
+
         test("mirror mode takes over the seed document's http-proxy.conf: gone while mirror mode is in force, back after restore", async () => {
             const box = await nodeWith(boxes, BASE);
             box.write(DROPIN, SEED_DROPIN);
