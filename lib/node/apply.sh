@@ -196,6 +196,22 @@ check_hand_dropins() {
     done
 }
 
+# Docker 23+ reads proxies from daemon.json, and they win over the drop-in's environment: one
+# that names another proxy than Dragonfly's is refused, naming the key.
+check_docker_proxies() {
+    local key value want
+    if [ ! -f "$DOCKER_CONFIG" ]; then
+        return 0
+    fi
+    want=$(proxy_address "$ENDPOINT")
+    for key in http-proxy https-proxy; do
+        value=$(tr -d '\r\n' < "$DOCKER_CONFIG" | sed -n "s/.*\"$key\"[[:space:]]*:[[:space:]]*\"\([^\"]*\)\".*/\1/p")
+        if [ -n "$value" ] && [ "$(proxy_address "$value")" != "$want" ]; then
+            die "$DOCKER_CONFIG sets proxies.$key=$(proxy_address "$value"), another proxy than Dragonfly's ($want); dockerd prefers it to the drop-in's environment. Remove that setting (or list this proxy's address as the Dragonfly endpoint), then run again. Nothing was changed."
+        fi
+    done
+}
+
 # The systemd drop-in that sends the runtime's registry traffic to the Dragonfly proxy. With
 # credentials, the proxy URLs (user:password inside) go to PROXY_ENV_FILE, readable by root only,
 # and the drop-in names that file: systemd reads it at each start and shows only its path.
@@ -676,6 +692,9 @@ main() {
     # The edits that can be refused come first.
     check_other_runtime
     check_hand_dropins
+    if [ "$RUNTIME" = docker ]; then
+        check_docker_proxies
+    fi
     if [ "$RUNTIME" = containerd ]; then
         configure_containerd
         check_effective_config

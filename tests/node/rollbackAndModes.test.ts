@@ -233,6 +233,29 @@ describePrivileged(
             ok(restore(box, spec({ runtime: "docker" })));
         });
 
+        test("Docker: daemon.json proxies that win over the drop-in are refused unless they name Dragonfly's proxy", async () => {
+            const box = await nodeWith(boxes, BASE);
+            const daemonJson = "/etc/docker/daemon.json";
+            const s = spec({ runtime: "docker" });
+            box.write(
+                daemonJson,
+                `{\n  "proxies": {\n    "http-proxy": "${ENDPOINT}",\n    "https-proxy": "http://ops:pw@corp-proxy.example.com:3128"\n  }\n}\n`,
+            );
+            const before = state(box);
+            const r = apply(box, s);
+            expect(r.status).toBe(1);
+            expect(r.stderr).toContain(
+                `${daemonJson} sets proxies.https-proxy=http://corp-proxy.example.com:3128, another proxy than Dragonfly's (${ENDPOINT})`,
+            );
+            expect(r.stderr).toContain("Nothing was changed.");
+            expect(r.stderr).not.toContain("ops:pw");
+            expect(state(box)).toEqual(before);
+            // Naming Dragonfly's proxy is fine.
+            box.write(daemonJson, `{"proxies": {"https-proxy": "${ENDPOINT}/"}}\n`);
+            ok(apply(box, s));
+            ok(restore(box, s));
+        });
+
         test("a symlinked config.toml: the link's target is edited and the link stays, through a rollback, apply, mode switch and restore", async () => {
             const box = await nodeWith(boxes);
             const target = "/etc/containerd/cce/config.toml";
