@@ -59,7 +59,7 @@ record_applied() {
 # install_file PATH SOURCE MODE: gives PATH the content of SOURCE unless it already has it.
 # MODE applies to new files, and always when it is 0600 (the file holds a credential).
 install_file() {
-    local path=$1 source=$2 mode=$3 tmp
+    local path=$1 source=$2 mode=$3 target tmp
     desired+=("$path")
     if [ -f "$path" ] && cmp -s "$source" "$path"; then
         if [ "$mode" = 0600 ]; then
@@ -76,7 +76,8 @@ install_file() {
     backup_once "$path"
     save_previous "$path"
     ensure_dir "$(dirname "$path")"
-    tmp=$(mktemp "$(dirname "$path")/.dragonfly-cce.XXXXXX")
+    target=$(write_target "$path")
+    tmp=$(mktemp "$(dirname "$target")/.dragonfly-cce.XXXXXX")
     cat "$source" > "$tmp"
     if [ -e "$path" ] && [ "$mode" != 0600 ]; then
         chmod --reference="$path" "$tmp"
@@ -85,7 +86,7 @@ install_file() {
         chmod "$mode" "$tmp"
     fi
     note_pending "$path"
-    mv -f "$tmp" "$path"
+    mv -f "$tmp" "$target"
     record_applied "$path"
     mark_changed "$path"
 }
@@ -228,22 +229,49 @@ runtime_unit_files() {
 # Unit settings written by hand (the seed document's http-proxy.conf among them) that send the
 # runtime to another proxy are refused, naming the file: Environment= and EnvironmentFile= lines
 # of the runtime's unit file and drop-ins. One that names the Dragonfly proxy is fine (ours
-# replaces a drop-in at our path, and restore puts it back).
+# replaces a drop-in at our path, and restore puts it back). Mirror mode takes over only the
+# drop-in at our path naming Dragonfly (take_over_dropin removes it) and refuses any other proxy
+# setting, since it would carry every pull, the fallback to the registry included.
+HAND_DROPIN=no
 check_hand_dropins() {
-    local file source name value want
+    local file source name value want at_our_path
     want=$(proxy_address "$ENDPOINT")
     while IFS= read -r file; do
+        at_our_path=no
+        if [ "$file" = "$DROPIN" ]; then
+            at_our_path=yes
+        fi
         while IFS=$'\t' read -r source name value; do
             case $name in
                 HTTP_PROXY | HTTPS_PROXY | http_proxy | https_proxy) ;;
                 *) continue ;;
             esac
             value=$(proxy_address "$value")
-            if [ "$value" != "$want" ]; then
+            if [ "$MODE" = mirror ] && { [ "$value" != "$want" ] || [ "$at_our_path" = no ]; }; then
+                die "$source sets $name=$value, which mirror mode cannot take over: with a proxy in its environment $RUNTIME sends every HTTPS pull through it, the fallback to the registry included. dragonfly-cce takes over only $DROPIN naming Dragonfly's endpoint ($want). Remove that setting or the file (or use runtimeMode proxy), then run again. Nothing was changed."
+            elif [ "$value" = "$want" ] && [ "$at_our_path" = yes ]; then
+                HAND_DROPIN=yes
+            elif [ "$value" != "$want" ]; then
                 die "$source sets $name=$value, another proxy than Dragonfly's ($want). Remove that setting or the file (or list this proxy's address as the Dragonfly endpoint), then run again. Nothing was changed."
             fi
         done < <(unit_proxy_settings "$file")
     done < <(runtime_unit_files)
+}
+
+# Docker 23+ reads proxies from daemon.json, and they win over the drop-in's environment: one
+# that names another proxy than Dragonfly's is refused, naming the key.
+check_docker_proxies() {
+    local key value want
+    if [ ! -f "$DOCKER_CONFIG" ]; then
+        return 0
+    fi
+    want=$(proxy_address "$ENDPOINT")
+    for key in http-proxy https-proxy; do
+        value=$(tr -d '\r\n' < "$DOCKER_CONFIG" | sed -n "s/.*\"$key\"[[:space:]]*:[[:space:]]*\"\([^\"]*\)\".*/\1/p")
+        if [ -n "$value" ] && [ "$(proxy_address "$value")" != "$want" ]; then
+            die "$DOCKER_CONFIG sets proxies.$key=$(proxy_address "$value"), another proxy than Dragonfly's ($want); dockerd prefers it to the drop-in's environment. Remove that setting (or list this proxy's address as the Dragonfly endpoint), then run again. Nothing was changed."
+        fi
+    done
 }
 
 # The systemd drop-in that sends the runtime's registry traffic to the Dragonfly proxy. With
@@ -275,6 +303,30 @@ write_dropin() {
         printf 'Environment="NO_PROXY=%s"\n' "${NO_PROXY_LIST//%/%%}"
     } > "$WORK/dropin"
     install_file "$DROPIN" "$WORK/dropin" 0644
+}
+
+# Mirror mode: no proxy drop-in of ours stays in force. The hand-made http-proxy.conf that
+# check_hand_dropins accepted, or the one proxy mode replaced, is removed; its original stays
+# kept and restore puts it back. Ours on a node that had none goes with restore_leftovers.
+take_over_dropin() {
+    if managed "$DROPIN" && [ ! -e "$BACKUP_DIR/files$DROPIN" ]; then
+        return 0
+    fi
+    if ! managed "$DROPIN" && [ "$HAND_DROPIN" = no ]; then
+        return 0
+    fi
+    desired+=("$DROPIN")
+    if [ ! -e "$DROPIN" ]; then
+        return 0
+    fi
+    if managed "$DROPIN" && ! { [ -f "$APPLIED_DIR$DROPIN" ] && cmp -s "$APPLIED_DIR$DROPIN" "$DROPIN"; }; then
+        keep_changed "$DROPIN" "mirror mode removes it"
+    fi
+    backup_once "$DROPIN"
+    save_previous "$DROPIN"
+    note_pending "$DROPIN"
+    rm -f "$DROPIN" "$APPLIED_DIR$DROPIN"
+    mark_changed "$DROPIN"
 }
 
 # Is HOST one of the registries Dragonfly routes?
@@ -725,6 +777,23 @@ configure_docker() {
     install_file "$DOCKER_CONFIG" "$out" 0644
 }
 
+# A node whose runtime changed in the config: restoring the other runtime's files would need a
+# restart of that runtime, which this run does not do (it would keep running with them in
+# force). Refused; the restore of the old runtime does it.
+check_other_runtime() {
+    local path other=docker
+    if [ "$RUNTIME" = docker ]; then
+        other=containerd
+    fi
+    while IFS= read -r path; do
+        case $path in
+            "/etc/$other/"* | "/etc/systemd/system/$other.service.d/"*)
+                die "dragonfly-cce configured $other on this node ($path), and its runtime is now $RUNTIME. Its restore restarts $other with the original files: remove the node from nodes and run pulumi up (that restores it), then add it back with runtime $RUNTIME. Nothing was changed."
+                ;;
+        esac
+    done < <(managed_paths)
+}
+
 # Restores files that an earlier run managed and this one no longer wants.
 restore_leftovers() {
     local path want wanted
@@ -757,8 +826,10 @@ main() {
     mkdir -p "$BACKUP_DIR" "$APPLIED_DIR"
     resume_pending_restart
     # The edits that can be refused come first.
-    if [ "$MODE" = proxy ]; then
-        check_hand_dropins
+    check_other_runtime
+    check_hand_dropins
+    if [ "$RUNTIME" = docker ]; then
+        check_docker_proxies
     fi
     if [ "$RUNTIME" = containerd ]; then
         configure_containerd
@@ -768,6 +839,8 @@ main() {
     fi
     if [ "$MODE" = proxy ]; then
         write_dropin
+    else
+        take_over_dropin
     fi
     restore_leftovers
     if [ "$restart_needed" = yes ]; then
@@ -783,6 +856,8 @@ main() {
             fi
             die "$RUNTIME was not healthy after the change; the previous files were put back but $RUNTIME is still not healthy: $(runtime_error). Before the rollback it said: $error"
         fi
+    else
+        check_running
     fi
     rm -f "$PENDING"
     for path in ${leftovers[@]+"${leftovers[@]}"}; do

@@ -20,19 +20,25 @@ WORK=$(mktemp -d)
 ROLLED_BACK=no
 STATE_CREATED=no
 PENDING_BEFORE=no
+# Set once this run has (re)started the runtime: from then on it may run with other files than
+# those on disk, so PENDING stays until a restart with them succeeds.
+RESTART_TRIED=no
 
 # On any failure, the files this run changed are put back before the script exits.
 finish() {
     local status=$?
     if [ "$status" -ne 0 ] && [ "$ROLLED_BACK" = no ] && [ -s "$WORK/touched" ]; then
         rollback
-        warn "the files this run changed were put back"
-        if [ "$PENDING_BEFORE" = no ]; then
+        if [ "$PENDING_BEFORE" = no ] && [ "$RESTART_TRIED" = no ]; then
             # Refused before any restart: the runtime runs with the files as they are again.
             rm -f "$PENDING"
+            warn "the files this run changed were put back"
+        else
+            : > "$PENDING"
+            warn "the files this run changed were put back; $RUNTIME may not run with them yet: the next run restarts it"
         fi
     fi
-    if [ "$status" -ne 0 ] && [ "$STATE_CREATED" = yes ] && [ -z "$(managed_paths)" ]; then
+    if [ "$status" -ne 0 ] && [ "$STATE_CREATED" = yes ] && [ -z "$(managed_paths)" ] && [ ! -e "$PENDING" ]; then
         # A refused first run leaves nothing behind.
         rm -rf "$STATE_DIR"
     fi
@@ -144,10 +150,21 @@ save_previous() {
     printf '%s\n' "$path" >> "$WORK/touched"
 }
 
+# The file that writing PATH changes: PATH, or the file PATH's symlink points to, so that a
+# symlinked config.toml or daemon.json stays a link (to the edited file).
+write_target() {
+    if [ -L "$1" ]; then
+        readlink -f -- "$1" || die "$1 is a symlink to $(readlink -- "$1"), whose directory does not exist"
+    else
+        printf '%s\n' "$1"
+    fi
+}
+
 # Copies SOURCE over PATH atomically (temp file in the same directory, then rename),
 # keeping SOURCE's mode and owner.
 replace_with_copy() {
-    local source=$1 path=$2 tmp
+    local source=$1 path tmp
+    path=$(write_target "$2")
     tmp=$(mktemp "$(dirname "$path")/.dragonfly-cce.XXXXXX")
     cp -p "$source" "$tmp"
     mv -f "$tmp" "$path"
@@ -162,7 +179,7 @@ rollback() {
         if [ -f "$WORK/prev-files$path" ]; then
             replace_with_copy "$WORK/prev-files$path" "$path"
         else
-            rm -f "$path"
+            rm -f "$(write_target "$path")"
         fi
         if [ -f "$WORK/prev-applied$path" ]; then
             cp -p "$WORK/prev-applied$path" "$APPLIED_DIR$path"
@@ -211,7 +228,7 @@ restore_path() {
         fi
         save_previous "$path"
         note_pending "$path"
-        rm -f "$path"
+        rm -f "$(write_target "$path")"
         mark_changed "$path"
     fi
 }
@@ -266,11 +283,20 @@ runtime_error() {
 
 # Restarts the runtime (after daemon-reload when a unit file changed) and waits until healthy.
 restart_runtime() {
+    RESTART_TRIED=yes
     if [ "$reload_needed" = yes ]; then
         systemctl daemon-reload
     fi
     systemctl restart "$RUNTIME" || return 1
     wait_healthy
+}
+
+# A run that restarts nothing still says whether the runtime runs: a summary line over a stopped
+# runtime (one an earlier failure left down, say) would read as fine.
+check_running() {
+    if ! runtime_healthy; then
+        die "$RUNTIME is not healthy, and this run changed nothing that needs a restart: $(runtime_error). Start it (systemctl restart $RUNTIME) or fix it, then run again."
+    fi
 }
 
 # Removes the directories dragonfly-cce created, deepest first, when they are empty, and

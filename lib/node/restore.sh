@@ -2,11 +2,11 @@
 # The restore script's body: puts back the original files and restarts the runtime.
 # Follows the generated header and common.sh.
 main() {
-    local path restarted=no
+    local path restarted=no error
     if [ "$(id -u)" -ne 0 ]; then
         die "must run as root (the Pulumi program runs it through sudo -n for other users)"
     fi
-    if [ ! -d "$BACKUP_DIR" ]; then
+    if [ ! -d "$BACKUP_DIR" ] && [ ! -e "$PENDING" ]; then
         summary no
         return 0
     fi
@@ -18,7 +18,17 @@ main() {
     if [ "$restart_needed" = yes ]; then
         restarted=yes
         if ! restart_runtime; then
-            die "restored the original files, but $RUNTIME is not healthy: $(runtime_error)"
+            # The runtime ran with the Dragonfly files before this run: put them back and restart
+            # it with them. The originals stay kept for the next restore.
+            error=$(runtime_error)
+            rollback
+            reload_needed=yes
+            HEALTH_ERROR=
+            if restart_runtime; then
+                rm -f "$PENDING"
+                die "$RUNTIME was not healthy with the original files, so the Dragonfly files were put back and $RUNTIME restarted with them (healthy). The originals stay under $BACKUP_DIR; restore puts them back once $RUNTIME can run with them. $RUNTIME said: $error"
+            fi
+            die "$RUNTIME was not healthy with the original files; the Dragonfly files were put back, but $RUNTIME is still not healthy: $(runtime_error). The next run restarts it. Before the rollback it said: $error"
         fi
     fi
     remove_created_dirs

@@ -14,8 +14,9 @@
  * - Atomic writes (temp file in the same directory + rename); the original of every file we
  *   write is kept once under `/var/lib/dragonfly-cce/backup` (or a marker that it did not exist).
  * - Health check after a restart (containerd: `ctr plugins ls` shows the CRI plugin `ok`;
- *   Docker: `docker info`); when unhealthy the files this run changed are put back, the runtime
- *   restarted, and the script fails with the runtime's own error.
+ *   Docker: `docker info`); when unhealthy the files this run changed are put back (restore's
+ *   too), the runtime restarted, and the script fails with the runtime's own error. An apply
+ *   that restarts nothing fails when the runtime is not healthy.
  * - config.toml / daemon.json are always derived from the original file (unless someone
  *   changed the file after us), so a smaller registry list or another mode leaves no stale edits.
  * - Files that a previous run managed but this spec no longer wants are restored.
