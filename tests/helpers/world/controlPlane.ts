@@ -34,6 +34,8 @@ export interface ControlPlaneOptions {
 export class ControlPlane {
     readonly token = randomBytes(24).toString("hex");
     readonly kubeconfigFile: string;
+    /** The cluster CA's certificate (it signs the API server's serving certificate). */
+    caFile = "";
     private readonly procs: { name: string; child: ChildProcess }[] = [];
 
     constructor(readonly opts: ControlPlaneOptions) {
@@ -44,6 +46,7 @@ export class ControlPlane {
         const { dir } = this.opts;
         mkdirSync(dir, { recursive: true });
         const ca = await makeCa(dir, "kube");
+        this.caFile = ca.cert;
         const serving = await makeLeaf(dir, "apiserver", ca, ["127.0.0.1"]);
         await writeApiServerFiles(dir, this.token);
         writeFileSync(this.kubeconfigFile, kubeconfigFor(API_PORT, readFileSync(ca.cert, "utf8"), this.token), {
@@ -102,7 +105,7 @@ export class ControlPlane {
             "--max-time",
             "10",
             "--cacert",
-            join(this.opts.dir, "kube.crt"),
+            this.caFile,
             "-H",
             `Authorization: Bearer ${this.token}`,
             `https://127.0.0.1:${API_PORT}${path}`,

@@ -131,9 +131,11 @@ export class LocalWorld {
         // does on a node; the machine's /etc is never written).
         const binDir = join(dir, "node-bin");
         mkdirSync(binDir, { recursive: true });
+        const socket = "unix:///run/containerd/containerd.sock";
+        writeFileSync(join(binDir, "crictl.yaml"), `runtime-endpoint: ${socket}\nimage-endpoint: ${socket}\n`);
         writeFileSync(
             join(binDir, "crictl"),
-            `#!/bin/sh\nexec ${toolPath("crictl")} --runtime-endpoint unix:///run/containerd/containerd.sock "$@"\n`,
+            `#!/bin/sh\nexec ${toolPath("crictl")} --config ${join(binDir, "crictl.yaml")} "$@"\n`,
             { mode: 0o755 },
         );
 
