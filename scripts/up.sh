@@ -65,7 +65,7 @@ fi
 # The world's project: this program (Pulumi.yaml's main points here) with the world's copy of
 # Pulumi.local.yaml, to which the world's SSH key (secret) and host keys are added. The
 # repository's files are never written.
-mkdir -p "$world_project"
+mkdir -p "$world_project" "$WORLD/state"
 {
   cat Pulumi.yaml
   printf '\nmain: %s\n' "$repo"
