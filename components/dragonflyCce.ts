@@ -157,7 +157,7 @@ export class DragonflyCce extends pulumi.ComponentResource {
                             ? v.metricsUrls
                             : defaultMetricsUrls(activeNodes(nodes.nodes).map((n) => n.host)),
                     // Re-run when this node's configuration changes, not on every up.
-                    triggers: [runtime.command.triggers],
+                    triggers: [runtime.scriptHash],
                 },
                 { parent: this, dependsOn: [runtime] },
             );

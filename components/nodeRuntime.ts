@@ -125,6 +125,11 @@ export class NodeRuntime extends pulumi.ComponentResource {
     /** The remote command (exposed for tests and dependsOn). */
     public readonly command: command.remote.Command;
     /**
+     * The hash of the node's apply and restore scripts: it changes exactly when the node's
+     * configuration does (the pull check re-runs on it).
+     */
+    public readonly scriptHash: pulumi.Output<string>;
+    /**
      * `ssh.hostKeyPolicy: accept-new-and-report` on a node without a pinned key: the known_hosts
      * lines of the keys the node reported on first contact.
      */
@@ -197,8 +202,10 @@ export class NodeRuntime extends pulumi.ComponentResource {
                 update: apply,
                 delete: restore.command,
                 stdin: proxyAuth ? pulumi.secret(pulumi.interpolate`${args.proxyCredentials}\n`) : undefined,
-                // Re-run exactly when this node's scripts change.
-                triggers: [applied.apply((g) => g.hash), restore.hash],
+                // No `triggers`: the command provider (1.2.1) replaces a command whose triggers
+                // change, and a replacement runs the new apply and then the old command's delete,
+                // the restore script, leaving the node unconfigured. A changed script is a change
+                // of `create`/`update`/`delete`, which is an update: the apply runs again, once.
                 // The scripts print no secrets; with proxy credentials the runtime's own error
                 // (stderr) might quote the proxy URL, so only stdout is logged then.
                 logging: proxyAuth ? "stdout" : "stdoutAndStderr",
@@ -212,6 +219,7 @@ export class NodeRuntime extends pulumi.ComponentResource {
                 ...goneOpts,
             },
         );
+        this.scriptHash = pulumi.all([applied, restore.hash]).apply(([g, r]) => `${g.hash}:${r}`);
         this.nodeName = pulumi.output(node.name);
         this.summary = this.command.stdout.apply(
             (out) =>
@@ -223,6 +231,7 @@ export class NodeRuntime extends pulumi.ComponentResource {
         this.registerOutputs({
             nodeName: this.nodeName,
             summary: this.summary,
+            scriptHash: this.scriptHash,
             reportedHostKeys: this.reportedHostKeys,
         });
     }

@@ -5,7 +5,7 @@
  *
  * One `command.remote.Command` with no delete step (nothing to undo). It runs again only when
  * its inputs change: the image, the node, or the node configuration's identity passed in
- * `triggers` (e.g. the NodeRuntime command's triggers); not on every `up`.
+ * `triggers` (e.g. the NodeRuntime's script hash); not on every `up`.
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
@@ -28,7 +28,7 @@ export interface PullVerificationArgs {
     /** The node's name (reported back in `verification`). */
     node: string;
     /**
-     * Identity of the node's configuration (e.g. the NodeRuntime command's triggers): when it
+     * Identity of the node's configuration (e.g. the NodeRuntime's script hash): when it
      * changes, the verification runs again.
      */
     triggers: pulumi.Input<unknown>[];

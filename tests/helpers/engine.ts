@@ -174,6 +174,13 @@ export function ok(r: CliResult, what: string): CliResult {
     return r;
 }
 
+/** `resourceChanges` of the stack's latest update, refresh or destroy (`pulumi stack history`). */
+export async function lastChanges(project: EngineProject, stack: string): Promise<Record<string, number>> {
+    const r = ok(await project.pulumi(["stack", "history", "--json", "--stack", stack]), "stack history");
+    const history = JSON.parse(r.stdout) as Array<{ kind: string; resourceChanges?: Record<string, number> }>;
+    return history[0]?.resourceChanges ?? {};
+}
+
 /** One step of `pulumi preview --json`. */
 export interface PreviewStep {
     op: string;

@@ -152,6 +152,10 @@ describe("NodeFleet under the mock engine", () => {
         expect(c0.delete).toBe(remoteCommand(restoreScript(spec), { sudo: false }));
         expect(c0.stdin).toBeUndefined();
         expect(c0.logging).toBe("stdoutAndStderr");
+        // No triggers: the command provider replaces a command whose triggers change, and a
+        // replacement runs the old command's delete (the restore script) after the new apply.
+        // A changed script is an update of create/update/delete (tests/real/engine.test.ts).
+        expect(c0.triggers).toBeUndefined();
     });
 
     test("every Command runs after the release and the LoadBalancer, in maxParallel lanes (each after the node maxParallel places before it)", async () => {
