@@ -128,6 +128,8 @@ describe("examples/consumer", () => {
         expect(messages.length).toBeGreaterThan(0);
         for (const m of messages) {
             expect(m).toContain(`Required output 'proxyUrl' does not exist on stack '${PRODUCER}'`);
+            // Printed as its message under the StackReference, never as an object graph.
+            expect(m).toMatch(/^ResourceError: /);
         }
     });
 
@@ -139,6 +141,7 @@ describe("examples/consumer", () => {
                 `Stack ${PRODUCER}: output proxyAddress should be a string such as 10.0.0.5:4001 ` +
                     "(see dragonfly-cce docs/outputs.md); got 4001",
             );
+            expect(m).toMatch(/^ResourceError: /);
         }
     });
 

@@ -22,16 +22,31 @@ const extraNoProxy = config.getObject<string[]>("extraNoProxy") ?? [];
 
 const dragonfly = new pulumi.StackReference(dragonflyStack);
 
+// Every output is read with getOutput and checked here, so that a missing or malformed one fails
+// as an error of the StackReference, printed as its message (a requireOutput failure is printed
+// with every object it references, which takes the CLI a minute).
 const proxy = pulumi
     .all([
-        dragonfly.requireOutput(PROXY_URL_OUTPUT),
-        dragonfly.requireOutput(PROXY_ADDRESS_OUTPUT),
+        dragonfly.getOutput(PROXY_URL_OUTPUT),
+        dragonfly.getOutput(PROXY_ADDRESS_OUTPUT),
         dragonfly.getOutput(NO_PROXY_OUTPUT),
         dragonfly.getOutput(PROXY_CA_OUTPUT),
     ])
     .apply(([proxyUrl, proxyAddress, noProxy, proxyCaCertificate]) => {
-        const p = parseDragonflyOutputs(dragonflyStack, { proxyUrl, proxyAddress, noProxy, proxyCaCertificate });
-        return { ...p, noProxy: mergeNoProxy(p.noProxy, extraNoProxy) };
+        try {
+            for (const [name, value] of [
+                [PROXY_URL_OUTPUT, proxyUrl],
+                [PROXY_ADDRESS_OUTPUT, proxyAddress],
+            ]) {
+                if (value === undefined) {
+                    throw new Error(`Required output '${name}' does not exist on stack '${dragonflyStack}'`);
+                }
+            }
+            const p = parseDragonflyOutputs(dragonflyStack, { proxyUrl, proxyAddress, noProxy, proxyCaCertificate });
+            return { ...p, noProxy: mergeNoProxy(p.noProxy, extraNoProxy) };
+        } catch (e) {
+            throw new pulumi.ResourceError(e instanceof Error ? e.message : String(e), dragonfly, true);
+        }
     });
 
 const configMap = new k8s.core.v1.ConfigMap("dragonfly-proxy", {

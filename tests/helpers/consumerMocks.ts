@@ -60,7 +60,11 @@ if (require.main === module) {
     };
     const errors: string[] = [];
     process.on("unhandledRejection", (e) => {
-        errors.push(e instanceof Error ? e.message : String(e));
+        // A ResourceError with its stack hidden is what the CLI prints as its message alone; any
+        // other error it formats with every object it references (a minute and gigabytes for a
+        // program's error, docs/decisions.md "Previews"), so the class is part of what is reported.
+        const short = pulumi.ResourceError.isInstance(e) && (e as { hideStack?: boolean }).hideStack === true;
+        errors.push(`${short ? "ResourceError" : "Error"}: ${e instanceof Error ? e.message : String(e)}`);
     });
     installConsumerMocks(outputs, config);
     require(CONSUMER_PROGRAM);
