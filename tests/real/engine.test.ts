@@ -223,8 +223,29 @@ describePrivileged(
             for (const s of secrets) {
                 expect(s.length).toBeGreaterThan(10);
             }
+            // A password the user gives in helmValues with --secret (an external Redis, say).
+            const given = "user-given-Redis-pass-7421";
+            ok(
+                await project.pulumi(
+                    [
+                        "config",
+                        "set",
+                        "--stack",
+                        STACK,
+                        "--secret",
+                        "--path",
+                        "dragonfly-cce:helmValues.redis.auth.password",
+                    ],
+                    { input: given },
+                ),
+                "config set --secret helmValues",
+            );
+            secrets.push(given);
             const preview = await project.pulumi(["preview", "--diff", "--show-sames", "--stack", STACK]);
             ok(preview, "preview");
+            // The reviewer sees that it changes, never what it is.
+            expect(preview.stdout).toMatch(/password\s*: \[secret\]/);
+            ok(await project.pulumi(["up", "--yes", "--stack", STACK]), "up with the secret helmValues");
             const state = ok(await project.pulumi(["stack", "export", "--stack", STACK]), "export").stdout;
             for (const s of secrets) {
                 expect(preview.stdout.includes(s)).toBe(false);
