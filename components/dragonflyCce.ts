@@ -1,12 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { CoreConfig } from "../lib/config/core";
+import { CoreConfig } from "../lib/cluster/config";
 import { trustedCaBundle } from "../lib/config/proxyCa";
-import { activeNodes, NodeConfig, parseNodeConfig } from "../lib/config/nodes";
-import { urlHost } from "../lib/hosts";
+import { activeNodes, NodeConfig, parseNodeConfig } from "../lib/node/config";
+import { urlHost } from "../lib/remote/hosts";
 import { Verification } from "../lib/verify/result";
-import { defaultMetricsUrls, VerifyConfig } from "../lib/config/verify";
+import { defaultMetricsUrls, VerifyConfig } from "../lib/verify/config";
 import { ConsolePassword } from "./consolePassword";
 import { ConsoleService } from "./consoleService";
 import { DragonflyRelease } from "./dragonflyRelease";
@@ -16,9 +16,9 @@ import { ProxyService } from "./proxyService";
 import { PullVerification } from "./pullVerification";
 
 export interface DragonflyCceArgs {
-    /** The parsed core configuration (see lib/config/core.ts and the README's config table). */
+    /** The parsed core configuration (see lib/cluster/config.ts and the README's config table). */
     core: CoreConfig;
-    /** Nodes whose runtimes pull through Dragonfly (see lib/config/nodes.ts); default `parseNodeConfig({})`: none. */
+    /** Nodes whose runtimes pull through Dragonfly (see lib/node/config.ts); default `parseNodeConfig({})`: none. */
     nodes?: NodeConfig<pulumi.Input<string>>;
     /** The pull check on one node; off when omitted. */
     verify?: VerifyConfig;

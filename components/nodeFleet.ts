@@ -8,8 +8,8 @@
  * are, retained (see NodeRuntime).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_PROXY_PORT } from "../lib/config/core";
-import { activeNodes, buildNoProxy, NodeConfig } from "../lib/config/nodes";
+import { DEFAULT_PROXY_PORT } from "../lib/dragonfly";
+import { activeNodes, buildNoProxy, NodeConfig } from "../lib/node/config";
 import { dockerNodesRoutingDockerHub, NodePlan, PlanInputs, planNodes } from "../lib/node/plan";
 import { NodeRuntime } from "./nodeRuntime";
 

@@ -14,10 +14,11 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { hostKeyReportScript, knownHostsName, reportedKnownHosts } from "../lib/config/hostKeys";
-import { NodeEntry, SshConfig } from "../lib/config/nodes";
+import { hostKeyReportScript, knownHostsName, reportedKnownHosts } from "../lib/remote/hostKeys";
+import { NodeEntry, SshConfig } from "../lib/node/config";
 import { NodePlan } from "../lib/node/plan";
-import { applyScript, NodeScriptSpec, remoteCommand, restoreScript, SUMMARY_PREFIX } from "../lib/node/scripts";
+import { applyScript, NodeScriptSpec, restoreScript, SUMMARY_PREFIX } from "../lib/node/scripts";
+import { remoteCommand } from "../lib/remote/shell";
 import { orResourceError, resourceError } from "./computed";
 
 /** Seconds each SSH dial attempt may take. */
@@ -42,7 +43,7 @@ export interface NodeRuntimeArgs {
 
 /**
  * The SSH connection settings of a node, with the host keys it pins (`hostKey`; the provider
- * refuses any other key before running anything). lib/config/hostKeys.ts `connectionKnownHosts`
+ * refuses any other key before running anything). lib/remote/hostKeys.ts `connectionKnownHosts`
  * turns the same settings into known_hosts lines for OpenSSH (tests/e2e/hostKeys.test.ts).
  */
 export function connectionArgs(

@@ -8,7 +8,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 
-import { DEFAULT_CHART_VERSION, parseCoreConfig } from "../lib/config/core";
+import { parseCoreConfig } from "../lib/cluster/config";
+import { DEFAULT_CHART_VERSION } from "../lib/dragonfly";
 import {
     buildHelmValues,
     CHART_CLIENT_EXTRA_VOLUME_MOUNTS,
@@ -17,7 +18,7 @@ import {
     matchesValuePath,
     PLAIN_UNDER_SECRET_PATHS,
     SECRET_VALUE_PATHS,
-} from "../lib/helmValues";
+} from "../lib/cluster/helmValues";
 import { testCertificates } from "./helpers/testCa";
 
 /**

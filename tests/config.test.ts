@@ -1,14 +1,12 @@
 import {
     ConfigError,
-    DEFAULT_CHART_REPO,
-    DEFAULT_CHART_VERSION,
     DEFAULT_NAMESPACE,
     DEFAULT_NODE_POOL_LABEL_KEY,
-    DEFAULT_PROXY_PORT,
     DEFAULT_RELEASE_NAME,
     DEFAULT_STORAGE_CLASS,
     parseCoreConfig,
-} from "../lib/config/core";
+} from "../lib/cluster/config";
+import { DEFAULT_CHART_REPO, DEFAULT_CHART_VERSION, DEFAULT_PROXY_PORT } from "../lib/dragonfly";
 import { ConfigError as ValidateConfigError } from "../lib/config/validate";
 
 const base = { nodePool: "test-dragonfly-nodepool" };

@@ -6,7 +6,7 @@
  * appear in the message, while the key does.
  */
 import { parseStackConfig, RawStackConfig } from "../lib/config";
-import { buildHelmValues } from "../lib/helmValues";
+import { buildHelmValues } from "../lib/cluster/helmValues";
 import { configErrorOf } from "./helpers/configError";
 import { testCertificates } from "./helpers/testCa";
 

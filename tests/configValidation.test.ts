@@ -8,8 +8,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
 import { nodesFromOutput, parseStackConfig, RawStackConfig } from "../lib/config";
-import { parseCoreConfig } from "../lib/config/core";
-import { defaultNodeName, parseNodeConfig } from "../lib/config/nodes";
+import { parseCoreConfig } from "../lib/cluster/config";
+import { defaultNodeName, parseNodeConfig } from "../lib/node/config";
 import { recordResources, resolve, setStackOutputs, waitFor } from "./helpers/mockEngine";
 import { configErrorOf } from "./helpers/configError";
 

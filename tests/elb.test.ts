@@ -2,8 +2,8 @@
  * proxy.loadBalancer.autocreate (CCE kubernetes.io/elb.autocreate): the fields CCE requires for a
  * public and for a dedicated ELB, and no fields of the other kind, checked at preview time.
  */
-import { parseCoreConfig } from "../lib/config/core";
-import { elbAnnotations } from "../lib/services";
+import { parseCoreConfig } from "../lib/cluster/config";
+import { elbAnnotations } from "../lib/cluster/services";
 import { ConfigError } from "../lib/config/validate";
 
 const PUBLIC = {

@@ -1,7 +1,7 @@
 import { parseAllDocuments } from "yaml";
 
-import { parseCoreConfig } from "../lib/config/core";
-import { postRender } from "../lib/helmPostRender";
+import { parseCoreConfig } from "../lib/cluster/config";
+import { postRender } from "../lib/cluster/helmPostRender";
 import {
     buildHelmValues,
     chartFullname,
@@ -12,7 +12,7 @@ import {
     podSelector,
     PROXY_CA_ANNOTATION,
     ReleaseSecrets,
-} from "../lib/helmValues";
+} from "../lib/cluster/helmValues";
 import { ConfigError } from "../lib/config/validate";
 import { testCertificates } from "./helpers/testCa";
 

@@ -18,8 +18,8 @@ import {
     parseHostKey,
     parseKnownHosts,
     reportedKnownHosts,
-} from "../lib/config/hostKeys";
-import { parseNodeConfig } from "../lib/config/nodes";
+} from "../lib/remote/hostKeys";
+import { parseNodeConfig } from "../lib/node/config";
 import { parseStackConfig } from "../lib/config";
 import { ConfigError } from "../lib/config/validate";
 

@@ -2,7 +2,7 @@
  * `proxy.ca`: parsing and every refusal at preview time, with the key named and the CA's private
  * key never shown.
  */
-import { parseCoreConfig } from "../lib/config/core";
+import { parseCoreConfig } from "../lib/cluster/config";
 import { caFingerprint, parseProxyCa, trustedCaBundle } from "../lib/config/proxyCa";
 import { applyScript } from "../lib/node/scripts";
 import { configErrorOf } from "./helpers/configError";

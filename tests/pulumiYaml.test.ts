@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 
-import { parseCoreConfig } from "../lib/config/core";
+import { parseCoreConfig } from "../lib/cluster/config";
 import { STACK_CONFIG_KEYS } from "../lib/config";
 import { CONFIG_NAMESPACE } from "../lib/config/validate";
 

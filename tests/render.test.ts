@@ -14,8 +14,8 @@ import { MOCK_LB_IP, recordResources, resolve } from "./helpers/mockEngine";
 const registered = recordResources();
 
 import { DragonflyCce } from "../components/dragonflyCce";
-import { buildHelmValues } from "../lib/helmValues";
-import { remoteCommand } from "../lib/node/scripts";
+import { buildHelmValues } from "../lib/cluster/helmValues";
+import { remoteCommand } from "../lib/remote/shell";
 import { configFromStackFile, stackConfigFromFile } from "../lib/config/stackFile";
 import { renderStack, UNKNOWN_PROXY_HOST } from "../lib/render";
 import { parseStackConfig } from "../lib/config";

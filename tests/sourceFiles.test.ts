@@ -10,7 +10,7 @@ import * as path from "path";
 import { rotatePasswordScript } from "../lib/console/rotateScript";
 import { applyScript, restoreScript } from "../lib/node/scripts";
 import { verifyScript } from "../lib/verify/script";
-import { SOURCE_FILES_READ } from "../lib/sourceFile";
+import { SOURCE_FILES_READ } from "../lib/remote/sourceFile";
 
 const ROOT = path.resolve(__dirname, "..");
 

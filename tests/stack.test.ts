@@ -23,8 +23,8 @@ import { logMark, pulumiMessages, pulumiWarnings } from "./helpers/pulumiLog";
 const registered: Registered[] = recordResources();
 
 import { DragonflyCce } from "../components/dragonflyCce";
-import { parseCoreConfig } from "../lib/config/core";
-import { DEFAULT_MAX_PARALLEL, parseNodeConfig } from "../lib/config/nodes";
+import { parseCoreConfig } from "../lib/cluster/config";
+import { DEFAULT_MAX_PARALLEL, parseNodeConfig } from "../lib/node/config";
 import { testCertificates } from "./helpers/testCa";
 
 const BASE = { nodePool: "test-dragonfly-nodepool" };
@@ -414,7 +414,7 @@ describe("DragonflyCce variants", () => {
         const r = one(b, "kubernetes:helm.sh/v3:Release").inputs;
         // Relative to the working directory (the project's, where the provider runs Helm), so the
         // input is the same on every checkout and a preview shows no change.
-        expect(r.postrender).toBe(path.join("lib", "helmPostRender.js"));
+        expect(r.postrender).toBe(path.join("lib", "cluster", "helmPostRender.js"));
         const file = path.resolve(process.cwd(), r.postrender);
         expect(fs.statSync(file).mode & 0o111).toBe(0o111);
         expect(fs.readFileSync(file, "utf8").split("\n")[0]).toBe("#!/usr/bin/env node");

@@ -11,8 +11,8 @@
  *   the other stack's output for `nodesFromStack`, wrapping secrets). It is not re-exported
  *   here, so that `npm run render` and the tests of the pure parts never load it.
  */
-import { CORE_CONFIG_KEYS, CoreConfig, parseCoreConfig } from "./core";
-import { activeNodes, NODE_CONFIG_KEYS, NodeConfig, parseNodeConfig } from "./nodes";
+import { CORE_CONFIG_KEYS, CoreConfig, parseCoreConfig } from "../cluster";
+import { activeNodes, NODE_CONFIG_KEYS, NodeConfig, parseNodeConfig } from "../node";
 import {
     CONFIG_NAMESPACE,
     ConfigError,
@@ -22,7 +22,7 @@ import {
     fail,
     isPlainObject,
 } from "./validate";
-import { parseVerifyConfig, VerifyConfig } from "./verify";
+import { parseVerifyConfig, VerifyConfig } from "../verify";
 
 /** The whole configuration. `S` is the type of secret values (see `BastionConfig`). */
 export interface StackConfig<S = string> {

@@ -21,8 +21,9 @@
  *   changed the file after us), so a smaller registry list or another mode leaves no stale edits.
  * - Files that a previous run managed but this spec no longer wants are restored.
  */
-import { registryEndpoint } from "../config/nodes";
-import { sourceFile } from "../sourceFile";
+import { registryEndpoint } from "./config";
+import { shq } from "../remote/shell";
+import { sourceFile } from "../remote/sourceFile";
 import { JSON_AWK, TOML_CONFIG_PATH, TOML_DROP, TOML_INSPECT, TOML_MIGRATE, TOML_READ, TOML_TLS } from "./awk";
 
 export interface NodeScriptSpec {
@@ -55,11 +56,6 @@ export interface NodeScriptSpec {
 export const NODE_STATE_DIR = "/var/lib/dragonfly-cce";
 /** The prefix of the summary line the scripts print on stdout. */
 export const SUMMARY_PREFIX = "dragonfly-cce:";
-
-/** Quotes a value for bash (single quotes). */
-export function shq(value: string): string {
-    return `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 const SAFE_VALUE = /^[A-Za-z0-9._:/[\]@%~+-]+$/;
 /** PEM certificates, as the config parser leaves them (base64 lines only: safe in a here-document). */
@@ -181,13 +177,4 @@ export function restoreScript(spec: Pick<NodeScriptSpec, "runtime">): string {
     checkRuntime(spec.runtime);
     const job = `undo the Dragonfly configuration of ${spec.runtime} (restore the original files)`;
     return `${header(spec, job)}\n${COMMON}\n${RESTORE_BODY}`;
-}
-
-/**
- * The command text for `command.remote.Command`: runs the script with bash (through `sudo -n`
- * for non-root users). The script travels as one single-quoted argument, so previews show it as
- * text; stdin still reaches it.
- */
-export function remoteCommand(script: string, opts: { sudo: boolean }): string {
-    return `${opts.sudo ? "sudo -n " : ""}bash --norc --noprofile -c ${shq(script)} dragonfly-cce`;
 }

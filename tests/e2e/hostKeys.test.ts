@@ -13,10 +13,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { join } from "path";
 
 import { connectionArgs } from "../../components/nodeRuntime";
-import { connectionKnownHosts, hostKeyAlgorithms } from "../../lib/config/hostKeys";
-import { NodeConfig, parseNodeConfig } from "../../lib/config/nodes";
+import { connectionKnownHosts, hostKeyAlgorithms } from "../../lib/remote/hostKeys";
+import { NodeConfig, parseNodeConfig } from "../../lib/node/config";
 import { ConfigError } from "../../lib/config/validate";
-import { remoteCommand } from "../../lib/node/scripts";
+import { remoteCommand } from "../../lib/remote/shell";
 import { describePrivileged } from "../helpers/privileged";
 import { run, RunResult } from "../helpers/world/exec";
 import { createNetwork } from "../helpers/world/netns";

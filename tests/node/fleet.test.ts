@@ -1,7 +1,8 @@
 /** NodeFleet / NodeRuntime under Pulumi's mock engine. */
 import * as pulumi from "@pulumi/pulumi";
-import { parseNodeConfig } from "../../lib/config/nodes";
-import { applyScript, remoteCommand, restoreScript } from "../../lib/node/scripts";
+import { parseNodeConfig } from "../../lib/node/config";
+import { applyScript, restoreScript } from "../../lib/node/scripts";
+import { remoteCommand } from "../../lib/remote/shell";
 import { logMark, pulumiWarnings } from "../helpers/pulumiLog";
 
 interface Registered {

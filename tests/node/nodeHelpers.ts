@@ -1,6 +1,7 @@
 /** What the real-containerd node suites share: running the scripts in a sandbox and reading the result. */
 import { parse } from "smol-toml";
-import { applyScript, NodeScriptSpec, remoteCommand, restoreScript } from "../../lib/node/scripts";
+import { applyScript, NodeScriptSpec, restoreScript } from "../../lib/node/scripts";
+import { remoteCommand } from "../../lib/remote/shell";
 import { NodeSandbox, RunResult } from "./sandbox";
 
 export const SWR = "swr.cn-north-4.myhuaweicloud.com";

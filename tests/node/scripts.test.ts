@@ -1,7 +1,8 @@
 /** Script generation: every variant is clean under the real shellcheck; command text is safe. */
 import { spawnSync } from "child_process";
 import { describePrivileged } from "../helpers/privileged";
-import { applyScript, NodeScriptSpec, remoteCommand, restoreScript } from "../../lib/node/scripts";
+import { applyScript, NodeScriptSpec, restoreScript } from "../../lib/node/scripts";
+import { remoteCommand } from "../../lib/remote/shell";
 
 const base: NodeScriptSpec = {
     runtime: "containerd",

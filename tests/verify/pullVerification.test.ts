@@ -6,7 +6,7 @@
  * tests in result.test.ts.)
  */
 import * as pulumi from "@pulumi/pulumi";
-import { remoteCommand } from "../../lib/node/scripts";
+import { remoteCommand } from "../../lib/remote/shell";
 import { verifyScript, VERIFY_OUTPUT_PREFIX } from "../../lib/verify/script";
 
 interface Seen {

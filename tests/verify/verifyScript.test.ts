@@ -12,7 +12,7 @@ import * as http from "http";
 import { AddressInfo } from "net";
 import { networkInterfaces, tmpdir } from "os";
 import { join } from "path";
-import { remoteCommand } from "../../lib/node/scripts";
+import { remoteCommand } from "../../lib/remote/shell";
 import { parseVerificationOutput } from "../../lib/verify/result";
 import { verifyScript, VerifyScriptSpec } from "../../lib/verify/script";
 import { describePrivileged } from "../helpers/privileged";

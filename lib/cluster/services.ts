@@ -4,9 +4,10 @@
  * manager console. The chart has no Service for the client proxy; both select the chart's pod
  * labels.
  */
-import { CONSOLE_PORT, CoreConfig } from "./config/core";
+import { CoreConfig } from "./config";
+import { CONSOLE_PORT } from "../dragonfly";
 import { chartObjectNames, podSelector, PROXY_CA_FILES, proxyCaSecretName } from "./helmValues";
-import { hostPort } from "./hosts";
+import { hostPort } from "../remote/hosts";
 
 /** CCE's ELB annotations. */
 export const ELB_ANNOTATION = {

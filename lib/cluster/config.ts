@@ -28,12 +28,13 @@ import {
     optObject,
     optString,
     PlainObject,
-} from "./validate";
+} from "../config/validate";
+import { DEFAULT_CHART_REPO, DEFAULT_CHART_VERSION, DEFAULT_PROXY_PORT } from "../dragonfly";
 import { checkElbAutocreate } from "./elb";
-import { checkConsolePassword } from "../console/password";
-import { parseProxyCa, ProxyCaConfig } from "./proxyCa";
+import { ConsoleConfig, parseConsole } from "../console";
+import { parseProxyCa, ProxyCaConfig } from "../config/proxyCa";
 
-export { ConfigError } from "./validate";
+export { ConfigError } from "../config/validate";
 
 /** Label CCE puts on every node of a node pool; its value is the pool's name. */
 export const DEFAULT_NODE_POOL_LABEL_KEY = "cce.cloud.com/cce-nodepool";
@@ -41,18 +42,8 @@ export const DEFAULT_NODE_POOL_LABEL_KEY = "cce.cloud.com/cce-nodepool";
 export const DEFAULT_NAMESPACE = "dragonfly-system";
 /** Helm release name. Set explicitly: every object name of the chart derives from it. */
 export const DEFAULT_RELEASE_NAME = "dragonfly";
-/** The pinned chart. Moving the pin: see docs/ci.md, "Upgrading the chart". */
-export const DEFAULT_CHART_VERSION = "1.7.4";
-export const DEFAULT_CHART_REPO = "https://dragonflyoss.github.io/helm-charts/";
-export const CHART_NAME = "dragonfly";
 /** EVS disks; use `csi-disk-topology` on multi-AZ clusters. */
 export const DEFAULT_STORAGE_CLASS = "csi-disk";
-/** The Dragonfly client's HTTP proxy port (chart `client.config.proxy.server.port`). */
-export const DEFAULT_PROXY_PORT = 4001;
-/** The config key of the console's root password (secret). */
-export const CONSOLE_PASSWORD_KEY = "console.password";
-/** The manager's REST/console port (chart `manager.restPort`). */
-export const CONSOLE_PORT = 8080;
 /** Shared ELB unless told otherwise. */
 export const DEFAULT_ELB_CLASS = "union";
 /** A private (inner) ELB: the proxy has no authentication and must not face the internet. */
@@ -135,25 +126,6 @@ export interface ProxyConfig {
 }
 
 /** `console`: the manager console's NodePort and password. */
-export interface ConsoleConfig {
-    /** Fixed node port (30000-32767). Default: Kubernetes picks one. */
-    nodePort?: number;
-    /** The node address used in `consoleUrl`. Default: the first configured node. */
-    nodeAddress?: string;
-    /**
-     * Rotate root's password from a configured node: to {@link password} when given, else to a
-     * generated one (kept in state). Turning it off (or listing no node) stops the rotation; a
-     * password the stack gave the console stays in `consoleCredentials`. Default true.
-     */
-    rotatePassword: boolean;
-    /**
-     * root's password (secret, 8-20 printable ASCII characters, no spaces): a chosen one the
-     * rotation gives the console, or the console's current one, recovered, for the stack to use.
-     * No default: the stack generates one.
-     */
-    password?: string;
-}
-
 /** The cluster-side configuration, defaults filled in. */
 export interface CoreConfig {
     /** The Dragonfly node pool's name (its label value). Required. */
@@ -425,30 +397,6 @@ function parseProxy(value: unknown): ProxyConfig {
         proxy.ca = ca;
     }
     return proxy;
-}
-
-function parseConsole(value: unknown): ConsoleConfig {
-    const o = optObject("console", value, ["nodePort", "nodeAddress", "rotatePassword", "password"]);
-    const nodePort = optInt("console.nodePort", o.nodePort, 30000, 32767);
-    const nodeAddress = optString("console.nodeAddress", o.nodeAddress, "a node IP address or host name");
-    if (nodeAddress !== undefined && !isHost(nodeAddress)) {
-        fail(
-            "console.nodeAddress",
-            nodeAddress,
-            hostAllowed("a node IP address or host name, without scheme or port", nodeAddress),
-        );
-    }
-    const c: ConsoleConfig = { rotatePassword: optBool("console.rotatePassword", o.rotatePassword) ?? true };
-    if (nodePort !== undefined) {
-        c.nodePort = nodePort;
-    }
-    if (nodeAddress !== undefined) {
-        c.nodeAddress = nodeAddress;
-    }
-    if (o.password !== undefined && o.password !== null) {
-        c.password = checkConsolePassword(CONSOLE_PASSWORD_KEY, o.password);
-    }
-    return c;
 }
 
 /** Parses and validates the core keys; see the module comment. */

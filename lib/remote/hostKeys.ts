@@ -10,7 +10,7 @@
  */
 import { createHmac } from "crypto";
 
-import { ConfigError, isHost } from "./validate";
+import { ConfigError, isHost } from "../config/validate";
 
 /** `pinned`: every connection checks its key; `accept-new-and-report`: unknown keys are accepted and printed. */
 export const HOST_KEY_POLICIES = ["pinned", "accept-new-and-report"] as const;

@@ -5,9 +5,10 @@
  * script and the contract test pass plain strings. Every value path set here is checked against
  * the pinned chart's values.yaml by tests/chartContract.test.ts.
  */
-import { CoreConfig, DEFAULT_CHART_VERSION } from "./config/core";
-import { caFingerprint } from "./config/proxyCa";
-import { fail } from "./config/validate";
+import { CoreConfig } from "./config";
+import { DEFAULT_CHART_VERSION } from "../dragonfly";
+import { caFingerprint } from "../config/proxyCa";
+import { fail } from "../config/validate";
 
 /** The chart's component names (`<component>.name`), used in object names and pod labels. */
 export const COMPONENTS = {

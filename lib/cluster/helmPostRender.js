@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The release's Helm post-renderer (`postrender` of the helm.v3.Release; `helm install
- * --post-renderer lib/helmPostRender.js` by hand). Reads the rendered manifests on stdin, writes
+ * --post-renderer lib/cluster/helmPostRender.js` by hand). Reads the rendered manifests on stdin, writes
  * them to stdout.
  *
  * Chart 1.7.4 renders the Dragonfly config files into ConfigMaps: the manager's (JWT key, MySQL

@@ -13,9 +13,8 @@
 import { randomBytes } from "crypto";
 import { stringify } from "yaml";
 
-import { StackConfig } from "./config";
-import { CoreConfig } from "./config/core";
-import { isPlainObject } from "./config/validate";
+import { StackConfig } from "../config";
+import { isPlainObject } from "../config/validate";
 import {
     buildHelmValues,
     deepMerge,
@@ -25,11 +24,13 @@ import {
     ReleaseSecrets,
     SECRET_LENGTHS,
     Values,
-} from "./helmValues";
-import { httpUrl } from "./hosts";
-import { planNodes } from "./node/plan";
-import { applyScript, restoreScript } from "./node/scripts";
-import { consoleServiceManifest, namespaceManifest, proxyServiceManifest } from "./services";
+    consoleServiceManifest,
+    CoreConfig,
+    namespaceManifest,
+    proxyServiceManifest,
+} from "../cluster";
+import { httpUrl } from "../remote/hosts";
+import { applyScript, planNodes, restoreScript } from "../node";
 
 /** Host used in node scripts when the proxy address is not known before deployment (RFC 2606). */
 export const UNKNOWN_PROXY_HOST = "proxy-address.invalid";
@@ -186,7 +187,7 @@ function readme(core: CoreConfig, cfg: StackConfig, host: string): string {
                   `    --from-file=${PROXY_CA_FILES.certificate}=<the CA certificate> --from-file=${PROXY_CA_FILES.key}=<its key>`,
               ]),
         `  helm install --wait --atomic --namespace ${core.namespace} ${core.releaseName} ${chart} \\`,
-        "    -f values.yaml -f values.secrets.yaml --post-renderer <this repository>/lib/helmPostRender.js",
+        "    -f values.yaml -f values.secrets.yaml --post-renderer <this repository>/lib/cluster/helmPostRender.js",
         "  (the post-renderer puts the Dragonfly config files, which hold the secrets, in Secrets, not ConfigMaps)",
         "  kubectl apply -f proxy-service.yaml -f console-service.yaml",
         "",

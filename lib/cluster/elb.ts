@@ -8,7 +8,7 @@
  * - Fields of the other kind are refused: EIP fields on a private ELB, dedicated-only fields on a
  *   shared one. Without these checks the Service sits without an address on the real cluster.
  */
-import { fail, isPlainObject, PlainObject } from "./validate";
+import { fail, isPlainObject, PlainObject } from "../config/validate";
 
 /** Fields a public ELB needs (its EIP and bandwidth). */
 export const PUBLIC_ELB_FIELDS = ["bandwidth_name", "bandwidth_size", "bandwidth_sharetype", "eip_type"] as const;

@@ -27,8 +27,14 @@ import {
     optInt,
     optObject,
     optString,
-} from "./validate";
-import { EffectiveHostKeyPolicy, HOST_KEY_POLICIES, parseHostKey, parseKnownHosts, resolveHostKeys } from "./hostKeys";
+} from "../config/validate";
+import {
+    EffectiveHostKeyPolicy,
+    HOST_KEY_POLICIES,
+    parseHostKey,
+    parseKnownHosts,
+    resolveHostKeys,
+} from "../remote/hostKeys";
 
 export type NodeRuntimeKind = "containerd" | "docker";
 export type RuntimeMode = "proxy" | "mirror";

@@ -3,9 +3,9 @@
  * are configured, pull `image` on one node and prove that it went through Dragonfly. Off when
  * `verify` or its `image` is not set.
  */
-import { httpUrl } from "../hosts";
-import { expectObject, fail, optArray, optString } from "./validate";
-import { DEFAULT_METRICS_URL } from "../verify/script";
+import { httpUrl } from "../remote/hosts";
+import { expectObject, fail, optArray, optString } from "../config/validate";
+import { CLIENT_METRICS_PORT, DEFAULT_METRICS_URL, METRICS_PATH } from "../dragonfly";
 
 export const VERIFY_KEYS = ["image", "node", "metricsUrls"] as const;
 
@@ -27,16 +27,13 @@ export interface VerifyConfig {
     metricsUrls: string[];
 }
 
-/** Port of the Dragonfly client's metrics on every node it runs on (hostNetwork). */
-export const CLIENT_METRICS_PORT = 4002;
-
 /**
  * The metrics URLs read when `verify.metricsUrls` is empty: `http://HOST:4002/metrics` for each
  * host (IPv6 addresses in brackets, host names lower-cased), then the verifying node's own client
  * ({@link DEFAULT_METRICS_URL}); duplicates removed, first occurrence kept, in the given order.
  */
 export function defaultMetricsUrls(hosts: readonly string[]): string[] {
-    const urls = hosts.map((h) => `${httpUrl(h.toLowerCase(), CLIENT_METRICS_PORT)}/metrics`);
+    const urls = hosts.map((h) => `${httpUrl(h.toLowerCase(), CLIENT_METRICS_PORT)}${METRICS_PATH}`);
     return [...new Set([...urls, DEFAULT_METRICS_URL])];
 }
 
