@@ -49,7 +49,9 @@ async function evaluate(n: number, round: number): Promise<number> {
     });
     const fleet = new NodeFleet(`fleet${round}`, { config, endpoint: pulumi.output("http://192.168.0.177:4001") });
     await new Promise<void>((resolve) =>
-        pulumi.all([fleet.configuredNodes, pulumi.all(fleet.runtimes.map((r) => r.summary))]).apply(() => resolve()),
+        pulumi
+            .all([fleet.configuredNodes, pulumi.all([...fleet.nodes.values()].map(({ runtime }) => runtime.summary))])
+            .apply(() => resolve()),
     );
     return Number(process.hrtime.bigint() - start) / 1e6;
 }

@@ -11,7 +11,7 @@ import { ConsolePassword } from "./consolePassword";
 import { ConsoleService } from "./consoleService";
 import { DragonflyRelease } from "./dragonflyRelease";
 import { NodeFleet } from "./nodeFleet";
-import { nodeConnection } from "./nodeRuntime";
+import { nodeConnection } from "../lib/remote/connection";
 import { ProxyService } from "./proxyService";
 import { PullVerification } from "./pullVerification";
 
@@ -139,14 +139,17 @@ export class DragonflyCce extends pulumi.ComponentResource {
         let verification: pulumi.Output<Verification | undefined> = pulumi.output(undefined);
         if (args.verify !== undefined) {
             const v = args.verify;
-            const index = nodes.nodes.findIndex((n) => n.name === v.node);
-            const node = nodes.nodes[index];
-            const runtime = this.fleet.runtimes[index];
+            const chosen = this.fleet.nodes.get(v.node);
+            if (chosen === undefined) {
+                throw new pulumi.ResourceError(`verify.node ${JSON.stringify(v.node)} is not in nodes`, this);
+            }
+            const { plan, runtime } = chosen;
+            const node = plan.node;
             const check = new PullVerification(
                 `${name}-verify`,
                 {
                     connection: nodeConnection(node, nodes.ssh),
-                    sudo: this.fleet.plan[index].sudo,
+                    sudo: plan.sudo,
                     runtime: node.runtime,
                     image: v.image,
                     node: node.name,

@@ -150,7 +150,7 @@ describe("render", () => {
         const before = registered.length;
         const name = `variant-${c.nodes.nodes[0].name}`;
         const stack = new DragonflyCce(name, c);
-        await resolve(pulumi.all(stack.fleet.runtimes.map((r) => r.command.urn)));
+        await resolve(pulumi.all([...stack.fleet.nodes.values()].map(({ runtime }) => runtime.command.urn)));
         const commands = registered.slice(before).filter((r) => r.name.endsWith("-runtime"));
         expect(commands).toHaveLength(c.nodes.nodes.length);
         const applied = c.nodes.nodes.map((n) => file(rendered, `nodes/${n.name}/apply.sh`).content).join("\n");

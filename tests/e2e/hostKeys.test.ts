@@ -1,7 +1,7 @@
 /**
  * SSH host keys against the test world's real sshd (tests/helpers/world), which has Debian's
  * three host keys (ed25519, ecdsa, rsa): the connection settings the stack gives a node
- * (components/nodeRuntime.ts `connectionArgs`, the key it pins) turned into known_hosts lines
+ * (lib/remote/connection.ts `connectionArgs`, the key it pins) turned into known_hosts lines
  * (lib/hostKeys.ts `connectionKnownHosts`) and handed to OpenSSH with StrictHostKeyChecking=yes
  * and HostKeyAlgorithms set to exactly what the command provider offers for a pinned key (the
  * key's own type, `hostKeyAlgorithms`): the same negotiation and check @pulumi/command makes with
@@ -12,7 +12,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "fs";
 import { join } from "path";
 
-import { connectionArgs } from "../../components/nodeRuntime";
+import { connectionArgs } from "../../lib/remote/connection";
 import { connectionKnownHosts, hostKeyAlgorithms } from "../../lib/remote/hostKeys";
 import { NodeConfig, parseNodeConfig } from "../../lib/node/config";
 import { ConfigError } from "../../lib/config/validate";
