@@ -20,10 +20,15 @@ describe("script source files", () => {
         expect(files).toEqual(
             expect.arrayContaining([
                 "lib/console/rotate.sh",
+                "lib/node/apply-paths.sh",
                 "lib/node/apply.sh",
                 "lib/node/common.sh",
                 "lib/node/containerd-toml.awk",
+                "lib/node/containerd.sh",
                 "lib/node/docker-json.awk",
+                "lib/node/docker.sh",
+                "lib/node/files.sh",
+                "lib/node/proxy-dropin.sh",
                 "lib/node/restore.sh",
                 "lib/verify/metrics.awk",
                 "lib/verify/verify.sh",
