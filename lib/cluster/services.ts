@@ -61,7 +61,7 @@ export function elbAnnotations(cfg: CoreConfig): Record<string, string> {
     return { ...annotations, ...lb.annotations };
 }
 
-/** The LoadBalancer Service for the client's HTTP proxy (the [seed document](../README.md#the-seed-document)'s step 3.c). */
+/** The LoadBalancer Service for the client's HTTP proxy (the [seed document](../../README.md#the-seed-document)'s step 3.c). */
 export function proxyServiceManifest(cfg: CoreConfig): ServiceManifest {
     const lb = cfg.proxy.loadBalancer;
     const spec: ServiceManifest["spec"] = {

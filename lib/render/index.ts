@@ -8,7 +8,7 @@
  * - `nodes/<name>/apply.sh`, `nodes/<name>/restore.sh`: each node's scripts as the remote
  *   command runs them;
  * - `README.txt`: how to apply them by hand, in the
- *   [seed document](../README.md#the-seed-document)'s order.
+ *   [seed document](../../README.md#the-seed-document)'s order.
  */
 import { randomBytes } from "crypto";
 import { stringify } from "yaml";
