@@ -142,7 +142,7 @@ export class DragonflyRelease extends pulumi.ComponentResource {
             // Only the generated passwords and keys inside `values` are secrets (each leaf is a
             // pulumi.secret), so a preview shows a changed replica count or nodeSelector in plain.
             // The engine keeps nested secrets secret field by field, and the Helm Release provider
-            // marks the same paths of its `values` output secret (tests/stack.test.ts, "values").
+            // marks the same paths of its `values` output secret (tests/stack/coreStack.test.ts, "values").
             { parent: this, dependsOn: before },
         );
 

@@ -3,7 +3,7 @@
  *
  * Generic over the secret type: the stack passes `pulumi.Output<string>` secrets, the render
  * script and the contract test pass plain strings. Every value path set here is checked against
- * the pinned chart's values.yaml by tests/chartContract.test.ts.
+ * the pinned chart's values.yaml by tests/cluster/chartContract.test.ts.
  */
 import { CoreConfig } from "./config";
 import { DEFAULT_CHART_VERSION } from "../dragonfly";

@@ -3,7 +3,7 @@
  * (lib/node/*.sh and *.awk, lib/console/*.sh, lib/verify/*.sh and *.awk): editors, shellcheck,
  * `awk --lint` and diffs see shell and awk, not TypeScript strings. They are read relative to the
  * module (`__dirname`), so the program works from any working directory and from a clean clone
- * (tests/sourceFiles.test.ts checks that every file read is tracked by git).
+ * (tests/repo/sourceFiles.test.ts checks that every file read is tracked by git).
  */
 import { readFileSync } from "fs";
 import { join } from "path";

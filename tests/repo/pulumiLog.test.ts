@@ -5,7 +5,7 @@
 import { spawnSync } from "child_process";
 import * as path from "path";
 
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = path.resolve(__dirname, "../..");
 
 function runJest(fixture: string): { status: number | null; output: string } {
     const config = {

@@ -1,7 +1,7 @@
 import { parseAllDocuments } from "yaml";
 
-import { parseCoreConfig } from "../lib/cluster/config";
-import { postRender } from "../lib/cluster/helmPostRender";
+import { parseCoreConfig } from "../../lib/cluster/config";
+import { postRender } from "../../lib/cluster/helmPostRender";
 import {
     buildHelmValues,
     chartFullname,
@@ -12,9 +12,9 @@ import {
     podSelector,
     PROXY_CA_ANNOTATION,
     ReleaseSecrets,
-} from "../lib/cluster/helmValues";
-import { ConfigError } from "../lib/config/validate";
-import { testCertificates } from "./helpers/testCa";
+} from "../../lib/cluster/helmValues";
+import { ConfigError } from "../../lib/config/validate";
+import { testCertificates } from "../helpers/testCa";
 
 const secrets: ReleaseSecrets<string> = {
     mysqlRootPassword: "S-root",

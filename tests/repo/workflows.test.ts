@@ -10,9 +10,9 @@ import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 
-import { describePrivileged } from "./helpers/privileged";
+import { describePrivileged } from "../helpers/privileged";
 
-const ROOT = path.join(__dirname, "..");
+const ROOT = path.join(__dirname, "../..");
 const WORKFLOWS = path.join(ROOT, ".github", "workflows");
 const CREDENTIALS_SCRIPT = path.join(ROOT, ".github", "scripts", "credentials.sh");
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8"));

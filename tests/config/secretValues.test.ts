@@ -5,10 +5,10 @@
  * whole object replaced by a password or a private key's text), and no part of any secret may
  * appear in the message, while the key does.
  */
-import { parseStackConfig, RawStackConfig } from "../lib/config";
-import { buildHelmValues } from "../lib/cluster/helmValues";
-import { configErrorOf } from "./helpers/configError";
-import { testCertificates } from "./helpers/testCa";
+import { parseStackConfig, RawStackConfig } from "../../lib/config";
+import { buildHelmValues } from "../../lib/cluster/helmValues";
+import { configErrorOf } from "../helpers/configError";
+import { testCertificates } from "../helpers/testCa";
 
 const PASSWORD = "S3cr3t-R00t-Pw!";
 /** A PEM ECDSA key: its first base64 line already holds the private scalar. */

@@ -13,9 +13,9 @@ import {
     resolve,
     setStackOutputs,
     waitFor,
-} from "./helpers/mockEngine";
-import { loadStackConfig } from "../lib/config/pulumi";
-import { logMark, pulumiWarnings } from "./helpers/pulumiLog";
+} from "../helpers/mockEngine";
+import { loadStackConfig } from "../../lib/config/pulumi";
+import { logMark, pulumiWarnings } from "../helpers/pulumiLog";
 
 const registered = recordResources({ preview: true });
 
@@ -23,7 +23,7 @@ function runProgram(config: Record<string, string>, secretKeys: string[] = []): 
     pulumi.runtime.setAllConfig(config, secretKeys);
     let exports: Record<string, any> = {};
     jest.isolateModules(() => {
-        exports = require("../index");
+        exports = require("../../index");
     });
     return exports;
 }

@@ -7,12 +7,12 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 
-import { parseStackConfig } from "../lib/config";
-import { configFromStackFile } from "../lib/config/stackFile";
-import { ConfigError } from "../lib/config/validate";
-import { ciphertextProblem, secureValues } from "./helpers/stackFile";
+import { parseStackConfig } from "../../lib/config";
+import { configFromStackFile } from "../../lib/config/stackFile";
+import { ConfigError } from "../../lib/config/validate";
+import { ciphertextProblem, secureValues } from "../helpers/stackFile";
 
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = path.resolve(__dirname, "../..");
 
 const stackFiles = fs.readdirSync(ROOT).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f));
 

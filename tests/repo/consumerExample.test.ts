@@ -9,8 +9,8 @@ import * as path from "path";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import { CONSUMER_PROGRAM, ConsumerRegistered, installConsumerMocks } from "./helpers/consumerMocks";
-import { resolve } from "./helpers/mockEngine";
+import { CONSUMER_PROGRAM, ConsumerRegistered, installConsumerMocks } from "../helpers/consumerMocks";
+import { resolve } from "../helpers/mockEngine";
 
 const PRODUCER = "acme/dragonfly-cce/dev";
 /** Outputs as a dragonfly-cce stack exports them (names and types of docs/outputs.md). */
@@ -49,8 +49,8 @@ function refusals(stackOutputs: Record<string, unknown>): Promise<string[]> {
     return new Promise((resolvePromise, reject) => {
         execFile(
             process.execPath,
-            ["-r", "ts-node/register/transpile-only", path.join(__dirname, "helpers", "consumerMocks.ts"), arg],
-            { cwd: path.join(__dirname, ".."), timeout: 20000 },
+            ["-r", "ts-node/register/transpile-only", path.join(__dirname, "..", "helpers", "consumerMocks.ts"), arg],
+            { cwd: path.join(__dirname, "../.."), timeout: 20000 },
             (err, stdout, stderr) => {
                 if (err) {
                     reject(new Error(`${err.message}\n${stderr}`));

@@ -17,15 +17,15 @@ import {
     recordResources,
     Registered,
     resolve,
-} from "./helpers/mockEngine";
-import { logMark, pulumiMessages, pulumiWarnings } from "./helpers/pulumiLog";
+} from "../helpers/mockEngine";
+import { logMark, pulumiMessages, pulumiWarnings } from "../helpers/pulumiLog";
 
 const registered: Registered[] = recordResources();
 
-import { DragonflyCce } from "../components/dragonflyCce";
-import { parseCoreConfig } from "../lib/cluster/config";
-import { DEFAULT_MAX_PARALLEL, parseNodeConfig } from "../lib/node/config";
-import { testCertificates } from "./helpers/testCa";
+import { DragonflyCce } from "../../components/dragonflyCce";
+import { parseCoreConfig } from "../../lib/cluster/config";
+import { DEFAULT_MAX_PARALLEL, parseNodeConfig } from "../../lib/node/config";
+import { testCertificates } from "../helpers/testCa";
 
 const BASE = { nodePool: "test-dragonfly-nodepool" };
 

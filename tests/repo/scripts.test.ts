@@ -2,9 +2,9 @@
 import { execFileSync } from "child_process";
 import * as path from "path";
 
-import { describePrivileged } from "./helpers/privileged";
+import { describePrivileged } from "../helpers/privileged";
 
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = path.resolve(__dirname, "../..");
 
 const SCRIPTS = [
     "scripts/setup.sh",

@@ -7,11 +7,11 @@ import * as path from "path";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import { nodesFromOutput, parseStackConfig, RawStackConfig } from "../lib/config";
-import { parseCoreConfig } from "../lib/cluster/config";
-import { defaultNodeName, parseNodeConfig } from "../lib/node/config";
-import { recordResources, resolve, setStackOutputs, waitFor } from "./helpers/mockEngine";
-import { configErrorOf } from "./helpers/configError";
+import { nodesFromOutput, parseStackConfig, RawStackConfig } from "../../lib/config";
+import { parseCoreConfig } from "../../lib/cluster/config";
+import { defaultNodeName, parseNodeConfig } from "../../lib/node/config";
+import { recordResources, resolve, setStackOutputs, waitFor } from "../helpers/mockEngine";
+import { configErrorOf } from "../helpers/configError";
 
 const registered = recordResources({ preview: true });
 
@@ -221,7 +221,7 @@ describe("IPv6 nodes without a name", () => {
         });
         let exports: Record<string, any> = {};
         jest.isolateModules(() => {
-            exports = require("../index");
+            exports = require("../../index");
         });
         expect(await resolve(exports.configuredNodes)).toEqual(["fd00--21"]);
         const isRuntime = (r: { type: string; name: string }) =>

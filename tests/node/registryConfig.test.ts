@@ -4,9 +4,9 @@
  * proxy mode, a routed registry that the NO_PROXY list covers (item 5: its pulls would go
  * straight to the registry with the TLS settings meant for the proxy).
  */
-import { noProxyCovering, parseNodeConfig, registryEndpoint } from "../lib/node/config";
-import { applyScript, NodeScriptSpec } from "../lib/node/scripts";
-import { configErrorOf } from "./helpers/configError";
+import { noProxyCovering, parseNodeConfig, registryEndpoint } from "../../lib/node/config";
+import { applyScript, NodeScriptSpec } from "../../lib/node/scripts";
+import { configErrorOf } from "../helpers/configError";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAfake\n-----END OPENSSH PRIVATE KEY-----\n";
 

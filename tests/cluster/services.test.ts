@@ -1,11 +1,11 @@
-import { parseCoreConfig } from "../lib/cluster/config";
+import { parseCoreConfig } from "../../lib/cluster/config";
 import {
     consoleServiceManifest,
     elbAnnotations,
     proxyAddressFrom,
     proxyServiceManifest,
     serviceNames,
-} from "../lib/cluster/services";
+} from "../../lib/cluster/services";
 
 const cfg = (raw: Record<string, unknown> = {}) => parseCoreConfig({ nodePool: "pool", ...raw });
 

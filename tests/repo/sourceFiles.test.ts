@@ -7,12 +7,12 @@ import { execFileSync, spawnSync } from "child_process";
 import * as os from "os";
 import * as path from "path";
 
-import { rotatePasswordScript } from "../lib/console/rotateScript";
-import { applyScript, restoreScript } from "../lib/node/scripts";
-import { verifyScript } from "../lib/verify/script";
-import { SOURCE_FILES_READ } from "../lib/remote/sourceFile";
+import { rotatePasswordScript } from "../../lib/console/rotateScript";
+import { applyScript, restoreScript } from "../../lib/node/scripts";
+import { verifyScript } from "../../lib/verify/script";
+import { SOURCE_FILES_READ } from "../../lib/remote/sourceFile";
 
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = path.resolve(__dirname, "../..");
 
 describe("script source files", () => {
     test("every file the generators read is tracked by git (a clean clone has it)", () => {

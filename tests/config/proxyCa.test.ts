@@ -2,11 +2,11 @@
  * `proxy.ca`: parsing and every refusal at preview time, with the key named and the CA's private
  * key never shown.
  */
-import { parseCoreConfig } from "../lib/cluster/config";
-import { caFingerprint, parseProxyCa, trustedCaBundle } from "../lib/config/proxyCa";
-import { applyScript } from "../lib/node/scripts";
-import { configErrorOf } from "./helpers/configError";
-import { testCertificates } from "./helpers/testCa";
+import { parseCoreConfig } from "../../lib/cluster/config";
+import { caFingerprint, parseProxyCa, trustedCaBundle } from "../../lib/config/proxyCa";
+import { applyScript } from "../../lib/node/scripts";
+import { configErrorOf } from "../helpers/configError";
+import { testCertificates } from "../helpers/testCa";
 
 const { ca, otherCa, leaf } = testCertificates();
 const core = (proxy: unknown) => parseCoreConfig({ nodePool: "pool", proxy });

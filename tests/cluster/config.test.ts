@@ -5,9 +5,9 @@ import {
     DEFAULT_RELEASE_NAME,
     DEFAULT_STORAGE_CLASS,
     parseCoreConfig,
-} from "../lib/cluster/config";
-import { DEFAULT_CHART_REPO, DEFAULT_CHART_VERSION, DEFAULT_PROXY_PORT } from "../lib/dragonfly";
-import { ConfigError as ValidateConfigError } from "../lib/config/validate";
+} from "../../lib/cluster/config";
+import { DEFAULT_CHART_REPO, DEFAULT_CHART_VERSION, DEFAULT_PROXY_PORT } from "../../lib/dragonfly";
+import { ConfigError as ValidateConfigError } from "../../lib/config/validate";
 
 const base = { nodePool: "test-dragonfly-nodepool" };
 

@@ -2,9 +2,9 @@
  * proxy.loadBalancer.autocreate (CCE kubernetes.io/elb.autocreate): the fields CCE requires for a
  * public and for a dedicated ELB, and no fields of the other kind, checked at preview time.
  */
-import { parseCoreConfig } from "../lib/cluster/config";
-import { elbAnnotations } from "../lib/cluster/services";
-import { ConfigError } from "../lib/config/validate";
+import { parseCoreConfig } from "../../lib/cluster/config";
+import { elbAnnotations } from "../../lib/cluster/services";
+import { ConfigError } from "../../lib/config/validate";
 
 const PUBLIC = {
     type: "public",

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 
-import { describePrivileged } from "./helpers/privileged";
+import { describePrivileged } from "../helpers/privileged";
 import {
     connectionKnownHosts,
     hostKeyReportScript,
@@ -18,10 +18,10 @@ import {
     parseHostKey,
     parseKnownHosts,
     reportedKnownHosts,
-} from "../lib/remote/hostKeys";
-import { parseNodeConfig } from "../lib/node/config";
-import { parseStackConfig } from "../lib/config";
-import { ConfigError } from "../lib/config/validate";
+} from "../../lib/remote/hostKeys";
+import { parseNodeConfig } from "../../lib/node/config";
+import { parseStackConfig } from "../../lib/config";
+import { ConfigError } from "../../lib/config/validate";
 
 // Real public keys (ssh-keygen output).
 const ED = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIN96xfhu3vfNpMPExwYcEMz87P7yevU99qU2XHbCQF/J";

@@ -9,20 +9,20 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 
-import { MOCK_LB_IP, recordResources, resolve } from "./helpers/mockEngine";
+import { MOCK_LB_IP, recordResources, resolve } from "../helpers/mockEngine";
 
 const registered = recordResources();
 
-import { DragonflyCce } from "../components/dragonflyCce";
-import { buildHelmValues } from "../lib/cluster/helmValues";
-import { remoteCommand } from "../lib/remote/shell";
-import { configFromStackFile, stackConfigFromFile } from "../lib/config/stackFile";
-import { renderStack, UNKNOWN_PROXY_HOST } from "../lib/render";
-import { parseStackConfig } from "../lib/config";
-import { ConfigError } from "../lib/config/validate";
-import { testCertificates } from "./helpers/testCa";
+import { DragonflyCce } from "../../components/dragonflyCce";
+import { buildHelmValues } from "../../lib/cluster/helmValues";
+import { remoteCommand } from "../../lib/remote/shell";
+import { configFromStackFile, stackConfigFromFile } from "../../lib/config/stackFile";
+import { renderStack, UNKNOWN_PROXY_HOST } from "../../lib/render";
+import { parseStackConfig } from "../../lib/config";
+import { ConfigError } from "../../lib/config/validate";
+import { testCertificates } from "../helpers/testCa";
 
-const ROOT = path.resolve(__dirname, "..");
+const ROOT = path.resolve(__dirname, "../..");
 const DEV = fs.readFileSync(path.join(ROOT, "Pulumi.dev.yaml"), "utf8");
 
 function file(files: ReturnType<typeof renderStack>, p: string) {

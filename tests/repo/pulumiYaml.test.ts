@@ -3,11 +3,11 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 
-import { parseCoreConfig } from "../lib/cluster/config";
-import { STACK_CONFIG_KEYS } from "../lib/config";
-import { CONFIG_NAMESPACE } from "../lib/config/validate";
+import { parseCoreConfig } from "../../lib/cluster/config";
+import { STACK_CONFIG_KEYS } from "../../lib/config";
+import { CONFIG_NAMESPACE } from "../../lib/config/validate";
 
-const project = parse(fs.readFileSync(path.resolve(__dirname, "../Pulumi.yaml"), "utf8"));
+const project = parse(fs.readFileSync(path.resolve(__dirname, "../../Pulumi.yaml"), "utf8"));
 
 describe("Pulumi.yaml", () => {
     test("names the project after the config namespace and runs TypeScript on Node.js", () => {

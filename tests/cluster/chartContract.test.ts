@@ -8,8 +8,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 
-import { parseCoreConfig } from "../lib/cluster/config";
-import { DEFAULT_CHART_VERSION } from "../lib/dragonfly";
+import { parseCoreConfig } from "../../lib/cluster/config";
+import { DEFAULT_CHART_VERSION } from "../../lib/dragonfly";
 import {
     buildHelmValues,
     CHART_CLIENT_EXTRA_VOLUME_MOUNTS,
@@ -18,17 +18,17 @@ import {
     matchesValuePath,
     PLAIN_UNDER_SECRET_PATHS,
     SECRET_VALUE_PATHS,
-} from "../lib/cluster/helmValues";
-import { testCertificates } from "./helpers/testCa";
+} from "../../lib/cluster/helmValues";
+import { testCertificates } from "../helpers/testCa";
 
 /**
  * The shared fixture (beside the checkout, as CI lays it out) and the repository's copy of the
  * whole chart (tests/fixtures/dragonfly-chart-1.7.4, for checkouts without ../shared such as
  * GitHub runners, and for the real-Helm suite).
  */
-const SHARED_FIXTURE_DIR = path.resolve(__dirname, "../../shared/fixtures/dragonfly-chart");
-const SHARED_CHART_DIR = path.resolve(__dirname, "../../shared/fixtures/dragonfly-chart-1.7.4");
-const VENDORED_CHART_DIR = path.resolve(__dirname, "fixtures/dragonfly-chart-1.7.4");
+const SHARED_FIXTURE_DIR = path.resolve(__dirname, "../../../shared/fixtures/dragonfly-chart");
+const SHARED_CHART_DIR = path.resolve(__dirname, "../../../shared/fixtures/dragonfly-chart-1.7.4");
+const VENDORED_CHART_DIR = path.resolve(__dirname, "../fixtures/dragonfly-chart-1.7.4");
 const VENDORED_FIXTURE_DIR = path.join(VENDORED_CHART_DIR, "dragonfly");
 const FIXTURE_DIR =
     process.env.DRAGONFLY_CHART_FIXTURE ??

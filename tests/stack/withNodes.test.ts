@@ -16,13 +16,13 @@ import {
     recordResources,
     Registered,
     resolve,
-} from "./helpers/mockEngine";
-import { logMark, pulumiWarnings } from "./helpers/pulumiLog";
+} from "../helpers/mockEngine";
+import { logMark, pulumiWarnings } from "../helpers/pulumiLog";
 
 const registered: Registered[] = recordResources();
 
-import { DragonflyCce } from "../components/dragonflyCce";
-import { parseStackConfig } from "../lib/config";
+import { DragonflyCce } from "../../components/dragonflyCce";
+import { parseStackConfig } from "../../lib/config";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAfake\n-----END OPENSSH PRIVATE KEY-----\n";
 

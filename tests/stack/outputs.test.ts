@@ -8,9 +8,9 @@ import * as path from "path";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import { recordResources, resolve } from "./helpers/mockEngine";
+import { recordResources, resolve } from "../helpers/mockEngine";
 
-const ROOT = path.join(__dirname, "..");
+const ROOT = path.join(__dirname, "../..");
 const DOC = fs.readFileSync(path.join(ROOT, "docs", "outputs.md"), "utf8");
 const INDEX = fs.readFileSync(path.join(ROOT, "index.ts"), "utf8");
 
@@ -310,7 +310,7 @@ describe("index.ts outputs under the mock engine", () => {
         });
         let out: Record<string, pulumi.Output<unknown>> = {};
         jest.isolateModules(() => {
-            out = require("../index");
+            out = require("../../index");
         });
         for (const d of documented) {
             const output = out[d.name];

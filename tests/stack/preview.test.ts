@@ -8,9 +8,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 
-import { ProviderMode, recordResources, Registered, waitFor } from "./helpers/mockEngine";
-import { runProgramChild } from "./helpers/programRun";
-import { testCertificates } from "./helpers/testCa";
+import { ProviderMode, recordResources, Registered, waitFor } from "../helpers/mockEngine";
+import { runProgramChild } from "../helpers/programRun";
+import { testCertificates } from "../helpers/testCa";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAfake\n-----END OPENSSH PRIVATE KEY-----\n";
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFmHNBd3UtBQF1XhUfpfUiWtcgtFyo7TTmKsKpUgsyxU";
@@ -93,7 +93,7 @@ async function preview(
     pulumi.runtime.setAllConfig(config);
     let exports: Record<string, pulumi.Output<unknown>> = {};
     jest.isolateModules(() => {
-        exports = require("../index");
+        exports = require("../../index");
     });
     const outputs: Record<string, Settled> = {};
     for (const [name, o] of Object.entries(exports)) {

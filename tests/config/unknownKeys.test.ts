@@ -6,12 +6,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 
-import { checkKnownKeys, STACK_CONFIG_KEYS } from "../lib/config";
-import { loadStackConfig } from "../lib/config/pulumi";
-import { configFromStackFile } from "../lib/config/stackFile";
-import { ConfigError } from "../lib/config/validate";
-import { recordResources } from "./helpers/mockEngine";
-import { configErrorOf } from "./helpers/configError";
+import { checkKnownKeys, STACK_CONFIG_KEYS } from "../../lib/config";
+import { loadStackConfig } from "../../lib/config/pulumi";
+import { configFromStackFile } from "../../lib/config/stackFile";
+import { ConfigError } from "../../lib/config/validate";
+import { recordResources } from "../helpers/mockEngine";
+import { configErrorOf } from "../helpers/configError";
 
 recordResources({ preview: true });
 

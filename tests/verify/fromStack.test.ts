@@ -6,12 +6,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 
-import { nodesFromOutput, parseStackConfig, RawStackConfig, withoutSecretOutput } from "../lib/config";
-import { loadStackConfig } from "../lib/config/pulumi";
-import { ConfigError } from "../lib/config/validate";
-import { MOCK_VERIFICATION, recordResources, resolve, setStackOutputs, waitFor } from "./helpers/mockEngine";
-import { configErrorOf } from "./helpers/configError";
-import { logMark, pulumiWarnings } from "./helpers/pulumiLog";
+import { nodesFromOutput, parseStackConfig, RawStackConfig, withoutSecretOutput } from "../../lib/config";
+import { loadStackConfig } from "../../lib/config/pulumi";
+import { ConfigError } from "../../lib/config/validate";
+import { MOCK_VERIFICATION, recordResources, resolve, setStackOutputs, waitFor } from "../helpers/mockEngine";
+import { configErrorOf } from "../helpers/configError";
+import { logMark, pulumiWarnings } from "../helpers/pulumiLog";
 
 const registered = recordResources({ preview: true });
 
@@ -150,7 +150,7 @@ describe("index.ts under the mock engine: verify on a node of the other stack", 
         pulumi.runtime.setAllConfig(config({ image: IMAGE, node: "pool-b" }));
         let exports: Record<string, any> = {};
         jest.isolateModules(() => {
-            exports = require("../index");
+            exports = require("../../index");
         });
         expect(await resolve(exports.configuredNodes)).toEqual(["192.168.0.21", "pool-b"]);
         expect(await resolve(exports.verification)).toEqual(MOCK_VERIFICATION);
