@@ -11,6 +11,7 @@
 import { createHmac } from "crypto";
 
 import { ConfigError, isHost } from "../config/validate";
+import { sourceFile } from "./sourceFile";
 
 /** `pinned`: every connection checks its key; `accept-new-and-report`: unknown keys are accepted and printed. */
 export const HOST_KEY_POLICIES = ["pinned", "accept-new-and-report"] as const;
@@ -38,6 +39,7 @@ export const DEFAULT_KNOWN_HOSTS_PORT = 22;
 
 /** Prefix of the lines the host key report script prints. */
 export const HOST_KEY_REPORT_PREFIX = "dragonfly-cce-hostkey:";
+const HOST_KEY_REPORT_SCRIPT = sourceFile(__dirname, "hostkey-report.sh");
 
 const KEY_FORMAT = `a public host key "<type> <base64>" as in /etc/ssh/ssh_host_*_key.pub (type one of ${HOST_KEY_TYPES.join(", ")})`;
 
@@ -288,25 +290,10 @@ export function connectionKnownHosts(conn: {
 /**
  * A script that prints the node's host public keys, one `dragonfly-cce-hostkey: <type> <base64>`
  * line each (`ssh.hostKeyPolicy: accept-new-and-report`). The keys are world-readable: no sudo.
+ * The script is lib/remote/hostkey-report.sh; its prefix is {@link HOST_KEY_REPORT_PREFIX}.
  */
 export function hostKeyReportScript(): string {
-    return [
-        "#!/usr/bin/env bash",
-        "# dragonfly-cce: report this node's SSH host keys (accept-new-and-report)",
-        "set -euo pipefail",
-        "found=0",
-        "for f in /etc/ssh/ssh_host_*_key.pub; do",
-        '    [ -r "$f" ] || continue',
-        '    read -r type data _ < "$f" || true',
-        `    printf '${HOST_KEY_REPORT_PREFIX} %s %s\\n' "$type" "$data"`,
-        "    found=1",
-        "done",
-        'if [ "$found" = 0 ]; then',
-        "    echo 'dragonfly-cce: no readable /etc/ssh/ssh_host_*_key.pub on this node' >&2",
-        "    exit 1",
-        "fi",
-        "",
-    ].join("\n");
+    return HOST_KEY_REPORT_SCRIPT;
 }
 
 /** The known_hosts lines for `host:port` from the report script's output (valid keys only). */

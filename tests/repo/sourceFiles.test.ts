@@ -10,11 +10,16 @@ import * as path from "path";
 import { rotatePasswordScript } from "../../lib/console/rotateScript";
 import { applyScript, restoreScript } from "../../lib/node/scripts";
 import { verifyScript } from "../../lib/verify/script";
+import { hostKeyReportScript, HOST_KEY_REPORT_PREFIX } from "../../lib/remote/hostKeys";
 import { SOURCE_FILES_READ } from "../../lib/remote/sourceFile";
 
 const ROOT = path.resolve(__dirname, "../..");
 
 describe("script source files", () => {
+    test("the host-key report script (a real .sh) prints the prefix the program reads back", () => {
+        expect(hostKeyReportScript()).toContain(`printf '${HOST_KEY_REPORT_PREFIX} %s %s\\n' "$type" "$data"`);
+    });
+
     test("every file the generators read is tracked by git (a clean clone has it)", () => {
         const files = [...SOURCE_FILES_READ].map((f) => path.relative(ROOT, f)).sort();
         expect(files).toEqual(
@@ -29,6 +34,7 @@ describe("script source files", () => {
                 "lib/node/docker.sh",
                 "lib/node/files.sh",
                 "lib/node/proxy-dropin.sh",
+                "lib/remote/hostkey-report.sh",
                 "lib/node/restore.sh",
                 "lib/verify/metrics.awk",
                 "lib/verify/verify.sh",
