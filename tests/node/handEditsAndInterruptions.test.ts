@@ -21,17 +21,13 @@ import {
     nodeWith,
     ok,
     restore,
+    SANDBOX_IMAGE_ONLY,
     spec,
     state,
     SWR,
 } from "./nodeHelpers";
 
-const BASE = `version = 2
-
-[plugins]
-  [plugins."${CRI}"]
-    sandbox_image = "cce-pause:3.1"
-`;
+const BASE = SANDBOX_IMAGE_ONLY;
 
 /** The copies under /var/lib/dragonfly-cce/kept, path relative to it -> content. */
 function kept(box: NodeSandbox): Record<string, string> {
