@@ -1,10 +1,12 @@
 /**
- * The stack's configuration, in one folder (every key in the `dragonfly-cce:` namespace):
+ * The stack's configuration as a whole (every key in the `dragonfly-cce:` namespace). Each domain
+ * parses its own keys:
  *
- * - ./core.ts: the cluster side (pool, namespace, chart, storage, proxy, console);
- * - ./nodes.ts: the nodes' runtimes over SSH;
- * - ./verify.ts: the pull check;
- * - ./validate.ts: the checks they share and {@link ConfigError};
+ * - ../cluster/config.ts: the cluster side (pool, namespace, chart, storage, proxy), with
+ *   ../console/config.ts for `console`;
+ * - ../node/config.ts: the nodes' runtimes over SSH;
+ * - ../verify/config.ts: the pull check;
+ * - ./validate.ts: the checks they share and {@link ConfigError}; ./proxyCa.ts: `proxy.ca`;
  * - ./stackFile.ts: a `Pulumi.<stack>.yaml` text as config values (for `npm run render`);
  * - this file: {@link parseStackConfig}, all of them at once plus the rules across keys;
  * - ./pulumi.ts: the loading, and the only file that touches Pulumi (reading `pulumi.Config`,

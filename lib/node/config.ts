@@ -128,7 +128,7 @@ export interface SshConfig<S = string> {
     /** Jump host. Default: none (direct connections). */
     bastion?: BastionConfig<S>;
     /**
-     * How host keys are checked (./hostKeys.ts): `pinned` (the default once any key is given),
+     * How host keys are checked (../remote/hostKeys.ts): `pinned` (the default once any key is given),
      * `accept-new-and-report`, or `unchecked` (nothing configured: a warning per node).
      */
     hostKeyPolicy: EffectiveHostKeyPolicy;
