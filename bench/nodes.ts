@@ -27,7 +27,9 @@ pulumi.runtime.setMocks(
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { NodeFleet } = require("../components/nodeFleet") as typeof import("../components/nodeFleet");
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { parseNodeConfig } = require("../lib/config/nodes") as typeof import("../lib/config/nodes");
+const { parseNodeConfig } = require("../lib/node/config") as typeof import("../lib/node/config");
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { remoteCommand } = require("../lib/remote/shell") as typeof import("../lib/remote/shell");
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAbench\n-----END OPENSSH PRIVATE KEY-----\n";
 /** One pinned host key for every node: an unpinned node would print a warning each. */
@@ -47,7 +49,9 @@ async function evaluate(n: number, round: number): Promise<number> {
     });
     const fleet = new NodeFleet(`fleet${round}`, { config, endpoint: pulumi.output("http://192.168.0.177:4001") });
     await new Promise<void>((resolve) =>
-        pulumi.all([fleet.configuredNodes, pulumi.all(fleet.runtimes.map((r) => r.summary))]).apply(() => resolve()),
+        pulumi
+            .all([fleet.configuredNodes, pulumi.all([...fleet.nodes.values()].map(({ runtime }) => runtime.summary))])
+            .apply(() => resolve()),
     );
     return Number(process.hrtime.bigint() - start) / 1e6;
 }
@@ -60,7 +64,7 @@ async function realNode(): Promise<void> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { NodeSandbox } = require("../tests/node/sandbox") as typeof import("../tests/node/sandbox");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { applyScript, remoteCommand } = require("../lib/node/scripts") as typeof import("../lib/node/scripts");
+    const { applyScript } = require("../lib/node/scripts") as typeof import("../lib/node/scripts");
     const box = await NodeSandbox.create();
     try {
         box.write(
@@ -124,7 +128,7 @@ async function rollout(): Promise<void> {
     const scripts = require("../lib/node/scripts") as typeof import("../lib/node/scripts");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { windowPredecessors } = require("../components/nodeFleet") as typeof import("../components/nodeFleet");
-    const apply = scripts.remoteCommand(
+    const apply = remoteCommand(
         scripts.applyScript({
             runtime: "containerd",
             mode: "proxy",
@@ -135,7 +139,7 @@ async function rollout(): Promise<void> {
         }),
         { sudo: false },
     );
-    const restore = scripts.remoteCommand(scripts.restoreScript({ runtime: "containerd" }), { sudo: false });
+    const restore = remoteCommand(scripts.restoreScript({ runtime: "containerd" }), { sudo: false });
     const boxes: import("../tests/node/sandbox").NodeSandbox[] = [];
     try {
         for (let i = 0; i < FLEET_SIZE; i++) {

@@ -13,7 +13,8 @@
  * hop and of TLS interception for tiny images, not peer-to-peer gains.
  */
 import { performance } from "perf_hooks";
-import { applyScript, NodeScriptSpec, remoteCommand } from "../lib/node/scripts";
+import { applyScript, NodeScriptSpec } from "../lib/node/scripts";
+import { remoteCommand } from "../lib/remote/shell";
 import { ADDR, HTTP_PORT, HTTPS_PORT, World } from "../tests/helpers/world/world";
 
 function median(xs: number[]): number {

@@ -5,17 +5,12 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { remoteCommand } from "../lib/node/scripts";
-import { CONSOLE_PASSWORD_KEY } from "../lib/config/core";
+import { remoteCommand } from "../lib/remote/shell";
+import { CONSOLE_PASSWORD_KEY } from "../lib/console/config";
 import { orResourceError } from "./computed";
 
-import {
-    CONSOLE_USERNAME,
-    DEFAULT_CONSOLE_PASSWORD,
-    GENERATED_PASSWORD_LENGTH,
-    GENERATED_PASSWORD_SPECIALS,
-    checkConsolePassword,
-} from "../lib/console/password";
+import { GENERATED_PASSWORD_LENGTH, GENERATED_PASSWORD_SPECIALS, checkConsolePassword } from "../lib/console/password";
+import { CONSOLE_USERNAME, DEFAULT_CONSOLE_PASSWORD } from "../lib/dragonfly";
 import {
     DEFAULT_ROTATE_ATTEMPTS,
     DEFAULT_ROTATE_RETRY_INTERVAL_SECONDS,

@@ -1,10 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { httpUrl } from "../lib/hosts";
+import { httpUrl } from "../lib/remote/hosts";
 import { computedValue } from "./computed";
 
-import { CoreConfig } from "../lib/config/core";
-import { consoleServiceManifest } from "../lib/services";
+import { CoreConfig } from "../lib/cluster/config";
+import { consoleServiceManifest } from "../lib/cluster/services";
 
 export interface ConsoleServiceArgs {
     /** The parsed core configuration (`console.*`, namespace, release name). */

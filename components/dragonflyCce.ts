@@ -1,24 +1,24 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { CoreConfig } from "../lib/config/core";
+import { CoreConfig } from "../lib/cluster/config";
 import { trustedCaBundle } from "../lib/config/proxyCa";
-import { activeNodes, NodeConfig, parseNodeConfig } from "../lib/config/nodes";
-import { urlHost } from "../lib/hosts";
+import { activeNodes, NodeConfig, parseNodeConfig } from "../lib/node/config";
+import { urlHost } from "../lib/remote/hosts";
 import { Verification } from "../lib/verify/result";
-import { defaultMetricsUrls, VerifyConfig } from "../lib/config/verify";
+import { defaultMetricsUrls, VerifyConfig } from "../lib/verify/config";
 import { ConsolePassword } from "./consolePassword";
 import { ConsoleService } from "./consoleService";
 import { DragonflyRelease } from "./dragonflyRelease";
 import { NodeFleet } from "./nodeFleet";
-import { nodeConnection } from "./nodeRuntime";
+import { nodeConnection } from "../lib/remote/connection";
 import { ProxyService } from "./proxyService";
 import { PullVerification } from "./pullVerification";
 
 export interface DragonflyCceArgs {
-    /** The parsed core configuration (see lib/config/core.ts and the README's config table). */
+    /** The parsed core configuration (see lib/cluster/config.ts and the README's config table). */
     core: CoreConfig;
-    /** Nodes whose runtimes pull through Dragonfly (see lib/config/nodes.ts); default `parseNodeConfig({})`: none. */
+    /** Nodes whose runtimes pull through Dragonfly (see lib/node/config.ts); default `parseNodeConfig({})`: none. */
     nodes?: NodeConfig<pulumi.Input<string>>;
     /** The pull check on one node; off when omitted. */
     verify?: VerifyConfig;
@@ -139,14 +139,17 @@ export class DragonflyCce extends pulumi.ComponentResource {
         let verification: pulumi.Output<Verification | undefined> = pulumi.output(undefined);
         if (args.verify !== undefined) {
             const v = args.verify;
-            const index = nodes.nodes.findIndex((n) => n.name === v.node);
-            const node = nodes.nodes[index];
-            const runtime = this.fleet.runtimes[index];
+            const chosen = this.fleet.nodes.get(v.node);
+            if (chosen === undefined) {
+                throw new pulumi.ResourceError(`verify.node ${JSON.stringify(v.node)} is not in nodes`, this);
+            }
+            const { plan, runtime } = chosen;
+            const node = plan.node;
             const check = new PullVerification(
                 `${name}-verify`,
                 {
                     connection: nodeConnection(node, nodes.ssh),
-                    sudo: this.fleet.plan[index].sudo,
+                    sudo: plan.sudo,
                     runtime: node.runtime,
                     image: v.image,
                     node: node.name,

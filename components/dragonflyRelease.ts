@@ -4,21 +4,22 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 
-import { CHART_NAME, CoreConfig } from "../lib/config/core";
+import { CoreConfig } from "../lib/cluster/config";
+import { CHART_NAME } from "../lib/dragonfly";
 import {
     buildHelmValues,
     protectHelmValues,
     PROXY_BASIC_AUTH_USERNAME,
     ReleaseSecrets,
     SECRET_LENGTHS,
-} from "../lib/helmValues";
-import { namespaceManifest, proxyCaSecretManifest } from "../lib/services";
+} from "../lib/cluster/helmValues";
+import { namespaceManifest, proxyCaSecretManifest } from "../lib/cluster/services";
 /**
- * The release's Helm post-renderer (lib/helmPostRender.js: the Dragonfly config files go into
+ * The release's Helm post-renderer (lib/cluster/helmPostRender.js: the Dragonfly config files go into
  * Secrets, not ConfigMaps), relative to the working directory: the provider runs Helm in the
  * project's directory, and a relative path is the same input on every checkout.
  */
-export const POST_RENDERER = path.relative(process.cwd(), path.resolve(__dirname, "../lib/helmPostRender.js"));
+export const POST_RENDERER = path.relative(process.cwd(), path.resolve(__dirname, "../lib/cluster/helmPostRender.js"));
 
 /** Helm keeps this many revisions of the release (rollback targets). */
 export const MAX_HISTORY = 10;
@@ -141,7 +142,7 @@ export class DragonflyRelease extends pulumi.ComponentResource {
             // Only the generated passwords and keys inside `values` are secrets (each leaf is a
             // pulumi.secret), so a preview shows a changed replica count or nodeSelector in plain.
             // The engine keeps nested secrets secret field by field, and the Helm Release provider
-            // marks the same paths of its `values` output secret (tests/stack.test.ts, "values").
+            // marks the same paths of its `values` output secret (tests/stack/coreStack.test.ts, "values").
             { parent: this, dependsOn: before },
         );
 

@@ -8,8 +8,8 @@
  * are, retained (see NodeRuntime).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_PROXY_PORT } from "../lib/config/core";
-import { activeNodes, buildNoProxy, NodeConfig } from "../lib/config/nodes";
+import { DEFAULT_PROXY_PORT } from "../lib/dragonfly";
+import { activeNodes, buildNoProxy, NodeConfig } from "../lib/node/config";
 import { dockerNodesRoutingDockerHub, NodePlan, PlanInputs, planNodes } from "../lib/node/plan";
 import { NodeRuntime } from "./nodeRuntime";
 
@@ -42,26 +42,30 @@ export function windowPredecessors(count: number, lanes: number): number[] {
     return Array.from({ length: count }, (_, i) => (i >= lanes ? i - lanes : -1));
 }
 
+/** One node of the fleet: what it gets, and the component that applies it. */
+export interface FleetNode {
+    plan: NodePlan<pulumi.Input<string>>;
+    runtime: NodeRuntime;
+}
+
 export class NodeFleet extends pulumi.ComponentResource {
     /** Names of the nodes configured (in config order; `gone` nodes are not). */
     public readonly configuredNodes: pulumi.Output<string[]>;
     /** The NO_PROXY list the nodes get. */
     public readonly noProxy: pulumi.Output<string>;
-    /** The per-node plan (`planNodes`), in config order. */
-    public readonly plan: NodePlan<pulumi.Input<string>>[];
-    /** The per-node components, in config order (`gone` nodes included). */
-    public readonly runtimes: NodeRuntime[] = [];
+    /** Each node's plan (`planNodes`) and its NodeRuntime, by node name, in config order (`gone` nodes included). */
+    public readonly nodes: ReadonlyMap<string, FleetNode>;
 
     constructor(name: string, args: NodeFleetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("dragonfly:index:NodeFleet", name, {}, opts);
         const cfg = args.config;
         const noProxy = buildNoProxy(cfg.noProxy, cfg.clusterCidrs);
-        const plan = (this.plan = planNodes(cfg, {
+        const plan = planNodes(cfg, {
             proxyUrl: args.endpoint,
             proxyPort: args.proxyPort ?? DEFAULT_PROXY_PORT,
             proxyAuth: args.proxyCredentials !== undefined,
             proxyCa: args.proxyCa,
-        }));
+        });
         if (cfg.nodes.length === 0) {
             pulumi.log.info("nodes is empty: no node's container runtime is configured", this);
         }
@@ -96,7 +100,7 @@ export class NodeFleet extends pulumi.ComponentResource {
         for (const p of plan.filter((x) => x.node.gone)) {
             byName.set(p.node.name, this.runtime(name, p, args, {}));
         }
-        this.runtimes.push(...plan.map((p) => byName.get(p.node.name)!));
+        this.nodes = new Map(plan.map((p) => [p.node.name, { plan: p, runtime: byName.get(p.node.name)! }]));
         this.configuredNodes = pulumi.output(activeNodes(cfg.nodes).map((n) => n.name));
         this.noProxy = pulumi.output(noProxy.join(","));
         this.registerOutputs({ configuredNodes: this.configuredNodes, noProxy: this.noProxy });

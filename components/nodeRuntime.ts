@@ -14,19 +14,13 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
-import { hostKeyReportScript, knownHostsName, reportedKnownHosts } from "../lib/config/hostKeys";
-import { NodeEntry, SshConfig } from "../lib/config/nodes";
+import { hostKeyReportScript, knownHostsName, reportedKnownHosts } from "../lib/remote/hostKeys";
+import { NodeEntry, SshConfig } from "../lib/node/config";
 import { NodePlan } from "../lib/node/plan";
-import { applyScript, NodeScriptSpec, remoteCommand, restoreScript, SUMMARY_PREFIX } from "../lib/node/scripts";
+import { applyScript, NodeScriptSpec, restoreScript, SUMMARY_PREFIX } from "../lib/node/scripts";
+import { nodeConnection } from "../lib/remote/connection";
+import { remoteCommand } from "../lib/remote/shell";
 import { orResourceError, resourceError } from "./computed";
-
-/** Seconds each SSH dial attempt may take. */
-export const DEFAULT_DIAL_TIMEOUT_SECONDS = 10;
-/**
- * SSH dial attempts before the command fails: a node that is briefly unreachable gets about
- * 30 s, a node that is gone fails well under a minute (set `gone: true` for it).
- */
-export const DEFAULT_DIAL_ERROR_LIMIT = 3;
 
 export interface NodeRuntimeArgs {
     /** The node's part of the plan (`planNodes`): the node, its script spec, sudo, the endpoint. */
@@ -38,51 +32,6 @@ export interface NodeRuntimeArgs {
      * passed on stdin, never in the command text.
      */
     proxyCredentials?: pulumi.Input<string>;
-}
-
-/**
- * The SSH connection settings of a node, with the host keys it pins (`hostKey`; the provider
- * refuses any other key before running anything). lib/config/hostKeys.ts `connectionKnownHosts`
- * turns the same settings into known_hosts lines for OpenSSH (tests/e2e/hostKeys.test.ts).
- */
-export function connectionArgs(
-    node: NodeEntry,
-    ssh: SshConfig<pulumi.Input<string>>,
-): command.types.input.remote.ConnectionArgs {
-    const connection: command.types.input.remote.ConnectionArgs = {
-        host: node.host,
-        port: node.port,
-        user: node.user,
-        privateKey: ssh.privateKey,
-        password: ssh.password,
-        perDialTimeout: DEFAULT_DIAL_TIMEOUT_SECONDS,
-        dialErrorLimit: DEFAULT_DIAL_ERROR_LIMIT,
-    };
-    if (node.hostKey !== undefined) {
-        connection.hostKey = node.hostKey;
-    }
-    if (ssh.bastion) {
-        connection.proxy = {
-            host: ssh.bastion.host,
-            port: ssh.bastion.port,
-            user: ssh.bastion.user,
-            privateKey: ssh.bastion.privateKey,
-            perDialTimeout: DEFAULT_DIAL_TIMEOUT_SECONDS,
-            dialErrorLimit: DEFAULT_DIAL_ERROR_LIMIT,
-        };
-        if (ssh.bastion.hostKey !== undefined) {
-            connection.proxy.hostKey = ssh.bastion.hostKey;
-        }
-    }
-    return connection;
-}
-
-/** The SSH connection of a node (a secret as a whole). */
-export function nodeConnection(
-    node: NodeEntry,
-    ssh: SshConfig<pulumi.Input<string>>,
-): pulumi.Output<command.types.input.remote.ConnectionArgs> {
-    return pulumi.secret(pulumi.output(connectionArgs(node, ssh)));
 }
 
 /** The preview warning for a node whose host key is not checked (no key, no policy). */

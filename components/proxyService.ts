@@ -1,8 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
-import { CoreConfig } from "../lib/config/core";
-import { LoadBalancerIngress, proxyAddressFrom, proxyServiceManifest } from "../lib/services";
+import { CoreConfig } from "../lib/cluster/config";
+import { LoadBalancerIngress, proxyAddressFrom, proxyServiceManifest } from "../lib/cluster/services";
 import { computedValue } from "./computed";
 
 export interface ProxyServiceArgs {

@@ -9,12 +9,13 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { remoteCommand } from "../lib/node/scripts";
+import { remoteCommand } from "../lib/remote/shell";
 import { orResourceError } from "./computed";
 import { parseVerificationOutput, Verification } from "../lib/verify/result";
 import { DEFAULT_PULL_TIMEOUT_SECONDS, verifyScript } from "../lib/verify/script";
 
-export { DEFAULT_METRICS_URL, DEFAULT_PULL_TIMEOUT_SECONDS } from "../lib/verify/script";
+export { DEFAULT_PULL_TIMEOUT_SECONDS } from "../lib/verify/script";
+export { DEFAULT_METRICS_URL } from "../lib/dragonfly";
 
 export interface PullVerificationArgs {
     /** SSH connection of the node (stored as a secret). */

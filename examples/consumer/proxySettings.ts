@@ -10,7 +10,7 @@ export const NO_PROXY_OUTPUT = "noProxy";
 export const PROXY_CA_OUTPUT = "proxyCaCertificate";
 
 /** NO_PROXY when the producer stack does not export `noProxy` (older stacks). */
-/** Same entries as dragonfly-cce's own defaults (lib/config/nodes.ts DEFAULT_NO_PROXY). */
+/** Same entries as dragonfly-cce's own defaults (lib/node/config.ts DEFAULT_NO_PROXY). */
 export const FALLBACK_NO_PROXY = "localhost,127.0.0.1,127.0.0.0/8,.cluster.local,.svc";
 
 /** What a consumer needs from the producer stack, checked. */

@@ -1,18 +1,20 @@
 /**
- * The stack's configuration, in one folder (every key in the `dragonfly-cce:` namespace):
+ * The stack's configuration as a whole (every key in the `dragonfly-cce:` namespace). Each domain
+ * parses its own keys:
  *
- * - ./core.ts: the cluster side (pool, namespace, chart, storage, proxy, console);
- * - ./nodes.ts: the nodes' runtimes over SSH;
- * - ./verify.ts: the pull check;
- * - ./validate.ts: the checks they share and {@link ConfigError};
+ * - ../cluster/config.ts: the cluster side (pool, namespace, chart, storage, proxy), with
+ *   ../console/config.ts for `console`;
+ * - ../node/config.ts: the nodes' runtimes over SSH;
+ * - ../verify/config.ts: the pull check;
+ * - ./validate.ts: the checks they share and {@link ConfigError}; ./proxyCa.ts: `proxy.ca`;
  * - ./stackFile.ts: a `Pulumi.<stack>.yaml` text as config values (for `npm run render`);
  * - this file: {@link parseStackConfig}, all of them at once plus the rules across keys;
  * - ./pulumi.ts: the loading, and the only file that touches Pulumi (reading `pulumi.Config`,
  *   the other stack's output for `nodesFromStack`, wrapping secrets). It is not re-exported
  *   here, so that `npm run render` and the tests of the pure parts never load it.
  */
-import { CORE_CONFIG_KEYS, CoreConfig, parseCoreConfig } from "./core";
-import { activeNodes, NODE_CONFIG_KEYS, NodeConfig, parseNodeConfig } from "./nodes";
+import { CORE_CONFIG_KEYS, CoreConfig, parseCoreConfig } from "../cluster";
+import { activeNodes, NODE_CONFIG_KEYS, NodeConfig, parseNodeConfig } from "../node";
 import {
     CONFIG_NAMESPACE,
     ConfigError,
@@ -22,7 +24,7 @@ import {
     fail,
     isPlainObject,
 } from "./validate";
-import { parseVerifyConfig, VerifyConfig } from "./verify";
+import { parseVerifyConfig, VerifyConfig } from "../verify";
 
 /** The whole configuration. `S` is the type of secret values (see `BastionConfig`). */
 export interface StackConfig<S = string> {

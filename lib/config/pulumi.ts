@@ -13,8 +13,8 @@ import {
     STACK_CONFIG_KEYS,
     StackConfig,
     withoutSecretOutput,
-} from ".";
-import { NodeConfig } from "./nodes";
+} from "./";
+import { NodeConfig } from "../node";
 import { CONFIG_NAMESPACE, ConfigError, fail } from "./validate";
 
 /** Secret values as the stack holds them. */

@@ -4,7 +4,7 @@
  */
 import { parse } from "yaml";
 
-import { checkKnownKeys, parseStackConfig, StackConfig } from ".";
+import { checkKnownKeys, parseStackConfig, StackConfig } from "./";
 import { KEY_NOT_RENDERED } from "./proxyCa";
 import { CONFIG_NAMESPACE, isPlainObject } from "./validate";
 

@@ -68,7 +68,7 @@ const SHOWN_UNDER_SECRETS: readonly [RegExp, "string" | "int" | "bool" | "any"][
     [/^proxy\.basicAuth$/, "bool"],
     [/^proxy\.ca\.certificate$/, "string"],
     [/^proxy\.loadBalancer(\.|$)/, "any"],
-    // The names helmValues may not set (lib/helmValues.ts): a name of the wrong kind is shown.
+    // The names helmValues may not set (lib/cluster/helmValues.ts): a name of the wrong kind is shown.
     [/^helmValues\.((manager|scheduler|seedClient|client)\.)?(name|nameOverride|fullnameOverride)$/, "string"],
 ];
 

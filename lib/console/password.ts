@@ -6,12 +6,6 @@
  */
 import { failSecret } from "../config/validate";
 
-/** The console account whose password the stack rotates. */
-export const CONSOLE_USERNAME = "root";
-
-/** The password the chart gives root on first start. Public: never leave it in place. */
-export const DEFAULT_CONSOLE_PASSWORD = "dragonfly";
-
 /** The manager's password rule: at least this many characters... */
 export const CONSOLE_PASSWORD_MIN_LENGTH = 8;
 

@@ -6,14 +6,10 @@
  * often do not. The console URL is not secret and is written into the script (or given as its
  * first argument); passwords come on stdin only, see {@link rotatePasswordStdin}.
  */
-import {
-    CONSOLE_PASSWORD_MAX_LENGTH,
-    CONSOLE_PASSWORD_MIN_LENGTH,
-    CONSOLE_USERNAME,
-    DEFAULT_CONSOLE_PASSWORD,
-} from "./password";
-import { shq } from "../node/scripts";
-import { sourceFile } from "../sourceFile";
+import { CONSOLE_PASSWORD_MAX_LENGTH, CONSOLE_PASSWORD_MIN_LENGTH } from "./password";
+import { CONSOLE_USERNAME, DEFAULT_CONSOLE_PASSWORD } from "../dragonfly";
+import { shq } from "../remote/shell";
+import { sourceFile } from "../remote/sourceFile";
 
 /** The script's fixed body (lib/console/rotate.sh); the header before it sets its variables. */
 const ROTATE_BODY = sourceFile(__dirname, "rotate.sh");

@@ -13,7 +13,7 @@
  *
  * Docker's daemon.json: docker-json.awk merges registries into `insecure-registries`.
  */
-import { sourceFile } from "../sourceFile";
+import { sourceFile } from "../remote/sourceFile";
 
 export const TOML_READ = sourceFile(__dirname, "containerd-toml.awk");
 export const TOML_INSPECT = sourceFile(__dirname, "containerd-toml-inspect.awk");

@@ -3,8 +3,8 @@
  * through sudo, and which Dragonfly endpoint they point at. NodeFleet applies it and
  * `npm run render` writes it out, so both always agree.
  */
-import { httpUrl } from "../hosts";
-import { buildNoProxy, NodeConfig, NodeEntry } from "../config/nodes";
+import { httpUrl } from "../remote/hosts";
+import { buildNoProxy, NodeConfig, NodeEntry } from "./config";
 import { ProxyCaConfig, trustedCaBundle } from "../config/proxyCa";
 import { NodeScriptSpec } from "./scripts";
 

@@ -2,8 +2,8 @@
  * Node-side scripts that make containerd or Docker pull images through Dragonfly, and undo it.
  *
  * A {@link NodeScriptSpec} in, bash text out. The per-node values sit at the top of each script
- * as shell-quoted variables; the rest is fixed text from real files (lib/node/common.sh, apply.sh
- * or restore.sh, and only the awk programs the node's runtime needs), so a script reads like a
+ * as shell-quoted variables; the rest is fixed text from real files (lib/node/common.sh, the apply
+ * parts or restore.sh, and only the awk programs and edits the node's runtime needs), so a script reads like a
  * hand-written one and the text only changes when the node's own settings change (stable
  * previews). What the scripts guarantee:
  *
@@ -21,8 +21,9 @@
  *   changed the file after us), so a smaller registry list or another mode leaves no stale edits.
  * - Files that a previous run managed but this spec no longer wants are restored.
  */
-import { registryEndpoint } from "../config/nodes";
-import { sourceFile } from "../sourceFile";
+import { registryEndpoint } from "./config";
+import { shq } from "../remote/shell";
+import { sourceFile } from "../remote/sourceFile";
 import { JSON_AWK, TOML_CONFIG_PATH, TOML_DROP, TOML_INSPECT, TOML_MIGRATE, TOML_READ, TOML_TLS } from "./awk";
 
 export interface NodeScriptSpec {
@@ -55,11 +56,6 @@ export interface NodeScriptSpec {
 export const NODE_STATE_DIR = "/var/lib/dragonfly-cce";
 /** The prefix of the summary line the scripts print on stdout. */
 export const SUMMARY_PREFIX = "dragonfly-cce:";
-
-/** Quotes a value for bash (single quotes). */
-export function shq(value: string): string {
-    return `'${value.replace(/'/g, `'\\''`)}'`;
-}
 
 const SAFE_VALUE = /^[A-Za-z0-9._:/[\]@%~+-]+$/;
 /** PEM certificates, as the config parser leaves them (base64 lines only: safe in a here-document). */
@@ -131,17 +127,50 @@ function applyValues(spec: NodeScriptSpec): string {
     return `MODE=${spec.mode}
 ENDPOINT=${shq(spec.endpoint)}
 REGISTRIES=(${regs})
-ALL_REGISTRIES=${spec.allRegistries ? "yes" : "no"}
-NO_PROXY_LIST=${shq(spec.noProxy.join(","))}
+${spec.runtime === "containerd" ? `ALL_REGISTRIES=${spec.allRegistries ? "yes" : "no"}\n` : ""}NO_PROXY_LIST=${shq(spec.noProxy.join(","))}
 PROXY_AUTH=${spec.proxyAuth ? "yes" : "no"}
-${spec.proxyCa === undefined ? "PROXY_CA=''" : `PROXY_CA=$(cat <<'PEM'\n${spec.proxyCa}PEM\n)`}
-`;
+${spec.runtime === "containerd" ? proxyCaValue(spec.proxyCa) : ""}`;
+}
+
+/** containerd only: the proxy CA's certificates, or none. */
+function proxyCaValue(pem: string | undefined): string {
+    return pem === undefined ? "PROXY_CA=''\n" : `PROXY_CA=$(cat <<'PEM'\n${pem}PEM\n)\n`;
 }
 
 /** The fixed parts (lib/node/*.sh), read once. */
 const COMMON = sourceFile(__dirname, "common.sh");
-const APPLY_BODY = sourceFile(__dirname, "apply.sh");
 const RESTORE_BODY = sourceFile(__dirname, "restore.sh");
+
+/** A part of the apply script, without the comment that describes the file on its own. */
+function applyPart(name: string): string {
+    return sourceFile(__dirname, name).replace(/^(#[^\n]*\n)+\n/, "");
+}
+
+/** The lines of apply-paths.sh only the containerd edits use (with their comment). */
+const CONTAINERD_PATHS = /^DEFAULT_HOSTS_DIR=.*\n|^# With proxy\.ca [^]*?\nPROXY_CA_FILE=.*\n/gm;
+
+/** The apply script's parts by concern, in the order the script carries them. */
+const APPLY_PARTS = {
+    paths: sourceFile(__dirname, "apply-paths.sh"),
+    files: applyPart("files.sh"),
+    proxyDropin: applyPart("proxy-dropin.sh"),
+    containerd: applyPart("containerd.sh"),
+    docker: applyPart("docker.sh"),
+    main: applyPart("apply.sh"),
+};
+
+/**
+ * The apply script's body for a runtime. A Docker node gets no containerd edits; a containerd
+ * node keeps the Docker part (configure_docker, uncalled), so its script is the text it was
+ * before the split (docs/decisions.md).
+ */
+function applyBody(runtime: NodeScriptSpec["runtime"]): string {
+    const p = APPLY_PARTS;
+    if (runtime === "containerd") {
+        return [p.paths, p.files, p.proxyDropin, p.containerd, p.docker, p.main].join("\n");
+    }
+    return [p.paths.replace(CONTAINERD_PATHS, ""), p.files, p.proxyDropin, p.docker, p.main].join("\n");
+}
 
 /** `NAME=$(cat <<'AWK' ... AWK)`: an awk program as a shell variable. */
 function awkVariable(name: string, program: string): string {
@@ -170,7 +199,7 @@ export function applyScript(spec: NodeScriptSpec): string {
         spec.mode === "mirror"
             ? "point containerd's registry hosts at Dragonfly (mirror mode)"
             : `send ${spec.runtime}'s registry traffic through the Dragonfly proxy (proxy mode)`;
-    return `${header(spec, job)}${applyValues(spec)}\n${COMMON}\n${awkPrograms(spec.runtime)}\n${APPLY_BODY}`;
+    return `${header(spec, job)}${applyValues(spec)}\n${COMMON}\n${awkPrograms(spec.runtime)}\n${applyBody(spec.runtime)}`;
 }
 
 /**
@@ -181,13 +210,4 @@ export function restoreScript(spec: Pick<NodeScriptSpec, "runtime">): string {
     checkRuntime(spec.runtime);
     const job = `undo the Dragonfly configuration of ${spec.runtime} (restore the original files)`;
     return `${header(spec, job)}\n${COMMON}\n${RESTORE_BODY}`;
-}
-
-/**
- * The command text for `command.remote.Command`: runs the script with bash (through `sudo -n`
- * for non-root users). The script travels as one single-quoted argument, so previews show it as
- * text; stdin still reaches it.
- */
-export function remoteCommand(script: string, opts: { sudo: boolean }): string {
-    return `${opts.sudo ? "sudo -n " : ""}bash --norc --noprofile -c ${shq(script)} dragonfly-cce`;
 }

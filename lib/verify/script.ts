@@ -25,11 +25,10 @@
  * Needs on the node: bash, coreutils (date, timeout, comm), awk, grep, sed, curl, crictl (and ctr) or docker; `ip`
  * (iproute) to recognise this node's own addresses (without it only loopback is recognised).
  */
-import { shq } from "../node/scripts";
-import { sourceFile } from "../sourceFile";
+import { shq } from "../remote/shell";
+import { sourceFile } from "../remote/sourceFile";
+import { DEFAULT_METRICS_URL } from "../dragonfly";
 
-/** Where the Dragonfly client serves its metrics on every node it runs on (hostNetwork). */
-export const DEFAULT_METRICS_URL = "http://127.0.0.1:4002/metrics";
 /** Seconds the pull may take before the verification gives up. */
 export const DEFAULT_PULL_TIMEOUT_SECONDS = 900;
 /** The prefix of the JSON line the script prints. */

@@ -9,9 +9,9 @@ import { ConsolePassword, ConsolePasswordArgs } from "../../components/consolePa
 import {
     CONSOLE_PASSWORD_MAX_LENGTH,
     CONSOLE_PASSWORD_MIN_LENGTH,
-    DEFAULT_CONSOLE_PASSWORD,
     checkConsolePassword,
 } from "../../lib/console/password";
+import { DEFAULT_CONSOLE_PASSWORD } from "../../lib/dragonfly";
 import { ROTATED_SUMMARY } from "../../lib/console/rotateScript";
 import { ConfigError } from "../../lib/config/validate";
 

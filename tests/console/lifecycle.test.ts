@@ -16,9 +16,9 @@ import { join } from "path";
 import * as pulumi from "@pulumi/pulumi";
 
 import { DragonflyCce } from "../../components/dragonflyCce";
-import { parseCoreConfig } from "../../lib/config/core";
-import { parseNodeConfig } from "../../lib/config/nodes";
-import { DEFAULT_CONSOLE_PASSWORD } from "../../lib/console/password";
+import { parseCoreConfig } from "../../lib/cluster/config";
+import { parseNodeConfig } from "../../lib/node/config";
+import { DEFAULT_CONSOLE_PASSWORD } from "../../lib/dragonfly";
 import { mockState, unwrapSecrets } from "../helpers/mockEngine";
 import { describePrivileged } from "../helpers/privileged";
 import { StandInManager } from "./standInManager";

@@ -20,7 +20,7 @@ import {
     rotatePasswordScript,
     rotatePasswordStdin,
 } from "../../lib/console/rotateScript";
-import { parseCoreConfig } from "../../lib/config/core";
+import { parseCoreConfig } from "../../lib/cluster/config";
 import { describePrivileged } from "../helpers/privileged";
 import { StandInManager, StandInOptions } from "./standInManager";
 
@@ -279,7 +279,7 @@ describePrivileged("rotation script against a stand-in manager", { commands: ["b
         expect(r.stdout).toBe("");
         expect(r.stderr).toContain("changed outside this stack");
         expect(r.stderr).toContain("console.rotatePassword to false");
-        // The key it names is one the config accepts (lib/config/core.ts).
+        // The key it names is one the config accepts (lib/console/config.ts).
         expect(r.stderr).toContain("dragonfly-cce:console.password (pulumi config set --secret --path");
         expect(parseCoreConfig({ nodePool: "p", console: { password: SOMEONE_ELSES } }).console.password).toBe(
             SOMEONE_ELSES,

@@ -1,7 +1,7 @@
 /**
  * SSH host keys against the test world's real sshd (tests/helpers/world), which has Debian's
  * three host keys (ed25519, ecdsa, rsa): the connection settings the stack gives a node
- * (components/nodeRuntime.ts `connectionArgs`, the key it pins) turned into known_hosts lines
+ * (lib/remote/connection.ts `connectionArgs`, the key it pins) turned into known_hosts lines
  * (lib/hostKeys.ts `connectionKnownHosts`) and handed to OpenSSH with StrictHostKeyChecking=yes
  * and HostKeyAlgorithms set to exactly what the command provider offers for a pinned key (the
  * key's own type, `hostKeyAlgorithms`): the same negotiation and check @pulumi/command makes with
@@ -12,11 +12,11 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "fs";
 import { join } from "path";
 
-import { connectionArgs } from "../../components/nodeRuntime";
-import { connectionKnownHosts, hostKeyAlgorithms } from "../../lib/config/hostKeys";
-import { NodeConfig, parseNodeConfig } from "../../lib/config/nodes";
+import { connectionArgs } from "../../lib/remote/connection";
+import { connectionKnownHosts, hostKeyAlgorithms } from "../../lib/remote/hostKeys";
+import { NodeConfig, parseNodeConfig } from "../../lib/node/config";
 import { ConfigError } from "../../lib/config/validate";
-import { remoteCommand } from "../../lib/node/scripts";
+import { remoteCommand } from "../../lib/remote/shell";
 import { describePrivileged } from "../helpers/privileged";
 import { run, RunResult } from "../helpers/world/exec";
 import { createNetwork } from "../helpers/world/netns";

@@ -9,7 +9,8 @@
  * a node with containerd + sshd in a private mount namespace. Two views prove each pull's path:
  * the stand-in's record, and the registry's own log of the client address of every request.
  */
-import { applyScript, NodeScriptSpec, remoteCommand, restoreScript } from "../../lib/node/scripts";
+import { applyScript, NodeScriptSpec, restoreScript } from "../../lib/node/scripts";
+import { remoteCommand } from "../../lib/remote/shell";
 import { existsSync, readFileSync, writeFileSync } from "fs";
 import { join } from "path";
 import { describePrivileged } from "../helpers/privileged";

@@ -1,4 +1,4 @@
-/** How the Pulumi CLI sees `secure:` values in a stack file (tests/stackFile.test.ts, tests/real/pulumiCli.test.ts). */
+/** How the Pulumi CLI sees `secure:` values in a stack file (tests/config/stackFile.test.ts, tests/real/pulumiCli.test.ts). */
 
 /** Why `v` is not a ciphertext the CLI can decrypt ("" when it has the shape). */
 export function ciphertextProblem(v: unknown): string {

@@ -1,7 +1,8 @@
 /** NodeFleet / NodeRuntime under Pulumi's mock engine. */
 import * as pulumi from "@pulumi/pulumi";
-import { parseNodeConfig } from "../../lib/config/nodes";
-import { applyScript, remoteCommand, restoreScript } from "../../lib/node/scripts";
+import { parseNodeConfig } from "../../lib/node/config";
+import { applyScript, restoreScript } from "../../lib/node/scripts";
+import { remoteCommand } from "../../lib/remote/shell";
 import { logMark, pulumiWarnings } from "../helpers/pulumiLog";
 
 interface Registered {
@@ -77,6 +78,7 @@ const origInfo = pulumi.log.info;
 
 const { NodeFleet, windowPredecessors } =
     require("../../components/nodeFleet") as typeof import("../../components/nodeFleet");
+const { NodeRuntime } = require("../../components/nodeRuntime") as typeof import("../../components/nodeRuntime");
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAkey\n-----END OPENSSH PRIVATE KEY-----\n";
 
@@ -113,7 +115,11 @@ async function program(config: Record<string, unknown>, opts: { credentials?: st
     });
     await new Promise<void>((resolve) =>
         pulumi
-            .all([fleet.configuredNodes, fleet.noProxy, pulumi.all(fleet.runtimes.map((r) => r.summary))])
+            .all([
+                fleet.configuredNodes,
+                fleet.noProxy,
+                pulumi.all([...fleet.nodes.values()].map(({ runtime }) => runtime.summary)),
+            ])
             .apply(() => resolve()),
     );
     // Let pending registrations finish.
@@ -299,7 +305,9 @@ describe("NodeFleet under the mock engine", () => {
         );
         expect(names).toEqual(["node-0", "node-1"]);
         expect(noProxy).toBe("localhost,127.0.0.1,127.0.0.0/8,.cluster.local,.svc,10.247.0.0/16");
-        await new Promise<void>((r) => pulumi.all(fleet.runtimes.map((x) => x.summary)).apply(() => r()));
+        await new Promise<void>((r) =>
+            pulumi.all([...fleet.nodes.values()].map(({ runtime }) => runtime.summary)).apply(() => r()),
+        );
         await new Promise((r) => setTimeout(r, 50));
     });
 
@@ -331,5 +339,24 @@ describe("NodeFleet under the mock engine", () => {
             await program(config);
             expect(pulumiWarnings(mark).filter((w) => hub.test(w))).toEqual([]);
         }
+    });
+
+    test("hands out each node's plan and runtime together, by name", async () => {
+        registered = [];
+        const fleet = new NodeFleet("by-name", {
+            config: parseNodeConfig(raw(2)),
+            endpoint: pulumi.output("http://192.168.0.177:4001"),
+        });
+        expect([...fleet.nodes.keys()]).toEqual(["node-0", "node-1"]);
+        const { plan, runtime } = fleet.nodes.get("node-1")!;
+        expect(plan.node.name).toBe("node-1");
+        expect(plan.node.host).toBe("192.168.0.11");
+        expect(runtime).toBeInstanceOf(NodeRuntime);
+        const urn = await new Promise<string>((r) => runtime.urn.apply(r));
+        expect(urn).toContain("by-name-node-1");
+        await new Promise<void>((r) =>
+            pulumi.all([...fleet.nodes.values()].map((n) => n.runtime.summary)).apply(() => r()),
+        );
+        await new Promise((r) => setTimeout(r, 50));
     });
 });

@@ -7,7 +7,7 @@ import {
     DEFAULT_NO_PROXY,
     DEFAULT_SSH_USER,
     parseNodeConfig,
-} from "../../lib/config/nodes";
+} from "../../lib/node/config";
 import { withSecrets } from "../../lib/config/pulumi";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAsecretkeymaterial\n-----END OPENSSH PRIVATE KEY-----\n";

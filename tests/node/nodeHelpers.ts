@@ -1,6 +1,7 @@
 /** What the real-containerd node suites share: running the scripts in a sandbox and reading the result. */
 import { parse } from "smol-toml";
-import { applyScript, NodeScriptSpec, remoteCommand, restoreScript } from "../../lib/node/scripts";
+import { applyScript, NodeScriptSpec, restoreScript } from "../../lib/node/scripts";
+import { remoteCommand } from "../../lib/remote/shell";
 import { NodeSandbox, RunResult } from "./sandbox";
 
 export const SWR = "swr.cn-north-4.myhuaweicloud.com";
@@ -9,6 +10,13 @@ export const CONFIG = "/etc/containerd/config.toml";
 export const DROPIN = "/etc/systemd/system/containerd.service.d/http-proxy.conf";
 export const CRI = "io.containerd.grpc.v1.cri";
 export const ENDPOINT = "http://192.168.0.177:4001";
+/** A version 2 config.toml that sets only the CRI plugin's sandbox image (a CCE node's minimum). */
+export const SANDBOX_IMAGE_ONLY = `version = 2
+
+[plugins]
+  [plugins."${CRI}"]
+    sandbox_image = "cce-pause:3.1"
+`;
 
 export function spec(overrides: Partial<NodeScriptSpec> = {}): NodeScriptSpec {
     return {

@@ -16,17 +16,13 @@ import {
     nodeWith,
     ok,
     restore,
+    SANDBOX_IMAGE_ONLY,
     spec,
     state,
     SWR,
 } from "./nodeHelpers";
 
-const BASE = `version = 2
-
-[plugins]
-  [plugins."${CRI}"]
-    sandbox_image = "cce-pause:3.1"
-`;
+const BASE = SANDBOX_IMAGE_ONLY;
 const PENDING = "/var/lib/dragonfly-cce/restart-pending";
 const BACKUP_CONFIG = `/var/lib/dragonfly-cce/backup/files${CONFIG}`;
 /** A drop-in of the operator's that sets no proxy (the stand-in breaks starts while one exists). */

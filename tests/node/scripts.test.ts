@@ -1,7 +1,8 @@
 /** Script generation: every variant is clean under the real shellcheck; command text is safe. */
 import { spawnSync } from "child_process";
 import { describePrivileged } from "../helpers/privileged";
-import { applyScript, NodeScriptSpec, remoteCommand, restoreScript } from "../../lib/node/scripts";
+import { applyScript, NodeScriptSpec, restoreScript } from "../../lib/node/scripts";
+import { remoteCommand } from "../../lib/remote/shell";
 
 const base: NodeScriptSpec = {
     runtime: "containerd",
@@ -51,6 +52,18 @@ describePrivileged("node scripts under shellcheck", { commands: ["shellcheck", "
 });
 
 describe("script generation", () => {
+    test("a Docker node's apply script carries the Docker edits and no containerd code", () => {
+        const docker = applyScript({ ...base, runtime: "docker" });
+        const containerd = applyScript(base);
+        for (const fn of ["configure_containerd", "check_effective_config", "migrate_registry_tables", "plan_hosts"]) {
+            expect(containerd).toContain(`\n${fn}() {`);
+            expect(docker).not.toContain(`${fn}() {`);
+        }
+        expect(docker).toContain("\nconfigure_docker() {");
+        expect(docker).toContain("\ncheck_docker_proxies() {");
+        expect(docker).not.toMatch(/^AWK_TOML_\w+=/m);
+    });
+
     test("the same spec gives the same text; another endpoint changes only the values block", () => {
         expect(applyScript(base)).toBe(applyScript({ ...base }));
         const a = applyScript(base).split("\n");

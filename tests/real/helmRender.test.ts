@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse, parseAllDocuments, stringify } from "yaml";
 
-import { chartObjectNames, podSelector, RENDERED_CONFIG_KEYS } from "../../lib/helmValues";
+import { chartObjectNames, podSelector, RENDERED_CONFIG_KEYS } from "../../lib/cluster/helmValues";
 import { describePrivileged } from "../helpers/privileged";
 import {
     CHART_DIR,

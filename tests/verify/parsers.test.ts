@@ -2,7 +2,7 @@
  * Unit tests of the verification's pure parts: the Prometheus text parser and counters, the
  * script's JSON line parser, and the `verify` config.
  */
-import { defaultMetricsUrls, parseVerifyConfig, isImageReference } from "../../lib/config/verify";
+import { defaultMetricsUrls, parseVerifyConfig, isImageReference } from "../../lib/verify/config";
 import { counterDelta, dragonflyCounters, parsePrometheusText } from "../../lib/verify/metrics";
 import { parseVerificationOutput } from "../../lib/verify/result";
 import { execFileSync } from "child_process";

@@ -6,47 +6,15 @@
  * tests in result.test.ts.)
  */
 import * as pulumi from "@pulumi/pulumi";
-import { remoteCommand } from "../../lib/node/scripts";
+import { remoteCommand } from "../../lib/remote/shell";
 import { verifyScript, VERIFY_OUTPUT_PREFIX } from "../../lib/verify/script";
+import { recordResources } from "../helpers/mockEngine";
 
-interface Seen {
-    type: string;
-    name: string;
-    inputs: Record<string, any>;
-    connectionSecret: boolean;
-}
-
-const seen: Seen[] = [];
 let stdout = "";
-
-function unwrap(v: any): { value: any; secret: boolean } {
-    if (v && typeof v === "object" && v["4dabf18193072939515e22adb298388d"] === "1b47061264138c4ac30d75fd1eb44270") {
-        return { value: unwrap(v.value).value, secret: true };
-    }
-    return { value: v, secret: false };
-}
-
-pulumi.runtime.setMocks(
-    {
-        newResource(args: pulumi.runtime.MockResourceArgs) {
-            const conn = unwrap(args.inputs.connection);
-            seen.push({
-                type: args.type,
-                name: args.name,
-                inputs: { ...args.inputs, connection: conn.value },
-                connectionSecret: conn.secret,
-            });
-            const state = args.type === "command:remote:Command" ? { ...args.inputs, stdout, stderr: "" } : args.inputs;
-            return { id: `${args.name}-id`, state };
-        },
-        call(args: pulumi.runtime.MockCallArgs) {
-            return args.inputs;
-        },
-    },
-    "dragonfly-cce",
-    "test",
-    false,
-);
+/** Every registration; a Command prints `stdout`. */
+const seen = recordResources({
+    adjustState: (args, state) => (args.type === "command:remote:Command" ? { ...state, stdout, stderr: "" } : state),
+});
 
 // Imported after setMocks, as the Pulumi testing guide says.
 
@@ -102,7 +70,7 @@ describe("PullVerification (mock engine)", () => {
         expect(registered.map((r) => r.type)).toEqual(["dragonfly:index:PullVerification", "command:remote:Command"]);
         const cmd = registered[1];
         expect(cmd.name).toBe("verify1-pull");
-        expect(cmd.connectionSecret).toBe(true);
+        expect(cmd.secretPaths).toContain("connection");
         expect(cmd.inputs.connection.host).toBe("192.168.0.21");
         expect(cmd.inputs.delete).toBeUndefined();
         // The command text is the verification script run by bash; no secret in it.

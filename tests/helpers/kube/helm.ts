@@ -11,7 +11,7 @@ import * as path from "path";
 import { parse, parseAllDocuments } from "yaml";
 
 import { renderStack } from "../../../lib/render";
-import { proxyCaSecretManifest } from "../../../lib/services";
+import { proxyCaSecretManifest } from "../../../lib/cluster/services";
 import { parseStackConfig, StackConfig } from "../../../lib/config";
 import { toolPath } from "../tools";
 
@@ -19,7 +19,7 @@ import { toolPath } from "../tools";
 export const CHART_DIR = path.resolve(__dirname, "../../fixtures/dragonfly-chart-1.7.4/dragonfly");
 
 /** The stack's Helm post-renderer (the release's `postrender`). */
-export const POST_RENDERER = path.resolve(__dirname, "../../../lib/helmPostRender.js");
+export const POST_RENDERER = path.resolve(__dirname, "../../../lib/cluster/helmPostRender.js");
 
 /** The Kubernetes version Helm renders for: the API server the suite starts (scripts/tools.sh). */
 export const KUBE_VERSION = "v1.33.13";

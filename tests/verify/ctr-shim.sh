@@ -1,0 +1,2 @@
+#!/usr/bin/env bash
+exec /usr/bin/ctr --address "$CTR_ADDRESS" "$@"
