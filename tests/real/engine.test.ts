@@ -84,6 +84,20 @@ describePrivileged(
             JSON.parse(
                 ok(await project.pulumi(["stack", "output", "--json", "--stack", STACK]), "stack output").stdout,
             );
+        /** The world's host keys into the stack's config (they are not in Pulumi.local.yaml). */
+        const setKnownHosts = async () =>
+            ok(
+                await project.pulumi([
+                    "config",
+                    "set",
+                    "--stack",
+                    STACK,
+                    "--path",
+                    "dragonfly-cce:ssh.knownHosts",
+                    info.knownHosts,
+                ]),
+                "config set knownHosts",
+            );
         const fail = (r: CliResult) => `${r.stdout.slice(-5000)}\n${r.stderr.slice(-3000)}`;
 
         beforeAll(async () => {
@@ -112,18 +126,7 @@ describePrivileged(
             );
             expect(readFileSync(githubEnv, "utf8")).toBe(`KUBECONFIG=${join(runnerTemp, "kubeconfig")}\n`);
             project.env.KUBECONFIG = join(runnerTemp, "kubeconfig");
-            ok(
-                await project.pulumi([
-                    "config",
-                    "set",
-                    "--stack",
-                    STACK,
-                    "--path",
-                    "dragonfly-cce:ssh.knownHosts",
-                    info.knownHosts,
-                ]),
-                "config set knownHosts",
-            );
+            await setKnownHosts();
         }, 300_000);
 
         afterAll(() => {
@@ -261,18 +264,7 @@ describePrivileged(
             });
             const secure = project.readConfig()["dragonfly-cce:ssh"];
             project.writeConfig({ ...config, "dragonfly-cce:ssh": secure });
-            ok(
-                await project.pulumi([
-                    "config",
-                    "set",
-                    "--stack",
-                    STACK,
-                    "--path",
-                    "dragonfly-cce:ssh.knownHosts",
-                    info.knownHosts,
-                ]),
-                "config set knownHosts",
-            );
+            await setKnownHosts();
             const json = ok(await project.pulumi(["preview", "--json", "--stack", STACK]), "preview --json");
             const steps = changedSteps(json.stdout).map((s) => `${s.op} ${urnName(s.urn)}`);
             expect(steps.sort()).toEqual(
@@ -329,18 +321,7 @@ describePrivileged(
 
         test("refresh reports no drift", async () => {
             project.writeConfig({ ...localConfig(), "dragonfly-cce:ssh": project.readConfig()["dragonfly-cce:ssh"] });
-            ok(
-                await project.pulumi([
-                    "config",
-                    "set",
-                    "--stack",
-                    STACK,
-                    "--path",
-                    "dragonfly-cce:ssh.knownHosts",
-                    info.knownHosts,
-                ]),
-                "config set knownHosts",
-            );
+            await setKnownHosts();
             ok(await project.pulumi(["up", "--yes", "--stack", STACK]), "up with the original config");
             const r = await project.pulumi(["refresh", "--yes", "--stack", STACK]);
             expect({ status: r.status, out: r.status === 0 ? "" : fail(r) }).toEqual({ status: 0, out: "" });

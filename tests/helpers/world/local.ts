@@ -24,6 +24,7 @@ import { createNetwork, destroyNamespaces, Network, removeStaleNamespaces } from
 import { NodeHost } from "./node";
 import { Registry } from "./registry";
 import { Standin } from "./standin";
+import { containerdConfigHead } from "./world";
 import { toolPath } from "../tools";
 
 export const LOCAL_ADDR = { hub: "198.18.0.1", dfly: "198.18.0.2", reg: "198.18.0.3" } as const;
@@ -73,18 +74,7 @@ export interface LocalWorldOptions {
 export function stockConfigToml(nodeDir: string): string {
     const registry = `${LOCAL_ADDR.reg}:${REGISTRY_PORT}`;
     return [
-        "version = 2",
-        `root = "${join(nodeDir, "containerd-root")}"`,
-        "",
-        "[plugins]",
-        '  [plugins."io.containerd.grpc.v1.cri"]',
-        '    sandbox_image = "registry.k8s.io/pause:3.9"',
-        '    [plugins."io.containerd.grpc.v1.cri".cni]',
-        '      bin_dir = "/usr/lib/cni"',
-        '      conf_dir = "/etc/cni/net.d"',
-        '  [plugins."io.containerd.internal.v1.opt"]',
-        `    path = "${join(nodeDir, "containerd-opt")}"`,
-        "",
+        containerdConfigHead(nodeDir),
         `[plugins."io.containerd.grpc.v1.cri".registry.mirrors."${registry}"]`,
         `  endpoint = ["http://${registry}"]`,
         "",

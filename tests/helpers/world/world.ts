@@ -41,6 +41,27 @@ export interface PushedImage {
     host: string;
 }
 
+/**
+ * The head of a world node's config.toml as a CCE node ships it (version 2, the CRI plugin),
+ * with containerd's root and opt directories under `dir` (never the machine's /var/lib).
+ */
+export function containerdConfigHead(dir: string): string {
+    return [
+        "version = 2",
+        `root = "${join(dir, "containerd-root")}"`,
+        "",
+        "[plugins]",
+        '  [plugins."io.containerd.grpc.v1.cri"]',
+        '    sandbox_image = "registry.k8s.io/pause:3.9"',
+        '    [plugins."io.containerd.grpc.v1.cri".cni]',
+        '      bin_dir = "/usr/lib/cni"',
+        '      conf_dir = "/etc/cni/net.d"',
+        '  [plugins."io.containerd.internal.v1.opt"]',
+        `    path = "${join(dir, "containerd-opt")}"`,
+        "",
+    ].join("\n");
+}
+
 export class World {
     readonly pid = process.pid;
     readonly dir: string;
@@ -73,20 +94,7 @@ export class World {
 
     /** The common head of the node's config.toml: version 2, run-private root. */
     configHead(): string {
-        return [
-            "version = 2",
-            `root = "${this.containerdRoot}"`,
-            "",
-            "[plugins]",
-            '  [plugins."io.containerd.grpc.v1.cri"]',
-            '    sandbox_image = "registry.k8s.io/pause:3.9"',
-            '    [plugins."io.containerd.grpc.v1.cri".cni]',
-            '      bin_dir = "/usr/lib/cni"',
-            '      conf_dir = "/etc/cni/net.d"',
-            '  [plugins."io.containerd.internal.v1.opt"]',
-            `    path = "${join(this.dir, "containerd-opt")}"`,
-            "",
-        ].join("\n");
+        return containerdConfigHead(this.dir);
     }
 
     async start(configToml: string): Promise<void> {
