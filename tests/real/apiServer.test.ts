@@ -187,7 +187,13 @@ describePrivileged(
             } as unknown as KubeObject);
             expect(binding.status).toBe(201);
             const asViewer = { "Impersonate-User": "viewer" };
-            const configMaps = await server.request("GET", `/api/v1/namespaces/${ns}/configmaps`, undefined, asViewer);
+            // The RBAC authorizer sees a new binding once its informer has it (a moment, longer
+            // on a busy machine): until then the viewer is refused.
+            let configMaps = await server.request("GET", `/api/v1/namespaces/${ns}/configmaps`, undefined, asViewer);
+            for (let tries = 0; configMaps.status === 403 && tries < 50; tries++) {
+                await new Promise((r) => setTimeout(r, 200));
+                configMaps = await server.request("GET", `/api/v1/namespaces/${ns}/configmaps`, undefined, asViewer);
+            }
             expect(configMaps.status).toBe(200);
             expect((configMaps.body.items as unknown[]).length).toBeGreaterThan(0);
             const text = JSON.stringify(configMaps.body);
