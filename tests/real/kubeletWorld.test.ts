@@ -1,0 +1,283 @@
+/**
+ * The kubelet node of the local world (tests/helpers/world/kubeletNode.ts) and its stand-in
+ * images (tests/helpers/world/images.ts).
+ *
+ * 1. The node's runtime (no kubelet needed): its containerd in the node's own PID and mount
+ *    namespaces, whose PID 1 is enterable (`nsenter -t 1 -m`) from a host-PID container; every
+ *    stand-in image, started as the chart starts it, answers the chart's probes and the
+ *    project's checks.
+ * 2. The kubelet world (real kubelet, kube-scheduler, kube-controller-manager, kube-apiserver,
+ *    helm): the release installs with `helm install --wait --atomic`, every workload Running on
+ *    the pool's node, the two Services' Endpoints are exactly their pods, uninstall and namespace
+ *    deletion complete, a stand-in that fails its probe makes `--atomic` fail naming the
+ *    workload, and teardown leaves the machine as it found it.
+ */
+import { mkdtempSync, rmSync } from "fs";
+import { join } from "path";
+
+import { describePrivileged } from "../helpers/privileged";
+import { run, RunResult, sleep, waitFor } from "../helpers/world/exec";
+import { buildStandinImages, CHART_IMAGES, PAUSE_IMAGE, StandinArchive, StandinRole } from "../helpers/world/images";
+import { KubeletNode, machineState, MachineState } from "../helpers/world/kubeletNode";
+import { createNetwork, destroyNamespaces, removeStaleNamespaces } from "../helpers/world/netns";
+
+const POOL = "local-pool";
+const NODE_ADDRESS = "198.18.0.20";
+
+/** ctr against the node's containerd, inside the node (its mount and network namespaces). */
+function ctr(node: KubeletNode, args: string[], allowFailure = false): Promise<RunResult> {
+    return node.exec(["ctr", "--namespace", "k8s.io", ...args], { allowFailure, timeoutMs: 60_000 });
+}
+
+/** Starts `ref` as the chart does (its own entrypoint, host network of the node), detached. */
+async function startContainer(node: KubeletNode, ref: string, id: string, extra: string[] = []): Promise<void> {
+    await ctr(node, ["run", "-d", "--net-host", ...extra, ref, id]);
+}
+
+async function stopContainer(node: KubeletNode, id: string): Promise<void> {
+    await ctr(node, ["task", "kill", "-s", "SIGKILL", id], true);
+    await waitFor(
+        `container ${id} to stop`,
+        async () => ((await ctr(node, ["task", "delete", id], true)).code === 0 ? true : undefined),
+        20_000,
+    ).catch(() => undefined);
+    await ctr(node, ["container", "delete", id], true);
+}
+
+/** Runs a command in a running container until it succeeds (or 20 s pass); returns its last result. */
+async function probe(node: KubeletNode, id: string, cmd: string[], want = 0): Promise<RunResult> {
+    let last: RunResult = { code: -1, stdout: "", stderr: "" };
+    const deadline = Date.now() + 20_000;
+    for (let i = 0; Date.now() < deadline; i++) {
+        last = await ctr(node, ["task", "exec", "--exec-id", `probe-${i}`, id, ...cmd], true);
+        if (last.code === want) {
+            return last;
+        }
+        await sleep(300);
+    }
+    return last;
+}
+
+describePrivileged(
+    "the kubelet node's runtime and stand-in images",
+    { root: true, commands: ["ip", "containerd", "ctr", "unshare", "nsenter", "busybox", "curl", "openssl"] },
+    () => {
+        const dir = mkdtempSync("/var/tmp/dfcce-kubelet-rt-");
+        const namespaces: string[] = [];
+        let node: KubeletNode;
+        let archive: StandinArchive;
+        let before: MachineState;
+
+        beforeAll(async () => {
+            removeStaleNamespaces();
+            before = machineState();
+            archive = await buildStandinImages({ dir: join(dir, "images") });
+            const net = await createNetwork(process.pid, { kubelet: [20] }, namespaces);
+            node = new KubeletNode({
+                hubNetns: net.hub.netns,
+                netns: net.hosts.kubelet.netns,
+                address: NODE_ADDRESS,
+                caFile: "/dev/null",
+                token: "unused",
+                dir: join(dir, "node"),
+                nodeName: "kubelet-1",
+                pool: POOL,
+                apiGet: () => Promise.resolve({ code: 1, stdout: "", stderr: "no API server here" }),
+            });
+            await node.startRuntime(archive);
+        }, 300_000);
+
+        afterAll(async () => {
+            const left = node ? await node.stop() : [];
+            destroyNamespaces(namespaces);
+            rmSync(dir, { recursive: true, force: true });
+            expect(left).toEqual([]);
+        }, 120_000);
+
+        test("every image the rendered chart names, and the pause image, is in the node's containerd", async () => {
+            const r = await ctr(node, ["images", "list", "-q"]);
+            const listed = r.stdout.split("\n");
+            for (const ref of [...Object.values(CHART_IMAGES), PAUSE_IMAGE]) {
+                expect(listed).toContain(ref);
+            }
+            expect(archive.refs.sort()).toEqual([...Object.values(CHART_IMAGES), PAUSE_IMAGE].sort());
+        });
+
+        test("the node has its own PID 1, and a host-PID container's nsenter -t 1 -m lands in the node", async () => {
+            const pid1 = await node.exec(["cat", "/proc/1/cmdline"]);
+            expect(pid1.stdout.replace(/\0/g, " ")).toContain("node-init.sh");
+            // A container in the node's PID namespace (what hostPID gives a pod) enters PID 1's
+            // mount namespace and sees the node's containerd config, not the machine's.
+            await startContainer(node, CHART_IMAGES.busybox, "hostpid", [
+                "--privileged",
+                "--with-ns",
+                "pid:/proc/1/ns/pid",
+            ]);
+            try {
+                const r = await probe(node, "hostpid", ["nsenter", "-t", "1", "-m", "--", "cat", "/proc/1/cmdline"]);
+                expect(r.code).toBe(0);
+                expect(r.stdout).toContain("node-init.sh");
+                const cfg = await probe(node, "hostpid", [
+                    "nsenter",
+                    "-t",
+                    "1",
+                    "-m",
+                    "--",
+                    "cat",
+                    "/etc/containerd/config.toml",
+                ]);
+                expect(cfg.stdout).toContain(join(dir, "node", "containerd-root"));
+            } finally {
+                await stopContainer(node, "hostpid");
+            }
+        }, 120_000);
+
+        const cases: Array<{ role: StandinRole; checks: Array<{ cmd: string[]; out?: RegExp }>; readOnly?: boolean }> =
+            [
+                {
+                    role: "manager",
+                    checks: [
+                        { cmd: ["/bin/grpc_health_probe", "-addr=:65003", "-connect-timeout=3s"], out: /SERVING/ },
+                        {
+                            cmd: [
+                                "/bin/node",
+                                "-e",
+                                'fetch("http://127.0.0.1:8080/api/v1/users/signin",{method:"POST",headers:{"content-type":"application/json"},body:JSON.stringify({name:"root",password:"dragonfly"})}).then(r=>{console.log(r.status);process.exit(r.status===200?0:1)})',
+                            ],
+                            out: /200/,
+                        },
+                    ],
+                },
+                { role: "scheduler", checks: [{ cmd: ["/bin/grpc_health_probe", "-addr=:8002"], out: /SERVING/ }] },
+                {
+                    role: "client",
+                    checks: [
+                        {
+                            cmd: ["/bin/grpc_health_probe", "-addr=unix:///var/run/dragonfly/dfdaemon.sock"],
+                            out: /SERVING/,
+                        },
+                        {
+                            cmd: ["wget", "-qO-", "http://127.0.0.1:4002/metrics"],
+                            out: /dragonfly_client_proxy_request_total/,
+                        },
+                    ],
+                },
+                {
+                    role: "mysql",
+                    readOnly: true,
+                    checks: [
+                        {
+                            cmd: [
+                                "/bin/bash",
+                                "-ec",
+                                'mysqladmin ping -uroot -p"${MYSQL_ROOT_PASSWORD:-}" | grep "mysqld is alive"',
+                            ],
+                            out: /mysqld is alive/,
+                        },
+                    ],
+                },
+            ];
+        for (const c of cases) {
+            test(`the ${c.role} stand-in answers its probes (${CHART_IMAGES[c.role]})`, async () => {
+                const id = `standin-${c.role}`;
+                await startContainer(node, CHART_IMAGES[c.role], id, c.readOnly ? ["--read-only"] : []);
+                try {
+                    for (const check of c.checks) {
+                        const r = await probe(node, id, check.cmd);
+                        expect({ cmd: check.cmd.join(" "), code: r.code, stderr: r.stderr }).toEqual({
+                            cmd: check.cmd.join(" "),
+                            code: 0,
+                            stderr: expect.any(String),
+                        });
+                        expect(r.stdout).toMatch(check.out ?? /./);
+                    }
+                } finally {
+                    await stopContainer(node, id);
+                }
+            }, 120_000);
+        }
+
+        test("the redis stand-in runs the chart's start script shape and answers redis-cli ping with auth", async () => {
+            const id = "standin-redis";
+            await ctr(node, [
+                "run",
+                "-d",
+                "--net-host",
+                "--env",
+                "REDIS_PORT=6379",
+                "--env",
+                "REDIS_PASSWORD=s3cret",
+                CHART_IMAGES.redis,
+                id,
+                "/bin/bash",
+                "-c",
+                'ARGS=("--port" "${REDIS_PORT}"); ARGS+=("--requirepass" "${REDIS_PASSWORD}"); exec redis-server "${ARGS[@]}"',
+            ]);
+            try {
+                const r = await probe(node, id, [
+                    "/bin/bash",
+                    "-c",
+                    'export REDISCLI_AUTH="$REDIS_PASSWORD"; r=$(timeout -s 15 1 redis-cli -h localhost -p $REDIS_PORT ping); [ "$r" = PONG ] && echo "$r"',
+                ]);
+                expect(r.code).toBe(0);
+                expect(r.stdout.trim()).toBe("PONG");
+                // The busybox image's nc, as the chart's wait-for init containers call it.
+                await ctr(node, ["run", "-d", "--net-host", CHART_IMAGES.busybox, "waitfor", "sleep", "600"]);
+                try {
+                    const nc = await probe(node, "waitfor", ["sh", "-c", "nc -vz 127.0.0.1 6379"]);
+                    expect({ code: nc.code, stderr: nc.stderr }).toEqual({
+                        code: 0,
+                        stderr: expect.stringContaining("open"),
+                    });
+                    const closed = await ctr(
+                        node,
+                        ["task", "exec", "--exec-id", "closed", "waitfor", "nc", "-vz", "127.0.0.1", "6380"],
+                        true,
+                    );
+                    expect(closed.code).not.toBe(0);
+                } finally {
+                    await stopContainer(node, "waitfor");
+                }
+            } finally {
+                await stopContainer(node, id);
+            }
+        }, 120_000);
+
+        test("an image built to fail its probe fails it", async () => {
+            const failing = await buildStandinImages({ dir: join(dir, "failing"), failingProbe: ["scheduler"] });
+            await run(
+                "ctr",
+                ["--address", node.containerdSocket, "--namespace", "k8s.io", "images", "import", failing.file],
+                {
+                    timeoutMs: 300_000,
+                },
+            );
+            try {
+                await startContainer(node, CHART_IMAGES.scheduler, "failing");
+                try {
+                    const r = await probe(node, "failing", ["/bin/grpc_health_probe", "-addr=:8002"], 1);
+                    expect(r.code).toBe(1);
+                    expect(r.stderr).toMatch(/NOT_SERVING/);
+                } finally {
+                    await stopContainer(node, "failing");
+                }
+            } finally {
+                await run(
+                    "ctr",
+                    ["--address", node.containerdSocket, "--namespace", "k8s.io", "images", "import", archive.file],
+                    {
+                        timeoutMs: 300_000,
+                    },
+                );
+            }
+        }, 300_000);
+
+        test("the node changes nothing on the machine while it runs (only its cgroup root)", () => {
+            const now = machineState();
+            expect(now.iptablesChains).toEqual(before.iptablesChains);
+            expect(now.devicePluginSocket).toBe(before.devicePluginSocket);
+            // The test's own network namespaces are mounted under /run/netns; nothing else may appear.
+            expect(now.mounts.filter((m) => !m.startsWith("/run/netns/"))).toEqual(before.mounts);
+        });
+    },
+);
