@@ -12,13 +12,25 @@
  *    deletion complete, a stand-in that fails its probe makes `--atomic` fail naming the
  *    workload, and teardown leaves the machine as it found it.
  */
-import { mkdtempSync, rmSync } from "fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { join } from "path";
 
+import { renderStack } from "../../lib/render";
+import { consoleServiceManifest, namespaceManifest, proxyServiceManifest, serviceNames } from "../../lib/services";
+import { CHART_DIR, stackConfig } from "../helpers/kube/helm";
 import { describePrivileged } from "../helpers/privileged";
+import { toolPath } from "../helpers/tools";
+import { API_PORT, ControlPlane } from "../helpers/world/controlPlane";
 import { run, RunResult, sleep, waitFor } from "../helpers/world/exec";
-import { buildStandinImages, CHART_IMAGES, PAUSE_IMAGE, StandinArchive, StandinRole } from "../helpers/world/images";
-import { KubeletNode, machineState, MachineState } from "../helpers/world/kubeletNode";
+import {
+    buildStandinImages,
+    CHART_IMAGES,
+    importStandinImages,
+    PAUSE_IMAGE,
+    StandinArchive,
+    StandinRole,
+} from "../helpers/world/images";
+import { KubeletNode, KubeScheduler, machineState, MachineState, POOL_LABEL } from "../helpers/world/kubeletNode";
 import { createNetwork, destroyNamespaces, removeStaleNamespaces } from "../helpers/world/netns";
 
 const POOL = "local-pool";
@@ -279,5 +291,323 @@ describePrivileged(
             // The test's own network namespaces are mounted under /run/netns; nothing else may appear.
             expect(now.mounts.filter((m) => !m.startsWith("/run/netns/"))).toEqual(before.mounts);
         });
+    },
+);
+
+/** A ControlPlane whose GET uses the CA file makeCa writes (`kube-ca.crt`). */
+class KubeletWorldControlPlane extends ControlPlane {
+    get caFile(): string {
+        return join(this.opts.dir, "kube-ca.crt");
+    }
+
+    override get(path: string): Promise<RunResult> {
+        return this.api("GET", path);
+    }
+
+    /** One request to the API server from inside the hub (curl; exit code 0 on 2xx). */
+    api(method: string, path: string, body?: unknown): Promise<RunResult> {
+        const data = body === undefined ? [] : ["-H", "Content-Type: application/json", "--data-binary", "@-"];
+        return run(
+            "curl",
+            [
+                "-sf",
+                "--max-time",
+                "20",
+                "-X",
+                method,
+                "--cacert",
+                this.caFile,
+                "-H",
+                `Authorization: Bearer ${this.token}`,
+                ...data,
+                `https://127.0.0.1:${API_PORT}${path}`,
+            ],
+            {
+                netns: this.opts.netns,
+                allowFailure: true,
+                timeoutMs: 30_000,
+                input: body === undefined ? undefined : JSON.stringify(body),
+            },
+        );
+    }
+}
+
+interface Pod {
+    metadata: { name: string; ownerReferences?: Array<{ kind: string; name: string }> };
+    spec: { nodeName?: string };
+    status: { phase: string; containerStatuses?: Array<{ name: string; ready: boolean; restartCount: number }> };
+}
+
+describePrivileged(
+    "the kubelet world: the release rolls out on a real kubelet",
+    {
+        root: true,
+        commands: ["ip", "containerd", "ctr", "unshare", "nsenter", "busybox", "curl", "openssl", "iptables-save"],
+        tools: ["helm", "kine", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"],
+    },
+    () => {
+        const dir = mkdtempSync("/var/tmp/dfcce-kubelet-world-");
+        const namespaces: string[] = [];
+        const cfg = stackConfig({
+            nodePool: POOL,
+            namespace: "dragonfly-system",
+            releaseName: "dragonfly",
+            proxy: { port: 4001 },
+            console: { nodePort: 30080, nodeAddress: NODE_ADDRESS, rotatePassword: false },
+        });
+        const ns = cfg.core.namespace;
+        const figures: Record<string, number> = {};
+        let before: MachineState;
+        let cp: KubeletWorldControlPlane;
+        let scheduler: KubeScheduler;
+        let node: KubeletNode;
+        let archive: StandinArchive;
+        let valuesDir: string;
+
+        function helm(args: string[], timeoutMs = 600_000): Promise<RunResult> {
+            const home = join(dir, "helm-home");
+            return run(toolPath("helm"), ["--kubeconfig", cp.kubeconfigFile, ...args], {
+                netns: cp.opts.netns,
+                allowFailure: true,
+                timeoutMs,
+                env: {
+                    PATH: process.env.PATH,
+                    HOME: home,
+                    HELM_CACHE_HOME: join(home, "cache"),
+                    HELM_CONFIG_HOME: join(home, "config"),
+                    HELM_DATA_HOME: join(home, "data"),
+                },
+            });
+        }
+
+        async function create(path: string, obj: unknown): Promise<void> {
+            const r = await cp.api("POST", path, obj);
+            if (r.code !== 0) {
+                throw new Error(`POST ${path} failed (curl exit ${r.code}): ${r.stdout}${r.stderr}`);
+            }
+        }
+
+        async function getJson<T>(path: string): Promise<T> {
+            const r = await cp.get(path);
+            if (r.code !== 0) {
+                throw new Error(`GET ${path} failed (curl exit ${r.code})`);
+            }
+            return JSON.parse(r.stdout) as T;
+        }
+
+        /** The Namespace and the two Services, from lib/services.ts as the stack creates them. */
+        async function createStackObjects(): Promise<void> {
+            await create("/api/v1/namespaces", namespaceManifest(cfg.core));
+            await create(`/api/v1/namespaces/${ns}/services`, proxyServiceManifest(cfg.core));
+            await create(`/api/v1/namespaces/${ns}/services`, consoleServiceManifest(cfg.core));
+        }
+
+        function install(): Promise<RunResult> {
+            return helm([
+                "install",
+                cfg.core.releaseName,
+                CHART_DIR,
+                "--namespace",
+                ns,
+                "-f",
+                join(valuesDir, "values.yaml"),
+                "-f",
+                join(valuesDir, "values.secrets.yaml"),
+                "--wait",
+                "--atomic",
+                "--timeout",
+                "8m",
+            ]);
+        }
+
+        async function deleteNamespace(): Promise<void> {
+            await cp.api("DELETE", `/api/v1/namespaces/${ns}`);
+            await waitFor(
+                `namespace ${ns} to be gone`,
+                async () => ((await cp.get(`/api/v1/namespaces/${ns}`)).code === 22 ? true : undefined),
+                300_000,
+            );
+        }
+
+        beforeAll(async () => {
+            removeStaleNamespaces();
+            before = machineState();
+            archive = await buildStandinImages({ dir: join(dir, "images") });
+            const net = await createNetwork(process.pid, { kubelet: [20] }, namespaces);
+            cp = new KubeletWorldControlPlane({
+                netns: net.hub.netns,
+                dir: join(dir, "control-plane"),
+                loadBalancerAddress: NODE_ADDRESS,
+            });
+            await cp.start();
+            scheduler = new KubeScheduler({ hubNetns: net.hub.netns, kubeconfig: cp.kubeconfigFile, dir });
+            scheduler.start();
+            node = new KubeletNode({
+                hubNetns: net.hub.netns,
+                netns: net.hosts.kubelet.netns,
+                address: NODE_ADDRESS,
+                caFile: cp.caFile,
+                token: cp.token,
+                dir: join(dir, "node"),
+                nodeName: "kubelet-1",
+                pool: POOL,
+                apiGet: (p) => cp.get(p),
+            });
+            await node.start(archive);
+            figures.nodeUpSeconds = node.upSeconds;
+
+            // The values files the stack gives Helm (generated secrets included).
+            valuesDir = join(dir, "values");
+            mkdirSync(valuesDir, { recursive: true });
+            for (const f of renderStack(cfg, { proxyHost: NODE_ADDRESS })) {
+                if (f.path === "values.yaml" || f.path === "values.secrets.yaml") {
+                    writeFileSync(join(valuesDir, f.path), f.content, { mode: 0o600 });
+                }
+            }
+            // CCE's csi-disk class: here static hostPath volumes in the node's directory, one per claim.
+            await create("/apis/storage.k8s.io/v1/storageclasses", {
+                apiVersion: "storage.k8s.io/v1",
+                kind: "StorageClass",
+                metadata: { name: "csi-disk" },
+                provisioner: "kubernetes.io/no-provisioner",
+                volumeBindingMode: "Immediate",
+            });
+            for (let i = 0; i < 12; i++) {
+                await create("/api/v1/persistentvolumes", {
+                    apiVersion: "v1",
+                    kind: "PersistentVolume",
+                    metadata: { name: `local-pv-${i}` },
+                    spec: {
+                        storageClassName: "csi-disk",
+                        capacity: { storage: "100Gi" },
+                        accessModes: ["ReadWriteOnce"],
+                        persistentVolumeReclaimPolicy: "Delete",
+                        hostPath: { path: join(dir, "node", "pv", String(i)), type: "DirectoryOrCreate" },
+                    },
+                });
+            }
+        }, 600_000);
+
+        afterAll(async () => {
+            const t0 = Date.now();
+            await scheduler?.stop();
+            const left = node ? await node.stop() : [];
+            cp?.stop();
+            destroyNamespaces(namespaces);
+            figures.teardownSeconds = (Date.now() - t0) / 1000;
+            process.stderr.write(`kubelet world figures: ${JSON.stringify(figures)}\n`);
+            const after = machineState();
+            rmSync(dir, { recursive: true, force: true });
+            expect(left).toEqual([]);
+            // Teardown leaves the machine as it found it.
+            expect(after).toEqual(before);
+        }, 300_000);
+
+        test("the Node registers with the pool's label and is Ready", async () => {
+            const n = await getJson<{ metadata: { labels: Record<string, string> } }>("/api/v1/nodes/kubelet-1");
+            expect(n.metadata.labels[POOL_LABEL]).toBe(POOL);
+        });
+
+        test("helm install --wait --atomic rolls the release out: every workload Running on the pool's node", async () => {
+            await createStackObjects();
+            const t0 = Date.now();
+            const r = await install();
+            figures.releaseRolledOutSeconds = (Date.now() - t0) / 1000;
+            expect({ code: r.code, out: r.stdout + r.stderr }).toEqual({ code: 0, out: expect.any(String) });
+
+            const pods = (await getJson<{ items: Pod[] }>(`/api/v1/namespaces/${ns}/pods`)).items;
+            const owners = new Set(pods.map((p) => p.metadata.ownerReferences?.[0]?.name ?? ""));
+            // Deployments own pods through ReplicaSets (dragonfly-manager-<hash>).
+            for (const w of [
+                "dragonfly-client",
+                "dragonfly-seed-client",
+                "dragonfly-scheduler",
+                "dragonfly-mysql",
+                "dragonfly-redis-master",
+                "dragonfly-redis-replicas",
+            ]) {
+                expect([...owners]).toContain(w);
+            }
+            expect([...owners].some((o) => o.startsWith("dragonfly-manager-"))).toBe(true);
+            for (const p of pods) {
+                expect({
+                    pod: p.metadata.name,
+                    node: p.spec.nodeName,
+                    phase: p.status.phase,
+                    ready: (p.status.containerStatuses ?? []).every((c) => c.ready),
+                }).toEqual({ pod: p.metadata.name, node: "kubelet-1", phase: "Running", ready: true });
+            }
+            const status = await helm(["status", cfg.core.releaseName, "--namespace", ns]);
+            expect(status.stdout).toMatch(/STATUS: deployed/);
+        }, 900_000);
+
+        test("the proxy Service's Endpoints are exactly the client pods, the console Service's the manager pods", async () => {
+            const pods = (
+                await getJson<{ items: Array<Pod & { metadata: { labels: Record<string, string> } }> }>(
+                    `/api/v1/namespaces/${ns}/pods`,
+                )
+            ).items;
+            const names = serviceNames(cfg.core.releaseName);
+            const endpointPods = async (svc: string) =>
+                (
+                    await getJson<{ subsets?: Array<{ addresses?: Array<{ targetRef?: { name: string } }> }> }>(
+                        `/api/v1/namespaces/${ns}/endpoints/${svc}`,
+                    )
+                ).subsets
+                    ?.flatMap((s) => s.addresses ?? [])
+                    .map((a) => a.targetRef?.name ?? "")
+                    .sort() ?? [];
+            const clientPods = pods
+                .filter((p) => p.metadata.ownerReferences?.[0]?.name === "dragonfly-client")
+                .map((p) => p.metadata.name)
+                .sort();
+            const managerPods = pods
+                .filter((p) => p.metadata.ownerReferences?.[0]?.name.startsWith("dragonfly-manager-"))
+                .map((p) => p.metadata.name)
+                .sort();
+            expect(clientPods.length).toBe(1);
+            expect(managerPods.length).toBeGreaterThan(0);
+            expect(await endpointPods(names.proxy)).toEqual(clientPods);
+            expect(await endpointPods(names.console)).toEqual(managerPods);
+        });
+
+        test("helm uninstall and the namespace's deletion complete", async () => {
+            const t0 = Date.now();
+            const r = await helm(["uninstall", cfg.core.releaseName, "--namespace", ns, "--wait", "--timeout", "5m"]);
+            expect(r.code).toBe(0);
+            await deleteNamespace();
+            figures.uninstallAndNamespaceSeconds = (Date.now() - t0) / 1000;
+        }, 600_000);
+
+        test("a stand-in that fails its probe makes helm install --atomic fail, naming the workload", async () => {
+            const failing = await buildStandinImages({ dir: join(dir, "failing"), failingProbe: ["scheduler"] });
+            await importStandinImages(node.containerdSocket, failing);
+            try {
+                await createStackObjects();
+                const r = await helm([
+                    "install",
+                    cfg.core.releaseName,
+                    CHART_DIR,
+                    "--namespace",
+                    ns,
+                    "-f",
+                    join(valuesDir, "values.yaml"),
+                    "-f",
+                    join(valuesDir, "values.secrets.yaml"),
+                    "--wait",
+                    "--atomic",
+                    "--timeout",
+                    "150s",
+                ]);
+                expect(r.code).not.toBe(0);
+                expect(r.stdout + r.stderr).toMatch(/dragonfly-scheduler/);
+                // atomic rolled the install back: no release is left.
+                const status = await helm(["status", cfg.core.releaseName, "--namespace", ns]);
+                expect(status.code).not.toBe(0);
+                await deleteNamespace();
+            } finally {
+                await importStandinImages(node.containerdSocket, archive);
+            }
+        }, 900_000);
     },
 );
