@@ -12,14 +12,18 @@
  *    deletion complete, a stand-in that fails its probe makes `--atomic` fail naming the
  *    workload, and teardown leaves the machine as it found it.
  */
+import { ChildProcess, spawn } from "child_process";
+import { randomBytes } from "crypto";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { join } from "path";
 
 import { renderStack } from "../../lib/render";
 import { consoleServiceManifest, namespaceManifest, proxyServiceManifest, serviceNames } from "../../lib/services";
+import { apiServerArgs, kineArgs, writeApiServerFiles } from "../helpers/kube/apiServer";
 import { CHART_DIR, stackConfig } from "../helpers/kube/helm";
 import { describePrivileged } from "../helpers/privileged";
 import { toolPath } from "../helpers/tools";
+import { makeCa, makeLeaf } from "../helpers/world/certs";
 import { API_PORT, ControlPlane } from "../helpers/world/controlPlane";
 import { run, RunResult, sleep, waitFor } from "../helpers/world/exec";
 import {
@@ -609,5 +613,143 @@ describePrivileged(
                 await importStandinImages(node.containerdSocket, archive);
             }
         }, 900_000);
+    },
+);
+
+describePrivileged(
+    "the kubelet node reaches the hub's API server and answers cluster DNS names",
+    {
+        root: true,
+        commands: ["ip", "containerd", "ctr", "unshare", "nsenter", "curl", "openssl"],
+        tools: ["kine", "kube-apiserver"],
+    },
+    () => {
+        const dir = mkdtempSync("/var/tmp/dfcce-kubelet-dns-");
+        const namespaces: string[] = [];
+        const procs: ChildProcess[] = [];
+        let node: KubeletNode;
+        let hub: string;
+        let caFile: string;
+        let token: string;
+
+        function api(method: string, path: string, body?: unknown): Promise<RunResult> {
+            return run(
+                "curl",
+                [
+                    "-sf",
+                    "-X",
+                    method,
+                    "--cacert",
+                    caFile,
+                    "-H",
+                    `Authorization: Bearer ${token}`,
+                    ...(body === undefined ? [] : ["-H", "Content-Type: application/json", "--data-binary", "@-"]),
+                    `https://127.0.0.1:${API_PORT}${path}`,
+                ],
+                { netns: hub, allowFailure: true, input: body === undefined ? undefined : JSON.stringify(body) },
+            );
+        }
+
+        beforeAll(async () => {
+            removeStaleNamespaces();
+            const net = await createNetwork(process.pid, { kubelet: [20] }, namespaces);
+            hub = net.hub.netns;
+            const cpDir = join(dir, "control-plane");
+            mkdirSync(cpDir, { recursive: true });
+            const ca = await makeCa(cpDir, "kube");
+            caFile = ca.cert;
+            const serving = await makeLeaf(cpDir, "apiserver", ca, ["127.0.0.1"]);
+            token = randomBytes(16).toString("hex");
+            await writeApiServerFiles(cpDir, token);
+            const spawnInHub = (tool: string, args: string[]) =>
+                procs.push(spawn("ip", ["netns", "exec", hub, toolPath(tool), ...args], { stdio: "ignore" }));
+            spawnInHub("kine", [...kineArgs(cpDir, 2379), "--metrics-bind-address", "0"]);
+            spawnInHub(
+                "kube-apiserver",
+                apiServerArgs({ dir: cpDir, port: API_PORT, kinePort: 2379, serving, authorization: "RBAC" }),
+            );
+            await waitFor(
+                "kube-apiserver /readyz",
+                async () => ((await api("GET", "/readyz")).stdout === "ok" ? true : undefined),
+                180_000,
+            );
+            node = new KubeletNode({
+                hubNetns: hub,
+                netns: net.hosts.kubelet.netns,
+                address: NODE_ADDRESS,
+                caFile,
+                token,
+                dir: join(dir, "node"),
+                nodeName: "kubelet-1",
+                pool: POOL,
+                apiGet: (p) => api("GET", p),
+            });
+            await node.startRuntime({ file: "", refs: [] }, { importImages: false });
+        }, 300_000);
+
+        afterAll(async () => {
+            const left = node ? await node.stop() : [];
+            for (const p of procs) {
+                p.kill("SIGKILL");
+            }
+            destroyNamespaces(namespaces);
+            rmSync(dir, { recursive: true, force: true });
+            expect(left).toEqual([]);
+        }, 120_000);
+
+        test("the node reaches the API server at 127.0.0.1:6443, the address its certificate names", async () => {
+            const readyz = await waitFor(
+                "the API server through the node's relay",
+                async () => {
+                    const r = await node.exec(
+                        [
+                            "curl",
+                            "-sf",
+                            "--cacert",
+                            caFile,
+                            "-H",
+                            `Authorization: Bearer ${token}`,
+                            `https://127.0.0.1:${API_PORT}/readyz`,
+                        ],
+                        { allowFailure: true },
+                    );
+                    return r.code === 0 ? r.stdout : undefined;
+                },
+                20_000,
+            );
+            expect(readyz).toBe("ok");
+        });
+
+        test("a Service name resolves to its ready endpoints, a StatefulSet pod's name to its own", async () => {
+            await api("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "dns" } });
+            const created = await api("POST", "/api/v1/namespaces/dns/endpoints", {
+                apiVersion: "v1",
+                kind: "Endpoints",
+                metadata: { name: "redis-headless" },
+                subsets: [
+                    {
+                        addresses: [
+                            { ip: "10.244.0.7", hostname: "redis-0" },
+                            { ip: "10.244.0.8", hostname: "redis-1" },
+                        ],
+                        ports: [{ port: 6379 }],
+                    },
+                ],
+            });
+            expect(created.code).toBe(0);
+            const resolve = (name: string) =>
+                node.exec(
+                    [
+                        process.execPath,
+                        "-e",
+                        `const d=require("dns");d.setServers(["127.0.0.1"]);d.resolve4(process.argv[1],(e,a)=>{console.log(e?e.code:a.sort().join(","))})`,
+                        name,
+                    ],
+                    { allowFailure: true },
+                );
+            expect((await resolve("redis-headless.dns.svc.cluster.local")).stdout.trim()).toBe("10.244.0.7,10.244.0.8");
+            expect((await resolve("redis-1.redis-headless.dns.svc.cluster.local")).stdout.trim()).toBe("10.244.0.8");
+            expect((await resolve("nothing.dns.svc.cluster.local")).stdout.trim()).toBe("ENOTFOUND");
+        });
     },
 );

@@ -380,7 +380,7 @@ export class KubeletNode {
      * Starts the node's init (containerd, the DNS stand-in, the API relay) and imports the
      * stand-in images. The kubelet waits for {@link startKubelet}.
      */
-    async startRuntime(images: StandinArchive): Promise<void> {
+    async startRuntime(images: StandinArchive, o: { importImages?: boolean } = {}): Promise<void> {
         this.t0 = Date.now();
         const d = this.opts.dir;
         mkdirSync(d, { recursive: true });
@@ -441,7 +441,9 @@ export class KubeletNode {
             },
             60_000,
         );
-        await importStandinImages(this.containerdSocket, images);
+        if (o.importImages !== false) {
+            await importStandinImages(this.containerdSocket, images);
+        }
     }
 
     /** Lets the node's init start the kubelet and waits for the Node to be Ready. */
