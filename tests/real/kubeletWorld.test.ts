@@ -196,7 +196,7 @@ describePrivileged(
         for (const c of cases) {
             test(`the ${c.role} stand-in answers its probes (${CHART_IMAGES[c.role]})`, async () => {
                 const id = `standin-${c.role}`;
-                await startContainer(node, CHART_IMAGES[c.role], id, c.readOnly ? ["--read-only"] : []);
+                await startContainer(node, CHART_IMAGES[c.role], id, c.readOnly ? ["--read-only", "--seccomp"] : []);
                 try {
                     for (const check of c.checks) {
                         const r = await probe(node, id, check.cmd);
@@ -511,6 +511,45 @@ describePrivileged(
             const n = await getJson<{ metadata: { labels: Record<string, string> } }>("/api/v1/nodes/kubelet-1");
             expect(n.metadata.labels[POOL_LABEL]).toBe(POOL);
         });
+
+        test("a privileged hostPID pod's nsenter -t 1 -m enters the node's init, not the machine's PID 1", async () => {
+            await create("/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: "agent" } });
+            await create("/api/v1/namespaces/agent/pods", {
+                apiVersion: "v1",
+                kind: "Pod",
+                metadata: { name: "enter-pid1" },
+                spec: {
+                    hostPID: true,
+                    restartPolicy: "Never",
+                    nodeSelector: { [POOL_LABEL]: POOL },
+                    containers: [
+                        {
+                            name: "enter",
+                            image: CHART_IMAGES.busybox,
+                            imagePullPolicy: "Never",
+                            securityContext: { privileged: true },
+                            command: ["nsenter", "-t", "1", "-m", "--", "cat", "/proc/1/cmdline"],
+                        },
+                    ],
+                },
+            });
+            const phase = await waitFor(
+                "pod agent/enter-pid1 to finish",
+                async () => {
+                    const p = await getJson<Pod>("/api/v1/namespaces/agent/pods/enter-pid1");
+                    return ["Succeeded", "Failed"].includes(p.status.phase) ? p.status.phase : undefined;
+                },
+                120_000,
+            );
+            const logs = await node.exec(["sh", "-c", "cat /var/log/pods/agent_enter-pid1_*/enter/0.log"], {
+                allowFailure: true,
+            });
+            expect({ phase, log: logs.stdout }).toEqual({
+                phase: "Succeeded",
+                log: expect.stringContaining("node-init.sh"),
+            });
+            await cp.api("DELETE", "/api/v1/namespaces/agent");
+        }, 180_000);
 
         test("helm install --wait --atomic rolls the release out: every workload Running on the pool's node", async () => {
             await createStackObjects();
