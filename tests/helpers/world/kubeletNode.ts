@@ -85,7 +85,10 @@ export interface MachineState {
     sysctls: Record<string, string>;
     /** `iptables-save` of the machine's namespace, chain names only. */
     iptablesChains: string[];
-    /** Mount points of the machine's mount namespace. */
+    /**
+     * Mount points of the machine's mount namespace, without /run/netns (where `ip netns` mounts
+     * every network namespace, this run's and any other's).
+     */
     mounts: string[];
     /** Whether the fixed device-plugin socket exists. */
     devicePluginSocket: boolean;
@@ -121,6 +124,7 @@ export function machineState(): MachineState {
         .split("\n")
         .filter((l) => l !== "")
         .map((l) => l.split(" ")[4])
+        .filter((m) => m !== "/run/netns" && !m.startsWith("/run/netns/"))
         .sort();
     const kubepodsCgroups = CGROUP_CONTROLLERS.map((c) => join(CGROUP_BASE, c, "kubepods")).filter((p) =>
         existsSync(p),
