@@ -30,6 +30,7 @@ import {
     buildStandinImages,
     CHART_IMAGES,
     importStandinImages,
+    normalizedRef,
     PAUSE_IMAGE,
     StandinArchive,
     StandinRole,
@@ -113,10 +114,12 @@ describePrivileged(
         test("every image the rendered chart names, and the pause image, is in the node's containerd", async () => {
             const r = await ctr(node, ["images", "list", "-q"]);
             const listed = r.stdout.split("\n");
-            for (const ref of [...Object.values(CHART_IMAGES), PAUSE_IMAGE]) {
+            const wanted = [...Object.values(CHART_IMAGES), PAUSE_IMAGE].map(normalizedRef);
+            for (const ref of wanted) {
                 expect(listed).toContain(ref);
             }
-            expect(archive.refs.sort()).toEqual([...Object.values(CHART_IMAGES), PAUSE_IMAGE].sort());
+            expect(archive.refs.sort()).toEqual(wanted.sort());
+            expect(wanted).toContain("docker.io/library/busybox:latest");
         });
 
         test("the node has its own PID 1, and a host-PID container's nsenter -t 1 -m lands in the node", async () => {
@@ -398,6 +401,41 @@ describePrivileged(
             return JSON.parse(r.stdout) as T;
         }
 
+        /** Each pod's phase, node and container states (for failure messages). */
+        async function podSummary(namespace: string): Promise<string> {
+            const r = await cp.get(`/api/v1/namespaces/${namespace}/pods`);
+            if (r.code !== 0) {
+                return `(no pods: curl exit ${r.code})`;
+            }
+            const pods = (
+                JSON.parse(r.stdout) as {
+                    items: Array<{
+                        metadata: { name: string };
+                        spec: { nodeName?: string };
+                        status: {
+                            phase: string;
+                            conditions?: Array<{ type: string; status: string; message?: string }>;
+                            initContainerStatuses?: Array<{ name: string; state: Record<string, unknown> }>;
+                            containerStatuses?: Array<{ name: string; ready: boolean; state: Record<string, unknown> }>;
+                        };
+                    }>;
+                }
+            ).items;
+            return pods
+                .map(
+                    (p) =>
+                        `${p.metadata.name} ${p.status.phase} on ${p.spec.nodeName ?? "-"}: ` +
+                        JSON.stringify({
+                            init: p.status.initContainerStatuses?.map((c) => [c.name, c.state]),
+                            containers: p.status.containerStatuses?.map((c) => [c.name, c.ready, c.state]),
+                            unscheduled: p.status.conditions?.find(
+                                (c) => c.type === "PodScheduled" && c.status !== "True",
+                            )?.message,
+                        }),
+                )
+                .join("\n");
+        }
+
         /** The Namespace and the two Services, from lib/services.ts as the stack creates them. */
         async function createStackObjects(): Promise<void> {
             await create("/api/v1/namespaces", namespaceManifest(cfg.core));
@@ -500,7 +538,9 @@ describePrivileged(
             figures.teardownSeconds = (Date.now() - t0) / 1000;
             process.stderr.write(`kubelet world figures: ${JSON.stringify(figures)}\n`);
             const after = machineState();
-            rmSync(dir, { recursive: true, force: true });
+            if (process.env.DFCCE_KEEP_WORLD !== "1") {
+                rmSync(dir, { recursive: true, force: true });
+            }
             expect(left).toEqual([]);
             // Teardown leaves the machine as it found it.
             expect(after).toEqual(before);
@@ -539,7 +579,9 @@ describePrivileged(
                     return ["Succeeded", "Failed"].includes(p.status.phase) ? p.status.phase : undefined;
                 },
                 120_000,
-            );
+            ).catch(async (e: Error) => {
+                throw new Error(`${e.message}\n${await podSummary("agent")}\nkubelet:\n${node.log("kubelet")}`);
+            });
             const logs = await node.exec(["sh", "-c", "cat /var/log/pods/agent_enter-pid1_*/enter/0.log"], {
                 allowFailure: true,
             });
@@ -555,7 +597,12 @@ describePrivileged(
             const t0 = Date.now();
             const r = await install();
             figures.releaseRolledOutSeconds = (Date.now() - t0) / 1000;
-            expect({ code: r.code, out: r.stdout + r.stderr }).toEqual({ code: 0, out: expect.any(String) });
+            if (r.code !== 0) {
+                throw new Error(
+                    `helm install failed:\n${r.stdout}${r.stderr}\npods:\n${await podSummary(ns)}\n` +
+                        `kubelet:\n${node.log("kubelet")}`,
+                );
+            }
 
             const pods = (await getJson<{ items: Pod[] }>(`/api/v1/namespaces/${ns}/pods`)).items;
             const owners = new Set(pods.map((p) => p.metadata.ownerReferences?.[0]?.name ?? ""));

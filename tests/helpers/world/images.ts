@@ -35,6 +35,16 @@ export const PAUSE_IMAGE = "registry.k8s.io/pause:3.10";
 
 export type StandinRole = keyof typeof CHART_IMAGES;
 
+/**
+ * The name containerd's CRI looks an image up by: a Docker Hub reference with one path segment
+ * gets `library/` (`docker.io/busybox:latest` is `docker.io/library/busybox:latest`); an image
+ * imported under the short form is invisible to the kubelet (ErrImageNeverPull).
+ */
+export function normalizedRef(ref: string): string {
+    const m = /^docker\.io\/([^/]+)$/.exec(ref);
+    return m ? `docker.io/library/${m[1]}` : ref;
+}
+
 export interface BuildOptions {
     /** Scratch directory (the archive and its layers are written here). */
     dir: string;
@@ -309,7 +319,10 @@ export async function buildStandinImages(o: BuildOptions): Promise<StandinArchiv
         );
         manifests.push({
             ...manifest,
-            annotations: { "io.containerd.image.name": plan.ref, "org.opencontainers.image.ref.name": plan.ref },
+            annotations: {
+                "io.containerd.image.name": normalizedRef(plan.ref),
+                "org.opencontainers.image.ref.name": normalizedRef(plan.ref),
+            },
             platform: { architecture: arch(), os: "linux" },
         });
     }
