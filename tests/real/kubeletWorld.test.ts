@@ -668,8 +668,8 @@ describePrivileged(
             figures.uninstallAndNamespaceSeconds = (Date.now() - t0) / 1000;
         }, 600_000);
 
-        test("a stand-in that fails its probe makes helm install --atomic fail, naming the workload", async () => {
-            const failing = await buildStandinImages({ dir: join(dir, "failing"), failingProbe: ["scheduler"] });
+        test("a client stand-in that fails its probe makes helm install --atomic fail and roll back, naming the workload", async () => {
+            const failing = await buildStandinImages({ dir: join(dir, "failing"), failingProbe: ["client"] });
             await importStandinImages(node.containerdSocket, failing);
             try {
                 await createStackObjects();
@@ -687,9 +687,13 @@ describePrivileged(
                     "--atomic",
                     "--timeout",
                     "150s",
+                    "--debug",
                 ]);
                 expect(r.code).not.toBe(0);
-                expect(r.stdout + r.stderr).toMatch(/dragonfly-scheduler/);
+                // Helm's error itself says only "context deadline exceeded"; its wait log names
+                // the workload that never became ready (the client: nothing else waits for it).
+                expect(r.stderr).toMatch(/has been uninstalled due to atomic being set/);
+                expect(r.stdout + r.stderr).toMatch(/DaemonSet is not ready: dragonfly-system\/dragonfly-client/);
                 // atomic rolled the install back: no release is left.
                 const status = await helm(["status", cfg.core.releaseName, "--namespace", ns]);
                 expect(status.code).not.toBe(0);
