@@ -79,13 +79,14 @@ describePrivileged(
     "the kubelet node's runtime and stand-in images",
     { root: true, commands: ["ip", "containerd", "ctr", "unshare", "nsenter", "busybox", "curl", "openssl"] },
     () => {
-        const dir = mkdtempSync("/var/tmp/dfcce-kubelet-rt-");
+        let dir = "";
         const namespaces: string[] = [];
         let node: KubeletNode;
         let archive: StandinArchive;
         let before: MachineState;
 
         beforeAll(async () => {
+            dir = mkdtempSync("/var/tmp/dfcce-kubelet-rt-");
             removeStaleNamespaces();
             before = machineState();
             archive = await buildStandinImages({ dir: join(dir, "images") });
@@ -107,7 +108,9 @@ describePrivileged(
         afterAll(async () => {
             const left = node ? await node.stop() : [];
             destroyNamespaces(namespaces);
-            rmSync(dir, { recursive: true, force: true });
+            if (dir !== "") {
+                rmSync(dir, { recursive: true, force: true });
+            }
             expect(left).toEqual([]);
         }, 120_000);
 
@@ -127,7 +130,7 @@ describePrivileged(
             expect(pid1.stdout.replace(/\0/g, " ")).toContain("node-init.sh");
             // A container in the node's PID namespace (what hostPID gives a pod) enters PID 1's
             // mount namespace and sees the node's containerd config, not the machine's.
-            await startContainer(node, CHART_IMAGES.busybox, "hostpid", [
+            await startContainer(node, normalizedRef(CHART_IMAGES.busybox), "hostpid", [
                 "--privileged",
                 "--with-ns",
                 "pid:/proc/1/ns/pid",
@@ -241,7 +244,15 @@ describePrivileged(
                 expect(r.code).toBe(0);
                 expect(r.stdout.trim()).toBe("PONG");
                 // The busybox image's nc, as the chart's wait-for init containers call it.
-                await ctr(node, ["run", "-d", "--net-host", CHART_IMAGES.busybox, "waitfor", "sleep", "600"]);
+                await ctr(node, [
+                    "run",
+                    "-d",
+                    "--net-host",
+                    normalizedRef(CHART_IMAGES.busybox),
+                    "waitfor",
+                    "sleep",
+                    "600",
+                ]);
                 try {
                     const nc = await probe(node, "waitfor", ["sh", "-c", "nc -vz 127.0.0.1 6379"]);
                     expect({ code: nc.code, stderr: nc.stderr }).toEqual({
@@ -352,7 +363,7 @@ describePrivileged(
         tools: ["helm", "kine", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kubelet"],
     },
     () => {
-        const dir = mkdtempSync("/var/tmp/dfcce-kubelet-world-");
+        let dir = "";
         const namespaces: string[] = [];
         const cfg = stackConfig({
             nodePool: POOL,
@@ -471,6 +482,7 @@ describePrivileged(
         }
 
         beforeAll(async () => {
+            dir = mkdtempSync("/var/tmp/dfcce-kubelet-world-");
             removeStaleNamespaces();
             before = machineState();
             archive = await buildStandinImages({ dir: join(dir, "images") });
@@ -538,7 +550,8 @@ describePrivileged(
             figures.teardownSeconds = (Date.now() - t0) / 1000;
             process.stderr.write(`kubelet world figures: ${JSON.stringify(figures)}\n`);
             const after = machineState();
-            if (process.env.DFCCE_KEEP_WORLD !== "1") {
+            // DFCCE_KEEP_WORLD=1 keeps the directory (logs of the kubelet, containerd, pods).
+            if (dir !== "" && process.env.DFCCE_KEEP_WORLD !== "1") {
                 rmSync(dir, { recursive: true, force: true });
             }
             expect(left).toEqual([]);
@@ -686,7 +699,7 @@ describePrivileged(
                     "--wait",
                     "--atomic",
                     "--timeout",
-                    "150s",
+                    "240s",
                     "--debug",
                 ]);
                 expect(r.code).not.toBe(0);
@@ -713,7 +726,7 @@ describePrivileged(
         tools: ["kine", "kube-apiserver"],
     },
     () => {
-        const dir = mkdtempSync("/var/tmp/dfcce-kubelet-dns-");
+        let dir = "";
         const namespaces: string[] = [];
         const procs: ChildProcess[] = [];
         let node: KubeletNode;
@@ -740,6 +753,7 @@ describePrivileged(
         }
 
         beforeAll(async () => {
+            dir = mkdtempSync("/var/tmp/dfcce-kubelet-dns-");
             removeStaleNamespaces();
             const net = await createNetwork(process.pid, { kubelet: [20] }, namespaces);
             hub = net.hub.netns;
@@ -782,7 +796,9 @@ describePrivileged(
                 p.kill("SIGKILL");
             }
             destroyNamespaces(namespaces);
-            rmSync(dir, { recursive: true, force: true });
+            if (dir !== "") {
+                rmSync(dir, { recursive: true, force: true });
+            }
             expect(left).toEqual([]);
         }, 120_000);
 
