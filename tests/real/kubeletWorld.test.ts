@@ -525,7 +525,8 @@ describePrivileged(
                 provisioner: "kubernetes.io/no-provisioner",
                 volumeBindingMode: "Immediate",
             });
-            for (let i = 0; i < 12; i++) {
+            // Eight claims per install, two installs: a released hostPath volume is not reused.
+            for (let i = 0; i < 16; i++) {
                 await create("/api/v1/persistentvolumes", {
                     apiVersion: "v1",
                     kind: "PersistentVolume",
