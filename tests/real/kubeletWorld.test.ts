@@ -697,9 +697,13 @@ describePrivileged(
                 ]);
                 expect(r.code).not.toBe(0);
                 // Helm's error itself says only "context deadline exceeded"; its wait log names
-                // the workload that never became ready (the client: nothing else waits for it).
+                // the workload that never became ready. The client image is the seed client's
+                // too (chart 1.7.4), and Helm reports the first unready resource of each poll:
+                // the seed client's StatefulSet or the client's DaemonSet, whichever it reaches.
                 expect(r.stderr).toMatch(/has been uninstalled due to atomic being set/);
-                expect(r.stdout + r.stderr).toMatch(/DaemonSet is not ready: dragonfly-system\/dragonfly-client/);
+                expect(r.stdout + r.stderr).toMatch(
+                    /(DaemonSet is not ready: dragonfly-system\/dragonfly-client|StatefulSet is not ready: dragonfly-system\/dragonfly-seed-client)\./,
+                );
                 // atomic rolled the install back: no release is left.
                 const status = await helm(["status", cfg.core.releaseName, "--namespace", ns]);
                 expect(status.code).not.toBe(0);
