@@ -446,7 +446,8 @@ describePrivileged(
             await create(`/api/v1/namespaces/${ns}/services`, consoleServiceManifest(cfg.core));
         }
 
-        function install(): Promise<RunResult> {
+        /** `helm install --wait --atomic` of the stack's values, as the release installs them. */
+        function install(timeout = "8m", extra: string[] = []): Promise<RunResult> {
             return helm([
                 "install",
                 cfg.core.releaseName,
@@ -460,7 +461,8 @@ describePrivileged(
                 "--wait",
                 "--atomic",
                 "--timeout",
-                "8m",
+                timeout,
+                ...extra,
             ]);
         }
 
@@ -679,22 +681,8 @@ describePrivileged(
             await importStandinImages(node.containerdSocket, failing);
             try {
                 await createStackObjects();
-                const r = await helm([
-                    "install",
-                    cfg.core.releaseName,
-                    CHART_DIR,
-                    "--namespace",
-                    ns,
-                    "-f",
-                    join(valuesDir, "values.yaml"),
-                    "-f",
-                    join(valuesDir, "values.secrets.yaml"),
-                    "--wait",
-                    "--atomic",
-                    "--timeout",
-                    "240s",
-                    "--debug",
-                ]);
+                // Helm's wait log (--debug) says which workload never became ready.
+                const r = await install("240s", ["--debug"]);
                 expect(r.code).not.toBe(0);
                 // Helm's error itself says only "context deadline exceeded"; its wait log names
                 // the workload that never became ready. The client image is the seed client's
