@@ -246,7 +246,7 @@ export function parseStackConfig(
 
 /**
  * The rules of an enabled `nodeAgent` across keys (docs/agent.md): one owner per node (no node
- * of `nodes` that is not gone), containerd only, a selector that stays on the pool in mirror mode
+ * of `nodes` that is not gone), containerd only, registries to route, a selector that stays on the pool in mirror mode
  * with `mirrorEndpoint: local`, and no pull check (it runs over SSH on a node of `nodes`).
  */
 function checkAgentRules(core: CoreConfig, nodes: NodeConfig, agent: NodeAgentConfig, raw: RawStackConfig): void {
@@ -268,6 +268,13 @@ function checkAgentRules(core: CoreConfig, nodes: NodeConfig, agent: NodeAgentCo
             `false while nodes lists nodes that are not gone (${active.map((n) => n.name).join(", ")}): two owners of ` +
                 "one node's files would undo each other. To move from SSH to the agent: remove the nodes (their restore " +
                 "runs), enable the agent, one pulumi up",
+        );
+    }
+    if (nodes.registries.length === 0 && !nodes.allRegistries) {
+        fail(
+            "registries",
+            raw.registries,
+            "at least one registry host when nodeAgent.enabled (or allRegistries: true in mirror mode): the agent routes these registries' pulls through Dragonfly",
         );
     }
     const pool = { labelKey: core.nodePoolLabelKey, name: core.nodePool };
