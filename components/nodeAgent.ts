@@ -116,11 +116,14 @@ export class NodeAgent extends pulumi.ComponentResource {
             },
         );
 
-        // Read after the DaemonSet is ready (the provider awaits its rollout); its id is unknown in
-        // the preview of a new DaemonSet, so the preview reads nothing that does not exist yet.
+        // Read after the DaemonSet is ready (the provider awaits its rollout). The id waits for the
+        // DaemonSet's id, which the preview of a new DaemonSet does not know: the engine then skips
+        // the read instead of reading a ConfigMap that does not exist yet.
         const read = k8s.core.v1.ConfigMap.get(
             `${name}-status-read`,
-            pulumi.interpolate`${this.daemonSet.metadata.namespace}/${AGENT_STATUS_CONFIGMAP}`,
+            pulumi
+                .all([this.daemonSet.id, this.daemonSet.metadata.namespace])
+                .apply(([, namespace]) => `${namespace}/${AGENT_STATUS_CONFIGMAP}`),
             { parent: this, dependsOn: [this.daemonSet] },
         );
         this.agentNodes = read.data.apply((data) => configuredAgentNodes(data));
