@@ -29,9 +29,10 @@ export interface DragonflyCceArgs {
 }
 
 /**
- * The whole stack: Dragonfly on a CCE node pool, its two Services, the nodes' runtimes, the
- * console password and the pull check, in dependency order:
- * namespace -> secrets -> release -> services -> nodes (in maxParallel lanes) -> console password, verification.
+ * The whole stack: Dragonfly on a CCE node pool, its two Services, the nodes' runtimes (over SSH,
+ * or the in-cluster node agent), the console password and the pull check, in dependency order:
+ * namespace -> secrets -> release -> services -> nodes (in maxParallel lanes) or the agent's
+ * DaemonSet -> console password, verification.
  */
 export class DragonflyCce extends pulumi.ComponentResource {
     public readonly namespace: pulumi.Output<string>;

@@ -27,6 +27,11 @@ import {
 
 /** How long `destroy` waits for the DaemonSet to go: every pod's restore within its grace period, and then some. */
 export const DEFAULT_DELETE_TIMEOUT = "10m";
+/**
+ * How long `up` waits for the DaemonSet's rollout (`rollout.maxParallel` nodes at a time, each
+ * applying and maybe restarting containerd): longer than the provider's 10 minutes, for large pools.
+ */
+export const DEFAULT_ROLLOUT_TIMEOUT = "30m";
 
 export interface NodeAgentArgs {
     /** The validated config: the release's namespace and pool, the node keys, `nodeAgent`. */
@@ -112,7 +117,11 @@ export class NodeAgent extends pulumi.ComponentResource {
                 parent: this,
                 // destroy deletes the DaemonSet (and waits for its pods' restores) before these.
                 dependsOn: [secret, serviceAccount, role, binding, status, ...(args.dependsOn ?? [])],
-                customTimeouts: { delete: DEFAULT_DELETE_TIMEOUT },
+                customTimeouts: {
+                    create: DEFAULT_ROLLOUT_TIMEOUT,
+                    update: DEFAULT_ROLLOUT_TIMEOUT,
+                    delete: DEFAULT_DELETE_TIMEOUT,
+                },
             },
         );
 

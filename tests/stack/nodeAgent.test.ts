@@ -47,6 +47,7 @@ interface Built {
     stack: DragonflyCce;
     captured: CapturedOptions[];
     ignored: Map<string, string[]>;
+    timeouts: Map<string, pulumi.CustomTimeouts | undefined>;
     resources: Registered[];
     cfg: ReturnType<typeof parseStackConfig>;
 }
@@ -55,12 +56,14 @@ async function build(raw: RawStackConfig): Promise<Built> {
     const before = registered.length;
     const captured: CapturedOptions[] = [];
     const ignored = new Map<string, string[]>();
+    const timeouts = new Map<string, pulumi.CustomTimeouts | undefined>();
     const cfg = parseStackConfig({ ...BASE, ...raw });
     const stack = new DragonflyCce("dragonfly", cfg, {
         transformations: [
             captureOptions(captured),
             (args) => {
                 ignored.set(args.name, args.opts.ignoreChanges ?? []);
+                timeouts.set(args.name, (args.opts as pulumi.CustomResourceOptions).customTimeouts);
                 return undefined;
             },
         ],
@@ -68,7 +71,7 @@ async function build(raw: RawStackConfig): Promise<Built> {
     await resolve(pulumi.all([stack.agentNodes, stack.proxyUrl, stack.namespace, stack.releaseStatus]));
     // The read of the status ConfigMap registers once the DaemonSet has.
     await new Promise((r) => setTimeout(r, 50));
-    return { stack, captured, ignored, resources: registered.slice(before), cfg };
+    return { stack, captured, ignored, timeouts, resources: registered.slice(before), cfg };
 }
 
 function one(b: Built, type: string, nameSuffix = ""): Registered {
@@ -185,6 +188,10 @@ describe("the node agent in the stack (proxy mode with basic auth)", () => {
         expect(ds.inputs.spec.template.metadata.annotations["dragonfly-cce/config-hash"]).toBe(hash);
         expect(ds.inputs.spec.updateStrategy.rollingUpdate.maxUnavailable).toBe(2);
         expect(ds.secretPaths).toEqual([]);
+    });
+
+    test("up waits 30 minutes for the rollout, destroy 10 for the restores", () => {
+        expect(b.timeouts.get("dragonfly-agent-daemonset")).toEqual({ create: "30m", update: "30m", delete: "10m" });
     });
 
     test("the status ConfigMap is created empty and its data is left to the agents", () => {
