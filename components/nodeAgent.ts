@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 
 import {
     AGENT_STATUS_CONFIGMAP,
+    CONFIG_HASH_ANNOTATION,
     agentConfigHash,
     agentPlan,
     agentScripts,
@@ -106,12 +107,27 @@ export class NodeAgent extends pulumi.ComponentResource {
             ignoreChanges: ["data"],
         });
 
+        // The manifest with the two places that name the hash filled from the Secret, so that a
+        // preview shows every other field even while the hash is unknown.
         const shape = daemonSetManifest(stack, "");
+        const template = shape.spec.template;
         this.daemonSet = new k8s.apps.v1.DaemonSet(
             `${name}-daemonset`,
             {
                 metadata: { ...shape.metadata, namespace: args.namespace },
-                spec: this.configHash.apply((hash) => daemonSetManifest(stack, hash).spec),
+                spec: {
+                    ...shape.spec,
+                    template: {
+                        metadata: { ...template.metadata, annotations: { [CONFIG_HASH_ANNOTATION]: this.configHash } },
+                        spec: {
+                            ...template.spec,
+                            volumes: template.spec.volumes.map((v) => ({
+                                ...v,
+                                secret: { ...v.secret, secretName: secret.metadata.name },
+                            })),
+                        },
+                    },
+                },
             },
             {
                 parent: this,

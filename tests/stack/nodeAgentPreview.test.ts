@@ -59,8 +59,14 @@ describe("the agent in the preview of a new stack (proxy URL unknown)", () => {
         expect(secret.unknownPaths.sort()).toEqual(["metadata.name", "stringData"]);
         expect(secret.secretPaths).toEqual(["stringData"]);
         const ds = one(rs, "kubernetes:apps/v1:DaemonSet");
-        expect(ds.unknownPaths).toEqual(["spec"]);
+        // Only the two places that name the hash; the rest of the pod template shows in the preview.
+        expect(ds.unknownPaths.sort()).toEqual([
+            "spec.template.metadata.annotations.dragonfly-cce/config-hash",
+            "spec.template.spec.volumes.0.secret.secretName",
+        ]);
         expect(ds.inputs.metadata.name).toBe("dragonfly-node-agent");
+        expect(ds.inputs.spec.template.spec.containers[0].securityContext).toEqual({ privileged: true });
+        expect(ds.inputs.spec.updateStrategy.rollingUpdate.maxUnavailable).toBe(5);
         expect(JSON.stringify(rs.map((r) => r.inputs))).not.toMatch(/undefined|NaN/);
     });
 
