@@ -20,3 +20,4 @@ export const proxyCaCertificate = output("proxyCaCertificate");
 export const configuredNodes = output("configuredNodes");
 export const consoleCredentials = output("consoleCredentials");
 export const verification = output("verification");
+export const agentNodes = output("agentNodes");

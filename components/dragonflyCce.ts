@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
+import { agentNamespaceMetadata, NodeAgentConfig } from "../lib/agent";
 import { CoreConfig } from "../lib/cluster/config";
 import { trustedCaBundle } from "../lib/config/proxyCa";
 import { activeNodes, NodeConfig, parseNodeConfig } from "../lib/node/config";
@@ -10,6 +11,7 @@ import { defaultMetricsUrls, VerifyConfig } from "../lib/verify/config";
 import { ConsolePassword } from "./consolePassword";
 import { ConsoleService } from "./consoleService";
 import { DragonflyRelease } from "./dragonflyRelease";
+import { NodeAgent } from "./nodeAgent";
 import { NodeFleet } from "./nodeFleet";
 import { nodeConnection } from "../lib/remote/connection";
 import { ProxyService } from "./proxyService";
@@ -22,12 +24,15 @@ export interface DragonflyCceArgs {
     nodes?: NodeConfig<pulumi.Input<string>>;
     /** The pull check on one node; off when omitted. */
     verify?: VerifyConfig;
+    /** The in-cluster node agent (see lib/agent/config.ts, docs/agent.md); off when omitted or not enabled. */
+    nodeAgent?: NodeAgentConfig;
 }
 
 /**
- * The whole stack: Dragonfly on a CCE node pool, its two Services, the nodes' runtimes, the
- * console password and the pull check, in dependency order:
- * namespace -> secrets -> release -> services -> nodes (in maxParallel lanes) -> console password, verification.
+ * The whole stack: Dragonfly on a CCE node pool, its two Services, the nodes' runtimes (over SSH,
+ * or the in-cluster node agent), the console password and the pull check, in dependency order:
+ * namespace -> secrets -> release -> services -> nodes (in maxParallel lanes) or the agent's
+ * DaemonSet -> console password, verification.
  */
 export class DragonflyCce extends pulumi.ComponentResource {
     public readonly namespace: pulumi.Output<string>;
@@ -53,6 +58,13 @@ export class DragonflyCce extends pulumi.ComponentResource {
      * turned off or its node is gone); undefined while the console has the chart's.
      */
     public readonly consoleCredentials: pulumi.Output<{ username: string; password: string } | undefined>;
+    /**
+     * Names of the nodes the node agent reported configured (read from its status ConfigMap once
+     * its DaemonSet is ready); undefined when the agent is off.
+     */
+    public readonly agentNodes: pulumi.Output<string[] | undefined>;
+    /** The node agent, when enabled. */
+    public readonly agent?: NodeAgent;
     /** The pull check's result; undefined when `verify` is off. */
     public readonly verification: pulumi.Output<Verification | undefined>;
     /** The node fleet (one NodeRuntime per node). */
@@ -81,7 +93,12 @@ export class DragonflyCce extends pulumi.ComponentResource {
             childOpts = { parent: this, providers: { kubernetes: provider } };
         }
 
-        const release = new DragonflyRelease(`${name}`, { config: cfg }, childOpts);
+        const agentConfig = args.nodeAgent?.enabled === true ? args.nodeAgent : undefined;
+        const release = new DragonflyRelease(
+            `${name}`,
+            { config: cfg, namespaceMetadata: agentConfig === undefined ? undefined : agentNamespaceMetadata() },
+            childOpts,
+        );
         const serviceArgs = { config: cfg, namespace: release.namespace, release: release.release };
         const proxy = new ProxyService(`${name}-proxy`, serviceArgs, childOpts);
         // Nodes marked gone run nothing: the console password and the pull check use the others.
@@ -104,6 +121,21 @@ export class DragonflyCce extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+
+        // The agent gets the proxy URL exactly as the fleet does.
+        if (agentConfig !== undefined) {
+            this.agent = new NodeAgent(
+                `${name}-agent`,
+                {
+                    stack: { core: cfg, nodes, nodeAgent: agentConfig },
+                    namespace: release.namespace,
+                    endpoint: proxy.url,
+                    proxyCredentials: release.proxyCredentials,
+                    dependsOn: [release.release, proxy.service],
+                },
+                childOpts,
+            );
+        }
 
         // The console password is changed from a node: nodes reach the NodePort, CI runners
         // often cannot. The release revision re-checks it after every upgrade (a no-op when
@@ -129,8 +161,12 @@ export class DragonflyCce extends pulumi.ComponentResource {
             pulumi.log.warn(
                 "console.rotatePassword is on but no node is configured to run it from: nothing rotates the " +
                     "console password now. A password the stack gave it before stays in consoleCredentials; " +
-                    "otherwise the console keeps the chart's default password (root / dragonfly). List a node " +
-                    "in dragonfly-cce:nodes.",
+                    "otherwise the console keeps the chart's default password (root / dragonfly). " +
+                    (agentConfig === undefined
+                        ? "List a node in dragonfly-cce:nodes."
+                        : "The node agent does not rotate it (the rotation runs over SSH, and nodes lists no node " +
+                          "while the agent is on): change it in the console and set dragonfly-cce:console.password " +
+                          "(secret), or set console.rotatePassword false."),
                 this,
             );
         }
@@ -181,6 +217,7 @@ export class DragonflyCce extends pulumi.ComponentResource {
         this.configuredNodes = this.fleet.configuredNodes;
         this.consoleCredentials = pulumi.secret(credentials);
         this.verification = verification;
+        this.agentNodes = this.agent === undefined ? pulumi.output(undefined) : this.agent.agentNodes;
         this.registerOutputs({
             namespace: this.namespace,
             releaseName: this.releaseName,
@@ -195,6 +232,7 @@ export class DragonflyCce extends pulumi.ComponentResource {
             configuredNodes: this.configuredNodes,
             consoleCredentials: this.consoleCredentials,
             verification: this.verification,
+            agentNodes: this.agentNodes,
         });
     }
 }

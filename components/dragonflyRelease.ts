@@ -27,6 +27,11 @@ export const MAX_HISTORY = 10;
 export interface DragonflyReleaseArgs {
     /** The parsed core configuration (namespace, release name, chart pin, placement, storage). */
     config: CoreConfig;
+    /**
+     * Labels and annotations the namespace gets besides its own (the node agent's Pod Security
+     * level, `agentNamespaceMetadata`). Default: none.
+     */
+    namespaceMetadata?: { labels: Record<string, string>; annotations: Record<string, string> };
 }
 
 /**
@@ -51,9 +56,20 @@ export class DragonflyRelease extends pulumi.ComponentResource {
         super("dragonfly:index:DragonflyRelease", name, {}, opts);
         const cfg = args.config;
 
+        const nsMetadata = namespaceManifest(cfg).metadata;
+        const extra = args.namespaceMetadata;
         const ns = new k8s.core.v1.Namespace(
             `${name}-namespace`,
-            { metadata: namespaceManifest(cfg).metadata },
+            {
+                metadata:
+                    extra === undefined
+                        ? nsMetadata
+                        : {
+                              ...nsMetadata,
+                              labels: { ...nsMetadata.labels, ...extra.labels },
+                              annotations: { ...extra.annotations },
+                          },
+            },
             { parent: this },
         );
 

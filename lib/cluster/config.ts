@@ -197,7 +197,8 @@ export const CORE_CONFIG_KEYS = [
 const SEMVER =
     /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?$/;
 
-function parseToleration(key: string, v: unknown): Toleration {
+/** One toleration, checked as Kubernetes validates it (`nodePoolTolerations[i]`, `nodeAgent.tolerations[i]`). */
+export function parseToleration(key: string, v: unknown): Toleration {
     const o = expectObject(key, v, ["key", "operator", "value", "effect", "tolerationSeconds"]);
     const t: Toleration = {};
     const k = optString(`${key}.key`, o.key, "a taint key (a Kubernetes label key)");

@@ -6,6 +6,7 @@
  *   ../console/config.ts for `console`;
  * - ../node/config.ts: the nodes' runtimes over SSH;
  * - ../verify/config.ts: the pull check;
+ * - ../agent/config.ts: the in-cluster node agent (`nodeAgent`);
  * - ./validate.ts: the checks they share and {@link ConfigError}; ./proxyCa.ts: `proxy.ca`;
  * - ./stackFile.ts: a `Pulumi.<stack>.yaml` text as config values (for `npm run render`);
  * - this file: {@link parseStackConfig}, all of them at once plus the rules across keys;
@@ -25,6 +26,7 @@ import {
     isPlainObject,
 } from "./validate";
 import { parseVerifyConfig, VerifyConfig } from "../verify";
+import { agentNodeSelector, NodeAgentConfig, parseNodeAgentConfig, pinsPool } from "../agent";
 
 /** The whole configuration. `S` is the type of secret values (see `BastionConfig`). */
 export interface StackConfig<S = string> {
@@ -34,10 +36,18 @@ export interface StackConfig<S = string> {
     nodes: NodeConfig<S>;
     /** The pull check; undefined (off) when `verify.image` is not set. */
     verify?: VerifyConfig;
+    /** The in-cluster node agent (docs/agent.md). Default: off (`enabled: false`). */
+    nodeAgent: NodeAgentConfig;
 }
 
 /** Every key the program reads (for the README and for unknown-key checks). */
-export const STACK_CONFIG_KEYS = [...CORE_CONFIG_KEYS, ...NODE_CONFIG_KEYS, "nodesFromStack", "verify"] as const;
+export const STACK_CONFIG_KEYS = [
+    ...CORE_CONFIG_KEYS,
+    ...NODE_CONFIG_KEYS,
+    "nodesFromStack",
+    "verify",
+    "nodeAgent",
+] as const;
 
 export type RawStackConfig = Partial<Record<(typeof STACK_CONFIG_KEYS)[number], unknown>>;
 
@@ -208,7 +218,11 @@ export function parseStackConfig(
         }
         throw e;
     }
-    if (core.proxy.basicAuth && nodes.runtimeMode === "mirror" && nodes.nodes.length > 0) {
+    const nodeAgent = parseNodeAgentConfig(raw.nodeAgent);
+    if (nodeAgent.enabled) {
+        checkAgentRules(core, nodes, nodeAgent, raw);
+    }
+    if (core.proxy.basicAuth && nodes.runtimeMode === "mirror" && (nodes.nodes.length > 0 || nodeAgent.enabled)) {
         fail(
             "proxy.basicAuth",
             true,
@@ -223,9 +237,64 @@ export function parseStackConfig(
             ? "nodes"
             : `nodes and nodesFromStack (output ${fromStack.output} of ${fromStack.stack})`,
     );
-    const cfg: StackConfig = { core, nodes };
+    const cfg: StackConfig = { core, nodes, nodeAgent };
     if (verify !== undefined) {
         cfg.verify = verify;
     }
     return cfg;
+}
+
+/**
+ * The rules of an enabled `nodeAgent` across keys (docs/agent.md): one owner per node (no node
+ * of `nodes` that is not gone), containerd only, registries to route, a selector that stays on the pool in mirror mode
+ * with `mirrorEndpoint: local`, and no pull check (it runs over SSH on a node of `nodes`).
+ */
+function checkAgentRules(core: CoreConfig, nodes: NodeConfig, agent: NodeAgentConfig, raw: RawStackConfig): void {
+    const active = activeNodes(nodes.nodes);
+    const docker = nodes.nodes.findIndex((n) => !n.gone && n.runtime === "docker");
+    if (docker >= 0) {
+        fail(
+            "nodeAgent.enabled",
+            true,
+            `false while nodes lists a Docker node (${nodes.nodes[docker].name}): the agent configures containerd nodes only, ` +
+                "because restarting dockerd (without live-restore) kills every container on the node, the agent's own in " +
+                "the middle of its apply; Docker nodes stay on the SSH path",
+        );
+    }
+    if (active.length > 0) {
+        fail(
+            "nodeAgent.enabled",
+            true,
+            `false while nodes lists nodes that are not gone (${active.map((n) => n.name).join(", ")}): two owners of ` +
+                "one node's files would undo each other. To move from SSH to the agent: remove the nodes (their restore " +
+                "runs), enable the agent, one pulumi up",
+        );
+    }
+    if (nodes.registries.length === 0 && !nodes.allRegistries) {
+        fail(
+            "registries",
+            raw.registries,
+            "at least one registry host when nodeAgent.enabled (or allRegistries: true in mirror mode): the agent routes these registries' pulls through Dragonfly",
+        );
+    }
+    const pool = { labelKey: core.nodePoolLabelKey, name: core.nodePool };
+    const localMirror = nodes.runtimeMode === "mirror" && nodes.mirrorEndpoint === "local";
+    if (localMirror && !pinsPool(agentNodeSelector(agent, pool, localMirror), pool)) {
+        fail(
+            "nodeAgent.nodeSelector",
+            agent.nodeSelector,
+            `a selector that includes ${JSON.stringify({ [pool.labelKey]: pool.name })} when runtimeMode is "mirror" with ` +
+                'mirrorEndpoint "local": containerd then pulls from the Dragonfly client on the node itself, which runs ' +
+                "only on the pool's nodes (leave nodeSelector out for that default)",
+        );
+    }
+    const verify = raw.verify;
+    if (isPlainObject(verify) && verify.image !== undefined && verify.image !== null) {
+        fail(
+            "verify",
+            verify,
+            "no pull check while nodeAgent.enabled (leave verify out): the check pulls over SSH on a node of nodes, " +
+                "and nodes cannot list nodes while the agent configures them; agentNodes lists the nodes the agent configured",
+        );
+    }
 }

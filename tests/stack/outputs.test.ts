@@ -33,6 +33,7 @@ const RELEASED = [
     "consoleCredentials",
     "verification",
     "proxyCaCertificate",
+    "agentNodes",
 ];
 
 interface DocumentedOutput {

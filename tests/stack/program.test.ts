@@ -38,6 +38,7 @@ describe("index.ts", () => {
         });
         expect(Object.keys(out).sort()).toEqual(
             [
+                "agentNodes",
                 "chartVersion",
                 "configuredNodes",
                 "consoleCredentials",
