@@ -21,6 +21,7 @@ import {
     rotatePasswordStdin,
 } from "../../lib/console/rotateScript";
 import { parseCoreConfig } from "../../lib/cluster/config";
+import { RunResult } from "../helpers/world/exec";
 import { describePrivileged } from "../helpers/privileged";
 import { StandInManager, StandInOptions } from "./standInManager";
 
@@ -46,10 +47,7 @@ function realPath(cmd: string): string | undefined {
     }
 }
 
-interface RunResult {
-    code: number | null;
-    stdout: string;
-    stderr: string;
+interface ScriptRun extends RunResult {
     ms: number;
     /** argv and environment of every program the script started, as recorded by the shims. */
     processLog: string;
@@ -65,7 +63,7 @@ async function runScript(
     secrets: string[],
     manager?: StandInManager,
     args: string[] = [],
-): Promise<RunResult> {
+): Promise<ScriptRun> {
     const dir = path.join(root, `run-${++runNo}`);
     const tmp = path.join(dir, "tmp");
     fs.mkdirSync(tmp, { recursive: true });
@@ -83,8 +81,11 @@ async function runScript(
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.stdin.end(stdin);
-    const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
-    const result: RunResult = {
+    // An exit code as tests/helpers/world/exec.ts gives it: 128 when a signal ended the script.
+    const code = await new Promise<number>((resolve) =>
+        child.on("close", (c, signal) => resolve(c ?? (signal ? 128 : 1))),
+    );
+    const result: ScriptRun = {
         code,
         stdout,
         stderr,

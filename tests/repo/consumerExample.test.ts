@@ -9,8 +9,8 @@ import * as path from "path";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import { CONSUMER_PROGRAM, ConsumerRegistered, installConsumerMocks } from "../helpers/consumerMocks";
-import { resolve } from "../helpers/mockEngine";
+import { CONSUMER_PROGRAM, installConsumerMocks } from "../helpers/consumerMocks";
+import { Registered, resolve } from "../helpers/mockEngine";
 
 const PRODUCER = "acme/dragonfly-cce/dev";
 /** Outputs as a dragonfly-cce stack exports them (names and types of docs/outputs.md). */
@@ -28,7 +28,7 @@ const PRODUCER_OUTPUTS = {
 function runConsumer(
     stackOutputs: Record<string, unknown>,
     config: Record<string, string> = {},
-): { exports: Record<string, any>; registered: ConsumerRegistered[] } {
+): { exports: Record<string, any>; registered: Registered[] } {
     const registered = installConsumerMocks(stackOutputs, {
         "dragonfly-consumer:dragonflyStack": PRODUCER,
         ...config,
