@@ -53,8 +53,8 @@ async function realNode(): Promise<void> {
         console.log("one node, real containerd: SKIPPED (needs root)");
         return;
     }
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { nodeWith, SANDBOX_IMAGE_ONLY } =
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
         require("../tests/node/nodeHelpers") as typeof import("../tests/node/nodeHelpers");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { applyScript } = require("../lib/node/scripts") as typeof import("../lib/node/scripts");

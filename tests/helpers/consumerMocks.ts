@@ -2,7 +2,7 @@
  * The mock engine for examples/consumer: the referenced dragonfly-cce stack's outputs are the
  * `pulumi:pulumi:StackReference` resource's `outputs` state, and every resource is recorded.
  *
- * Run as a script (`node -r ts-node/register/transpile-only consumerMocks.ts '<json>'`), it runs
+ * Run as a script (`node -r tests/helpers/tsRegister.js consumerMocks.ts '<json>'`), it runs
  * the consumer program once against the given outputs and prints, as JSON, the errors the program
  * failed with (the unhandled rejections `pulumi up` would report). Jest fails any test in which a
  * promise rejects unhandled, so programs that must fail are run in a child process.

@@ -322,6 +322,27 @@ export function recordResources(opts: MockOptions = {}): Registered[] {
     return registered;
 }
 
+/** The SDK packages a program loaded by {@link freshProgram} shares with the test. */
+const SHARED_SDK = ["@pulumi/pulumi", "@pulumi/kubernetes", "@pulumi/command", "@pulumi/random"];
+
+/**
+ * Loads a program (`index.ts`, the consumer example) afresh, as each `pulumi up` does: `load`
+ * requires it (`() => require("../../index")`) in its own module registry, so the program's own
+ * modules run again; the Pulumi SDK packages are the test's (the mock engine is installed in
+ * them, and loading them again would cost about 0.4 s a program).
+ */
+export function freshProgram<T>(load: () => T): T {
+    const shared = SHARED_SDK.map((name) => [name, require(name)] as const);
+    let loaded: T | undefined;
+    jest.isolateModules(() => {
+        for (const [name, sdk] of shared) {
+            jest.doMock(name, () => sdk);
+        }
+        loaded = load();
+    });
+    return loaded as T;
+}
+
 /** A transformation that records every child's type, name, parent and dependsOn. */
 export function captureOptions(into: CapturedOptions[]): pulumi.ResourceTransformation {
     return (args) => {
