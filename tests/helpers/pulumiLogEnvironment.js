@@ -85,7 +85,8 @@ class PulumiLogEnvironment extends TestEnvironment {
  * mapper. This one answers for the SDK's promise traces and hands every other one on.
  */
 function plainPulumiPromiseTraces(global) {
-    const plain = (error, trace) => [String(error), ...trace.map((site) => `    at ${site}`)].join("\n");
+    // V8's own default depth (Jest raises the limit to 100 frames for test failures).
+    const plain = (error, trace) => [String(error), ...trace.slice(0, 10).map((site) => `    at ${site}`)].join("\n");
     global.Error.prepareStackTrace = (error, trace) => {
         const top = trace.length > 0 ? (trace[0].getFileName() ?? "") : "";
         if (top.endsWith(DEBUGGABLE) && !process.env.PULUMI_DEBUG_PROMISE_LEAKS) {
