@@ -9,7 +9,6 @@
  * created again (a Command runs its script); an input listed in `ignoreChanges` keeps its value
  * from state; a resource the program no longer declares is deleted.
  */
-import { spawn } from "child_process";
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
@@ -21,7 +20,7 @@ import { parseNodeConfig } from "../../lib/node/config";
 import { DEFAULT_CONSOLE_PASSWORD } from "../../lib/dragonfly";
 import { mockState, recordResources, Registered } from "../helpers/mockEngine";
 import { describePrivileged } from "../helpers/privileged";
-import { RunResult } from "../helpers/world/exec";
+import { run, RunResult } from "../helpers/world/exec";
 import { StandInManager } from "./standInManager";
 
 interface Stored {
@@ -39,15 +38,7 @@ const scriptOutputs: string[] = [];
 let home: string;
 
 function runRotation(create: string, stdin: string): Promise<RunResult> {
-    return new Promise((resolve) => {
-        const child = spawn("sh", ["-c", create], { env: { PATH: process.env.PATH, HOME: home } });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-        child.stdin.end(stdin);
-        child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    });
+    return run("sh", ["-c", create], { env: { PATH: process.env.PATH, HOME: home }, input: stdin, allowFailure: true });
 }
 
 /**
