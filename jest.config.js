@@ -7,6 +7,8 @@ module.exports = {
     // Pulumi's runtime keeps module state on globals that outlive a test file; Jest's default
     // "soft" clean-up then prints a deprecation notice per file. Keep Jest 29's behaviour.
     testEnvironmentOptions: { globalsCleanup: "off" },
+    // Jest's runtime, keeping V8's code cache of the modules a worker compiles (tests/helpers/jestRuntime.js).
+    runtime: "<rootDir>/tests/helpers/jestRuntime.js",
     roots: ["<rootDir>/tests"],
     testMatch: ["**/*.test.ts"],
     transform: {

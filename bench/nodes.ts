@@ -11,18 +11,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 
-pulumi.runtime.setMocks(
-    {
-        newResource: (args) => ({
-            id: `${args.name}-id`,
-            state: { ...args.inputs, stdout: "dragonfly-cce: changed=-, restarted=no\n" },
-        }),
-        call: () => ({}),
-    },
-    "dragonfly-cce",
-    "bench",
-    true,
-);
+import { recordResources } from "../tests/helpers/mockEngine";
+
+// The tests' mock engine, in a preview; the components are loaded after it, as Pulumi requires.
+recordResources({ preview: true, stack: "bench" });
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { NodeFleet } = require("../components/nodeFleet") as typeof import("../components/nodeFleet");
@@ -61,17 +53,14 @@ async function realNode(): Promise<void> {
         console.log("one node, real containerd: SKIPPED (needs root)");
         return;
     }
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { NodeSandbox } = require("../tests/node/sandbox") as typeof import("../tests/node/sandbox");
+    const { nodeWith, SANDBOX_IMAGE_ONLY } =
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        require("../tests/node/nodeHelpers") as typeof import("../tests/node/nodeHelpers");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { applyScript } = require("../lib/node/scripts") as typeof import("../lib/node/scripts");
-    const box = await NodeSandbox.create();
+    const boxes: import("../tests/node/sandbox").NodeSandbox[] = [];
     try {
-        box.write(
-            "/etc/containerd/config.toml",
-            'version = 2\n\n[plugins]\n  [plugins."io.containerd.grpc.v1.cri"]\n    sandbox_image = "cce-pause:3.1"\n',
-        );
-        box.sh("systemctl restart containerd");
+        const box = await nodeWith(boxes, SANDBOX_IMAGE_ONLY);
         const cmd = remoteCommand(
             applyScript({
                 runtime: "containerd",
@@ -99,7 +88,7 @@ async function realNode(): Promise<void> {
         console.log(`one node, no-op rerun: median ${times[2]} ms over 5 runs (${last})`);
         console.log(`one node, restarts caused by the 5 reruns: ${box.restarts() - restartsAfterFirst}`);
     } finally {
-        box.close();
+        boxes.forEach((b) => b.close());
     }
 }
 
@@ -123,7 +112,7 @@ async function rollout(): Promise<void> {
         return;
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const { NodeSandbox } = require("../tests/node/sandbox") as typeof import("../tests/node/sandbox");
+    const { nodeWith } = require("../tests/node/nodeHelpers") as typeof import("../tests/node/nodeHelpers");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const scripts = require("../lib/node/scripts") as typeof import("../lib/node/scripts");
     // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -143,10 +132,7 @@ async function rollout(): Promise<void> {
     const boxes: import("../tests/node/sandbox").NodeSandbox[] = [];
     try {
         for (let i = 0; i < FLEET_SIZE; i++) {
-            const box = await NodeSandbox.create();
-            boxes.push(box);
-            box.write("/etc/containerd/config.toml", "version = 2\n");
-            box.sh("systemctl restart containerd");
+            await nodeWith(boxes, "version = 2\n");
         }
         const env = (i: number): Record<string, string> =>
             i === SLOW_NODE ? { STANDIN_SLOW_RESTART: String(SLOW_SECONDS) } : {};
@@ -158,7 +144,7 @@ async function rollout(): Promise<void> {
                 done.push(
                     Promise.all(before[i].map((j) => done[j])).then(async () => {
                         const r = await boxes[i].shAsync(apply, { env: env(i) });
-                        if (r.status !== 0) {
+                        if (r.code !== 0) {
                             throw new Error(`node ${i}: ${r.stderr}`);
                         }
                     }),

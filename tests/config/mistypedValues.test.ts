@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { nodesFromOutput, parseStackConfig, RawStackConfig } from "../../lib/config";
 import { parseCoreConfig } from "../../lib/cluster/config";
 import { defaultNodeName, parseNodeConfig } from "../../lib/node/config";
-import { recordResources, resolve, setStackOutputs, waitFor } from "../helpers/mockEngine";
+import { freshProgram, recordResources, resolve, setStackOutputs, waitFor } from "../helpers/mockEngine";
 import { configErrorOf } from "../helpers/configError";
 
 const registered = recordResources({ preview: true });
@@ -219,10 +219,7 @@ describe("IPv6 nodes without a name", () => {
             "dragonfly-cce:nodesFromStack": JSON.stringify({ stack: "org/nodes/dev", output: "hosts" }),
             "dragonfly-cce:verify": JSON.stringify({ image: "swr.cn-north-4.myhuaweicloud.com/library/busybox:1.36" }),
         });
-        let exports: Record<string, any> = {};
-        jest.isolateModules(() => {
-            exports = require("../../index");
-        });
+        const exports: Record<string, any> = freshProgram(() => require("../../index"));
         expect(await resolve(exports.configuredNodes)).toEqual(["fd00--21"]);
         const isRuntime = (r: { type: string; name: string }) =>
             r.type === "command:remote:Command" && r.name.endsWith("-runtime");

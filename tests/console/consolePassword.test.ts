@@ -14,14 +14,7 @@ import {
 import { DEFAULT_CONSOLE_PASSWORD } from "../../lib/dragonfly";
 import { ROTATED_SUMMARY } from "../../lib/console/rotateScript";
 import { ConfigError } from "../../lib/config/validate";
-
-interface Registered {
-    type: string;
-    name: string;
-    inputs: Record<string, unknown>;
-}
-
-const registered: Registered[] = [];
+import { isSecretWrapper, recordResources, Registered } from "../helpers/mockEngine";
 
 /** A deterministic stand-in for random's generator: `length` characters from the allowed sets. */
 function fakeRandomPassword(name: string, inputs: Record<string, unknown>): string {
@@ -43,43 +36,33 @@ function fakeRandomPassword(name: string, inputs: Record<string, unknown>): stri
 /**
  * One mock engine for the whole file: a component registers its outputs asynchronously, after
  * the test that built it may have finished, so the engine must not change under it. Each test
- * builds components with names of its own and looks only at those.
+ * builds components with names of its own and looks only at those. The generator gives
+ * {@link fakeRandomPassword}; the rotation prints what the script prints when it rotated.
  */
-async function useMocks(): Promise<void> {
-    await pulumi.runtime.setMocks(
-        {
-            newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
-                registered.push({ type: args.type, name: args.name, inputs: args.inputs });
-                const state: Record<string, unknown> = { ...args.inputs };
-                if (args.type === "random:index/randomPassword:RandomPassword") {
-                    state.result = fakeRandomPassword(args.name, args.inputs);
-                }
-                if (args.type === "command:remote:Command") {
-                    state.stdout = `${ROTATED_SUMMARY} (root at http://192.168.0.10:30080)\n`;
-                    state.stderr = "";
-                }
-                return { id: `${args.name}-id`, state };
-            },
-            call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
-                return args.inputs;
-            },
+let all: Registered[] = [];
+function useMocks(): void {
+    all = recordResources({
+        adjustState(args, state) {
+            if (args.type === "random:index/randomPassword:RandomPassword") {
+                return { ...state, result: fakeRandomPassword(args.name, args.inputs) };
+            }
+            if (args.type === "command:remote:Command") {
+                return { ...state, stdout: `${ROTATED_SUMMARY} (root at http://192.168.0.10:30080)\n`, stderr: "" };
+            }
+            return state;
         },
-        "dragonfly-cce",
-        "test",
-        false,
-    );
+    });
+}
+
+/** A registration with its inputs as the mocks received them (secrets wrapped). */
+interface Seen {
+    type: string;
+    name: string;
+    inputs: Record<string, unknown>;
 }
 
 function valueOf<T>(o: pulumi.Output<T>): Promise<T> {
     return new Promise((resolve) => o.apply((v) => resolve(v)));
-}
-
-function isSecretWrapper(v: unknown): v is { value: unknown } {
-    return (
-        typeof v === "object" &&
-        v !== null &&
-        (v as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig
-    );
 }
 
 /** Every string reachable in `v` without going through a secret. */
@@ -107,16 +90,19 @@ function baseArgs(extra: Partial<ConsolePasswordArgs> = {}, triggers?: unknown[]
 }
 
 /** Builds the component and waits until its children are registered; returns them too. */
-async function build(name: string, args: ConsolePasswordArgs): Promise<[ConsolePassword, Registered[]]> {
-    const from = registered.length;
+async function build(name: string, args: ConsolePasswordArgs): Promise<[ConsolePassword, Seen[]]> {
+    const from = all.length;
     const c = new ConsolePassword(name, args);
     await valueOf(c.credentials);
     await valueOf(c.command!.urn);
-    const mine = registered.slice(from).filter((r) => r.name === name || r.name.startsWith(`${name}-`));
+    const mine = all
+        .slice(from)
+        .filter((r) => r.name === name || r.name.startsWith(`${name}-`))
+        .map((r) => ({ type: r.type, name: r.name, inputs: r.received }));
     return [c, mine];
 }
 
-function one(resources: Registered[], type: string): Registered {
+function one(resources: Seen[], type: string): Seen {
     const found = resources.filter((r) => r.type === type);
     expect(found).toHaveLength(1);
     return found[0];
@@ -246,7 +232,7 @@ describe("ConsolePassword (mock engine)", () => {
 
     test("the same inputs give the same resources on a second run", async () => {
         // Twice the same name: the mock engine, like a second `pulumi up`, accepts it.
-        const snapshot = async (): Promise<Registered[]> =>
+        const snapshot = async (): Promise<Seen[]> =>
             (await build("same", baseArgs({ formerPasswords: ["Former:Pw_42"] }, ["release-1"])))[1];
         const first = await snapshot();
         const second = await snapshot();

@@ -9,7 +9,6 @@
  * created again (a Command runs its script); an input listed in `ignoreChanges` keeps its value
  * from state; a resource the program no longer declares is deleted.
  */
-import { spawn } from "child_process";
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
@@ -19,8 +18,9 @@ import { DragonflyCce } from "../../components/dragonflyCce";
 import { parseCoreConfig } from "../../lib/cluster/config";
 import { parseNodeConfig } from "../../lib/node/config";
 import { DEFAULT_CONSOLE_PASSWORD } from "../../lib/dragonfly";
-import { mockState, unwrapSecrets } from "../helpers/mockEngine";
+import { mockState, recordResources, Registered } from "../helpers/mockEngine";
 import { describePrivileged } from "../helpers/privileged";
+import { run, RunResult } from "../helpers/world/exec";
 import { StandInManager } from "./standInManager";
 
 interface Stored {
@@ -30,7 +30,6 @@ interface Stored {
 
 /** What the state holds between runs, by type and name. */
 const state = new Map<string, Stored>();
-const ignoreChanges = new Map<string, string[]>();
 let declared = new Set<string>();
 let lastCall = Date.now();
 let generated = 0;
@@ -38,31 +37,27 @@ let generated = 0;
 const scriptOutputs: string[] = [];
 let home: string;
 
-function runRotation(create: string, stdin: string): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-        const child = spawn("sh", ["-c", create], { env: { PATH: process.env.PATH, HOME: home } });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-        child.stdin.end(stdin);
-        child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr }));
-    });
+function runRotation(create: string, stdin: string): Promise<RunResult> {
+    return run("sh", ["-c", create], { env: { PATH: process.env.PATH, HOME: home }, input: stdin, allowFailure: true });
 }
 
-async function newResource(args: pulumi.runtime.MockResourceArgs): Promise<{ id: string; state: Record<string, any> }> {
+/**
+ * What the provider answers, given the state: a resource whose inputs (those not in its
+ * `ignoreChanges`) are unchanged keeps its outputs; any other is created again.
+ */
+async function answer(args: pulumi.runtime.MockResourceArgs, _fresh: Record<string, any>, seen: Registered) {
     lastCall = Date.now();
     const key = `${args.type}::${args.name}`;
     declared.add(key);
     const prev = state.get(key);
-    const inputs = unwrapSecrets(args.inputs) as Record<string, unknown>;
-    for (const k of ignoreChanges.get(key) ?? []) {
+    const inputs = { ...args.inputs };
+    for (const k of seen.ignoreChanges) {
         if (prev !== undefined) {
             inputs[k] = prev.inputs[k];
         }
     }
     if (prev !== undefined && JSON.stringify(prev.inputs) === JSON.stringify(inputs)) {
-        return { id: key, state: prev.outputs };
+        return prev.outputs;
     }
     let outputs: Record<string, unknown>;
     if (args.type === "command:remote:Command" && args.name.endsWith("-console-password-rotate")) {
@@ -82,7 +77,7 @@ async function newResource(args: pulumi.runtime.MockResourceArgs): Promise<{ id:
         outputs = { ...inputs, ...mockState({ ...args, inputs }) };
     }
     state.set(key, { inputs, outputs });
-    return { id: key, state: outputs };
+    return outputs;
 }
 
 interface Config {
@@ -135,13 +130,7 @@ function rotateCommandInState(): boolean {
 describePrivileged("the console password across updates (stand-in manager)", { commands: ["bash", "curl"] }, () => {
     beforeAll(async () => {
         home = mkdtempSync(join(tmpdir(), "dfconsole-life-"));
-        await pulumi.runtime.setMocks({ newResource, call: (a) => a.inputs }, "dragonfly-cce", "test", false);
-        const monitor = pulumi.runtime.getMonitor() as any;
-        const registerResource = monitor.registerResource.bind(monitor);
-        monitor.registerResource = (req: any, callback: unknown) => {
-            ignoreChanges.set(`${req.getType()}::${req.getName()}`, req.getIgnorechangesList());
-            return registerResource(req, callback);
-        };
+        recordResources({ adjustState: answer });
         // The console NodePort is where the stand-in listens (a free port in the NodePort range).
         for (let tries = 0; ; tries++) {
             consolePort = 30000 + Math.floor(Math.random() * 2768);

@@ -6,7 +6,7 @@
  * stand-in issued appears in the script's stdout or stderr, in the argv or the environment of
  * any program the script starts (a PATH shim records them from /proc), or in the temp dir.
  */
-import { execFileSync, spawn } from "child_process";
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
@@ -21,6 +21,7 @@ import {
     rotatePasswordStdin,
 } from "../../lib/console/rotateScript";
 import { parseCoreConfig } from "../../lib/cluster/config";
+import { run, RunResult } from "../helpers/world/exec";
 import { describePrivileged } from "../helpers/privileged";
 import { StandInManager, StandInOptions } from "./standInManager";
 
@@ -46,10 +47,7 @@ function realPath(cmd: string): string | undefined {
     }
 }
 
-interface RunResult {
-    code: number | null;
-    stdout: string;
-    stderr: string;
+interface ScriptRun extends RunResult {
     ms: number;
     /** argv and environment of every program the script started, as recorded by the shims. */
     processLog: string;
@@ -65,29 +63,22 @@ async function runScript(
     secrets: string[],
     manager?: StandInManager,
     args: string[] = [],
-): Promise<RunResult> {
+): Promise<ScriptRun> {
     const dir = path.join(root, `run-${++runNo}`);
     const tmp = path.join(dir, "tmp");
     fs.mkdirSync(tmp, { recursive: true });
     const log = path.join(dir, "processes.log");
     fs.writeFileSync(log, "");
     const started = Date.now();
-    const child = spawn("bash", ["-c", script, "rotate-console-password", ...args], {
+    const r = await run("bash", ["-c", script, "rotate-console-password", ...args], {
         // HOME: an empty dir. Node gives the child sockets for stdio, so bash believes sshd started
         // it and reads ~/.bashrc (as it does on a node), which is not what is under test here.
         env: { PATH: `${shimDir}:${process.env.PATH}`, HOME: dir, TMPDIR: tmp, SHIM_LOG: log, LANG: "C.UTF-8" },
-        stdio: ["pipe", "pipe", "pipe"],
+        input: stdin,
+        allowFailure: true,
     });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.stdin.end(stdin);
-    const code = await new Promise<number | null>((resolve) => child.on("close", (c) => resolve(c)));
-    const result: RunResult = {
-        code,
-        stdout,
-        stderr,
+    const result: ScriptRun = {
+        ...r,
         ms: Date.now() - started,
         processLog: fs.readFileSync(log, "utf8"),
     };
@@ -423,16 +414,13 @@ describePrivileged("rotation script against a stand-in manager", { commands: ["b
         // The curl shim check in runScript does not apply: nothing may be called.
         const dir = path.join(root, `bad-${++runNo}`);
         fs.mkdirSync(dir);
-        const child = spawn("bash", ["-c", fastScript(url)], {
+        const r = await run("bash", ["-c", fastScript(url)], {
             env: { PATH: process.env.PATH, HOME: dir, TMPDIR: dir },
-            stdio: ["pipe", "pipe", "pipe"],
+            input: stdin,
+            allowFailure: true,
         });
-        let out = "";
-        child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-        child.stderr.on("data", (d: Buffer) => (out += d.toString()));
-        child.stdin.end(stdin);
-        const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
-        expect(code).toBe(2);
+        const out = r.stdout + r.stderr;
+        expect(r.code).toBe(2);
         expect(out).toMatch(/dragonfly-cce: error: /);
         for (const s of secrets) {
             expect(out).not.toContain(s);

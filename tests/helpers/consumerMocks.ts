@@ -1,8 +1,8 @@
 /**
- * Mock engine for examples/consumer: plays the referenced dragonfly-cce stack by giving the
- * `pulumi:pulumi:StackReference` resource an `outputs` state, and records every resource.
+ * The mock engine for examples/consumer: the referenced dragonfly-cce stack's outputs are the
+ * `pulumi:pulumi:StackReference` resource's `outputs` state, and every resource is recorded.
  *
- * Run as a script (`node -r ts-node/register/transpile-only consumerMocks.ts '<json>'`), it runs
+ * Run as a script (`node -r tests/helpers/tsRegister.js consumerMocks.ts '<json>'`), it runs
  * the consumer program once against the given outputs and prints, as JSON, the errors the program
  * failed with (the unhandled rejections `pulumi up` would report). Jest fails any test in which a
  * promise rejects unhandled, so programs that must fail are run in a child process.
@@ -11,44 +11,26 @@ import * as path from "path";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import { unwrapSecrets } from "./mockEngine";
+import { recordResources, Registered, setStackOutputs } from "./mockEngine";
 
 export const CONSUMER_PROGRAM = path.join(__dirname, "..", "..", "examples", "consumer", "index");
 
-export interface ConsumerRegistered {
-    type: string;
-    name: string;
-    inputs: Record<string, any>;
-}
+/** The consumer's stack config key that names the referenced stack. */
+const STACK_KEY = "dragonfly-consumer:dragonflyStack";
 
-/** Installs the mocks and the consumer's config; the returned array fills as resources register. */
+/**
+ * Installs the mock engine (tests/helpers/mockEngine.ts) for the consumer project, with the
+ * stack that `config` names exporting `stackOutputs`; the returned array fills as resources
+ * register.
+ */
 export function installConsumerMocks(
     stackOutputs: Record<string, unknown>,
     config: Record<string, string>,
-): ConsumerRegistered[] {
-    const registered: ConsumerRegistered[] = [];
-    pulumi.runtime.setMocks(
-        {
-            newResource(args: pulumi.runtime.MockResourceArgs) {
-                const inputs = unwrapSecrets(args.inputs);
-                registered.push({ type: args.type, name: args.name, inputs });
-                if (args.type === "pulumi:pulumi:StackReference") {
-                    // The engine reads the referenced stack: its outputs are the resource's state.
-                    return {
-                        id: inputs.name,
-                        state: { name: inputs.name, outputs: stackOutputs, secretOutputNames: [] },
-                    };
-                }
-                return { id: `${args.name}-id`, state: inputs };
-            },
-            call(args: pulumi.runtime.MockCallArgs) {
-                return args.inputs;
-            },
-        },
-        "dragonfly-consumer",
-        "test",
-        false,
-    );
+): Registered[] {
+    if (config[STACK_KEY] !== undefined) {
+        setStackOutputs(config[STACK_KEY], stackOutputs);
+    }
+    const registered = recordResources({ project: "dragonfly-consumer" });
     pulumi.runtime.setAllConfig(config);
     return registered;
 }

@@ -42,14 +42,46 @@ export interface Registered {
     /** Dotted paths of the inputs that reached the engine unknown (only in a preview). */
     unknownPaths: string[];
     id: string;
+    /** The URN the mock engine gave it, and its parent's ("" for none). */
+    urn: string;
+    parent: string;
+    /** The URNs it depends on (explicit `dependsOn` and the resources its inputs came from). */
+    dependencies: string[];
+    /** The `retainOnDelete` and `ignoreChanges` resource options, as the engine received them. */
+    retainOnDelete: boolean;
+    ignoreChanges: string[];
+    /** The inputs as serialized for the engine: secrets still wrapped, unknowns as the sentinel. */
+    wire: Record<string, any>;
+    /** The inputs as the mocks receive them: secrets wrapped, a nested one lifted to its top-level property. */
+    received: Record<string, any>;
 }
 
 /** The engine's wire value of an unknown string (an id the program does not know yet). */
 export const UNKNOWN_ID = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
+/** What the engine saw of a registration before the mocks decoded it, by type and name. */
+type WireInfo = Omit<Registered, "type" | "name" | "inputs" | "id" | "received">;
+
+/** A registration the engine never serialized (a read skipped in a preview, say). */
+const NO_WIRE_INFO: WireInfo = {
+    secretPaths: [],
+    unknownPaths: [],
+    urn: "",
+    parent: "",
+    dependencies: [],
+    retainOnDelete: false,
+    ignoreChanges: [],
+    wire: {},
+};
+
 /** The engine's wire marker of a secret value. */
 const SECRET_SIG = "4dabf18193072939515e22adb298388d";
 const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Whether `v` is a secret as the engine's wire form (and the mocks' inputs) carry it. */
+export function isSecretWrapper(v: unknown): v is { value: unknown } {
+    return typeof v === "object" && v !== null && (v as Record<string, unknown>)[SECRET_SIG] === SECRET_VALUE;
+}
 
 /** Dotted paths in a wire object where the value is unknown (secret or not). */
 export function unknownPathsOf(v: any, at: string[] = [], found: string[] = []): string[] {
@@ -200,21 +232,35 @@ export interface MockOptions {
     preview?: boolean;
     /** How the providers answer (see {@link ProviderMode}). Default `up`. */
     providers?: ProviderMode;
-    /** Changes what a provider returns, e.g. to play a Service whose ELB never got an address. */
-    adjustState?: (args: pulumi.runtime.MockResourceArgs, state: Record<string, any>) => Record<string, any>;
+    /** The project and stack names (URNs, `pulumi.getProject()`). Default `dragonfly-cce` and `test`. */
+    project?: string;
+    stack?: string;
+    /**
+     * Changes what a provider returns, e.g. to play a Service whose ELB never got an address, or
+     * replaces it (a model of the engine's state across runs may answer asynchronously). `args`
+     * carries the inputs with their secret wrappers removed; `registered` is the registration
+     * being recorded (its options, its wire form).
+     */
+    adjustState?: (
+        args: pulumi.runtime.MockResourceArgs,
+        state: Record<string, any>,
+        registered: Registered,
+    ) => Record<string, any> | Promise<Record<string, any>>;
 }
 
 /** Installs the mocks; the returned array fills as resources register. */
 export function recordResources(opts: MockOptions = {}): Registered[] {
     const registered: Registered[] = [];
-    /** Secret and unknown paths on the wire of each registration, and its additionalSecretOutputs, by type and name. */
-    const wireSecrets = new Map<string, string[]>();
-    const wireUnknowns = new Map<string, string[]>();
+    const wireInfo = new Map<string, WireInfo>();
+    /** additionalSecretOutputs of each registration, by type and name. */
     const secretOutputs = new Map<string, string[]>();
     void pulumi.runtime.setMocks(
         {
-            newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
+            newResource(
+                args: pulumi.runtime.MockResourceArgs,
+            ): { id: string; state: Record<string, any> } | Promise<{ id: string; state: Record<string, any> }> {
                 const previewing = (opts.providers ?? "up") !== "up";
+                const key = `${args.type}::${args.name}`;
                 // In a preview the engine reports no id for a resource it would create (unknown),
                 // and skips a read whose id is unknown (every output unknown).
                 const id = previewing && args.custom === true && !args.id ? "" : `${args.name}-id`;
@@ -223,54 +269,98 @@ export function recordResources(opts: MockOptions = {}): Registered[] {
                         type: args.type,
                         name: args.name,
                         inputs: {},
-                        secretPaths: [],
-                        unknownPaths: [],
+                        ...NO_WIRE_INFO,
                         id: "",
+                        received: args.inputs,
                     });
                     return { id: "", state: {} };
                 }
-                const secretPaths = wireSecrets.get(`${args.type}::${args.name}`) ?? [];
-                const unknownPaths = wireUnknowns.get(`${args.type}::${args.name}`) ?? [];
                 const inputs = unwrapSecrets(args.inputs);
-                registered.push({ type: args.type, name: args.name, inputs, secretPaths, unknownPaths, id });
+                const info = wireInfo.get(key) ?? NO_WIRE_INFO;
+                const entry: Registered = {
+                    type: args.type,
+                    name: args.name,
+                    inputs,
+                    id,
+                    ...info,
+                    received: args.inputs,
+                };
+                registered.push(entry);
                 // Outputs echo the inputs, secret where the inputs were (as providers do), plus
                 // what the provider computes; the engine makes additionalSecretOutputs secret.
-                let state: Record<string, any> = {
+                const state: Record<string, any> = {
                     ...args.inputs,
                     ...mockState({ ...args, inputs }, opts.providers ?? "up"),
                 };
-                if (opts.adjustState !== undefined) {
-                    state = opts.adjustState({ ...args, inputs }, state);
-                }
-                for (const key of secretOutputs.get(`${args.type}::${args.name}`) ?? []) {
-                    if (state[key] !== undefined && state[key]?.[SECRET_SIG] !== SECRET_VALUE) {
-                        state[key] = { [SECRET_SIG]: SECRET_VALUE, value: state[key] };
+                const finish = (answered: Record<string, any>) => {
+                    const out = { ...answered };
+                    for (const k of secretOutputs.get(key) ?? []) {
+                        if (out[k] !== undefined && out[k]?.[SECRET_SIG] !== SECRET_VALUE) {
+                            out[k] = { [SECRET_SIG]: SECRET_VALUE, value: out[k] };
+                        }
                     }
+                    return { id, state: out };
+                };
+                if (opts.adjustState === undefined) {
+                    return finish(state);
                 }
-                return { id, state };
+                const adjusted = opts.adjustState({ ...args, inputs }, state, entry);
+                return "then" in adjusted && typeof adjusted.then === "function"
+                    ? (adjusted as Promise<Record<string, any>>).then(finish)
+                    : finish(adjusted as Record<string, any>);
             },
             call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
                 return args.inputs;
             },
         },
-        "dragonfly-cce",
-        "test",
+        opts.project ?? "dragonfly-cce",
+        opts.stack ?? "test",
         opts.preview ?? false,
     );
-    // setMocks installed the mock monitor synchronously: read each registration's raw inputs
-    // before the mock monitor decodes them.
+    // setMocks installed the mock monitor synchronously: read each registration as the engine
+    // receives it (options, raw inputs) before the mock monitor decodes it.
     const monitor = pulumi.runtime.getMonitor() as any;
     const registerResource = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req: any, callback: unknown) => {
-        const found: string[] = [];
+        const secretPaths: string[] = [];
         const wire = req.getObject().toJavaScript();
-        unwrapSecrets(wire, [], found);
-        wireSecrets.set(`${req.getType()}::${req.getName()}`, found);
-        wireUnknowns.set(`${req.getType()}::${req.getName()}`, unknownPathsOf(wire));
-        secretOutputs.set(`${req.getType()}::${req.getName()}`, req.getAdditionalsecretoutputsList());
+        unwrapSecrets(wire, [], secretPaths);
+        const key = `${req.getType()}::${req.getName()}`;
+        wireInfo.set(key, {
+            secretPaths,
+            unknownPaths: unknownPathsOf(wire),
+            urn: monitor.newUrn(req.getParent(), req.getType(), req.getName()),
+            parent: req.getParent(),
+            dependencies: req.getDependenciesList(),
+            retainOnDelete: req.getRetainondelete() === true,
+            ignoreChanges: req.getIgnorechangesList(),
+            wire,
+        });
+        secretOutputs.set(key, req.getAdditionalsecretoutputsList());
         return registerResource(req, callback);
     };
     return registered;
+}
+
+/** The SDK packages a program loaded by {@link freshProgram} shares with the test. */
+const SHARED_SDK = ["@pulumi/pulumi", "@pulumi/kubernetes", "@pulumi/command", "@pulumi/random"];
+
+/**
+ * Loads a program (`index.ts`, the consumer example) afresh, as each `pulumi up` does: `load`
+ * requires it (`() => require("../../index")`) in its own module registry, so the program's own
+ * modules run again; the Pulumi SDK packages are the test's (the mock engine is installed in
+ * them, and loading them again would cost about 0.4 s a program).
+ */
+export function freshProgram<T>(load: () => T): T {
+    const shared = SHARED_SDK.map((name) => [name, require(name)] as const);
+    let loaded: T | undefined;
+    jest.isolateModules(() => {
+        for (const [name, sdk] of shared) {
+            jest.doMock(name, () => sdk);
+        }
+        loaded = load();
+    });
+    return loaded as T;
 }
 
 /** A transformation that records every child's type, name, parent and dependsOn. */

@@ -4,7 +4,7 @@
  * ResourceError with `hideStack` as its message under the resource's name, anything else through
  * `util.inspect`, object graph and all), and the rejections Node saw handled late (each one a
  * PromiseRejectionHandledWarning). Jest fails any test in which a promise rejects unhandled, so
- * programs that must fail run here (`node -r ts-node/register/transpile-only programRun.ts '<json>'`).
+ * programs that must fail run here (`node -r tests/helpers/tsRegister.js programRun.ts '<json>'`).
  */
 import { execFile } from "child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
@@ -14,6 +14,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 
 import { ProviderMode, recordResources } from "./mockEngine";
+import { tsNodeArgs } from "./children";
 
 /** What a provider leaves out, to play a failure on `up`. */
 export type Missing = "none" | "nodePort" | "ingress";
@@ -48,7 +49,7 @@ export function runProgramChild(args: ProgramRunArgs): Promise<ProgramRunResult>
     return new Promise<ProgramRunResult>((resolve, reject) => {
         execFile(
             process.execPath,
-            ["-r", "ts-node/register/transpile-only", SELF, JSON.stringify(args), out],
+            tsNodeArgs(SELF, JSON.stringify(args), out),
             { cwd: path.join(__dirname, "..", ".."), timeout: 60000 },
             (err, stdout, stderr) => {
                 if (err) {

@@ -6,7 +6,16 @@
 // (tests/helpers/pulumiLog.ts reads it, so a test can assert the warnings it expects) and prints
 // nothing else of them. When a test or hook fails, every Pulumi log line collected in that file
 // so far is printed after all, in one block, so a failure still shows everything.
+//
+// It also formats Pulumi's own promise stack traces plainly: `debuggablePromise` records
+// `new Error().stack` for every promise the SDK makes (printed only under
+// PULUMI_DEBUG_PROMISE_LEAKS), and under Jest each of those went through source mapping, about a
+// sixth of `npm run test:unit`'s CPU time. Every other stack is formatted by Jest as before.
+const path = require("path");
 const { TestEnvironment } = require("jest-environment-node");
+
+/** The SDK file whose `new Error()` records a promise's origin. */
+const DEBUGGABLE = path.join("@pulumi", "pulumi", "runtime", "debuggable.js");
 
 /** The prefixes `@pulumi/pulumi/log` uses when no engine is connected (the mock engine). */
 const PULUMI_LINE = /^(debug|info|warning|error): \[runtime\] /;
@@ -21,6 +30,7 @@ class PulumiLogEnvironment extends TestEnvironment {
 
     async setup() {
         await super.setup();
+        plainPulumiPromiseTraces(this.global);
         const entries = [];
         this.global.__pulumiLog = entries;
         const console = this.global.console;
@@ -67,6 +77,25 @@ class PulumiLogEnvironment extends TestEnvironment {
             this.flush(`a ${event.hook.type} hook failed`);
         }
     }
+}
+
+/**
+ * Errors made in the test's context are formatted by its `Error.prepareStackTrace` first (Node's
+ * `maybeOverridePrepareStackTrace`), then by the main context's, which Jest sets to its source
+ * mapper. This one answers for the SDK's promise traces and hands every other one on.
+ */
+function plainPulumiPromiseTraces(global) {
+    // V8's own default depth (Jest raises the limit to 100 frames for test failures).
+    const plain = (error, trace) => [String(error), ...trace.slice(0, 10).map((site) => `    at ${site}`)].join("\n");
+    global.Error.prepareStackTrace = (error, trace) => {
+        const top = trace.length > 0 ? (trace[0].getFileName() ?? "") : "";
+        if (top.endsWith(DEBUGGABLE) && !process.env.PULUMI_DEBUG_PROMISE_LEAKS) {
+            return plain(error, trace);
+        }
+        return typeof Error.prepareStackTrace === "function"
+            ? Error.prepareStackTrace(error, trace)
+            : plain(error, trace);
+    };
 }
 
 function fullName(test) {

@@ -3,26 +3,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { parseNodeConfig } from "../../lib/node/config";
 import { applyScript, restoreScript } from "../../lib/node/scripts";
 import { remoteCommand } from "../../lib/remote/shell";
+import { isSecretWrapper, recordResources, Registered } from "../helpers/mockEngine";
 import { logMark, pulumiWarnings } from "../helpers/pulumiLog";
 
-interface Registered {
-    type: string;
-    name: string;
-    urn: string;
-    parent: string;
-    dependencies: string[];
-    retainOnDelete: boolean;
-    ignoreChanges: string[];
-    inputs: Record<string, any>;
-    /** The inputs as serialized for the engine (secrets still wrapped). */
-    wire: Record<string, any>;
-}
-
-/** How the engine protocol marks a secret: {[SIG_KEY]: SECRET_SIG, value}. */
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const isSecretValue = (v: any) => v !== null && typeof v === "object" && v[SIG_KEY] === SECRET_SIG;
-const unwrap = (v: any) => (isSecretValue(v) ? v.value : v);
+const unwrap = (v: any) => (isSecretWrapper(v) ? v.value : v);
 /** The script inside a remoteCommand text. */
 const scriptOf = (cmd: string) =>
     cmd
@@ -30,51 +14,17 @@ const scriptOf = (cmd: string) =>
         .replace(/' dragonfly-cce$/, "")
         .split("'\\''")
         .join("'");
-let registered: Registered[] = [];
+/** Every registration, with parent, dependencies, options and the wire form of the inputs. */
+const all = recordResources({ preview: true });
 const logs: string[] = [];
 
-pulumi.runtime.setMocks(
-    {
-        newResource: (args) => ({
-            id: `${args.name}-id`,
-            state: { ...args.inputs, stdout: "dragonfly-cce: changed=-, restarted=no\n" },
-        }),
-        call: () => ({}),
-    },
-    "dragonfly-cce",
-    "test",
-    true,
-);
-// Record what the engine would see: parent, dependencies and the wire form of the inputs.
-
-const settings = require("@pulumi/pulumi/runtime/settings");
-const monitor = settings.getMonitor();
-const original = monitor.registerResource.bind(monitor);
-monitor.registerResource = (req: any, callback: any) => {
-    original(req, (err: any, res: any) => {
-        if (!err) {
-            registered.push({
-                type: req.getType(),
-                name: req.getName(),
-                urn: res.getUrn(),
-                parent: req.getParent(),
-                dependencies: req.getDependenciesList(),
-                retainOnDelete: req.getRetainondelete() === true,
-                ignoreChanges: req.getIgnorechangesList(),
-                inputs: pulumi.runtime.deserializeProperties(req.getObject()),
-                wire: req.getObject().toJavaScript(),
-            });
-        }
-        callback(err, res);
-    });
-};
 const origInfo = pulumi.log.info;
 (pulumi.log as any).info = (msg: string, ...rest: any[]) => {
     logs.push(msg);
     return origInfo(msg, ...rest);
 };
 
-// Imported after setMocks, as the Pulumi docs require.
+// Imported after the mocks, as the Pulumi docs require.
 
 const { NodeFleet, windowPredecessors } =
     require("../../components/nodeFleet") as typeof import("../../components/nodeFleet");
@@ -104,7 +54,7 @@ class LoadBalancer extends pulumi.CustomResource {
 }
 
 async function program(config: Record<string, unknown>, opts: { credentials?: string } = {}): Promise<Registered[]> {
-    registered = [];
+    const from = all.length;
     const lb = new LoadBalancer("proxy-lb");
     const release = new Release("release");
     const fleet = new NodeFleet("nodes", {
@@ -124,7 +74,7 @@ async function program(config: Record<string, unknown>, opts: { credentials?: st
     );
     // Let pending registrations finish.
     await new Promise((r) => setTimeout(r, 50));
-    return registered;
+    return all.slice(from);
 }
 
 const commands = (rs: Registered[]) => rs.filter((r) => r.type === "command:remote:Command");
@@ -233,8 +183,8 @@ describe("NodeFleet under the mock engine", () => {
         });
         const a = byName(rs, "nodes-a-runtime");
         const b = byName(rs, "nodes-b-runtime");
-        expect(isSecretValue(a.wire.connection)).toBe(true);
-        expect(isSecretValue(b.wire.connection)).toBe(true);
+        expect(isSecretWrapper(a.wire.connection)).toBe(true);
+        expect(isSecretWrapper(b.wire.connection)).toBe(true);
         expect(JSON.stringify([a.wire.create, a.wire.delete, a.wire.triggers])).not.toContain("AAAAkey");
         a.inputs.connection = unwrap(a.inputs.connection);
         b.inputs.connection = unwrap(b.inputs.connection);
@@ -259,7 +209,7 @@ describe("NodeFleet under the mock engine", () => {
     test("proxy credentials travel on stdin as a secret, never in the command text", async () => {
         const rs = await program(raw(1), { credentials: "dfuser:s3cr3t-pass" });
         const c = byName(rs, "nodes-node-0-runtime");
-        expect(isSecretValue(c.wire.stdin)).toBe(true);
+        expect(isSecretWrapper(c.wire.stdin)).toBe(true);
         expect(unwrap(c.inputs.stdin)).toBe("dfuser:s3cr3t-pass\n");
         expect(JSON.stringify([c.inputs.create, c.inputs.delete, c.inputs.triggers])).not.toContain("s3cr3t");
         expect(c.inputs.create).toContain("PROXY_AUTH=yes");
@@ -342,7 +292,6 @@ describe("NodeFleet under the mock engine", () => {
     });
 
     test("hands out each node's plan and runtime together, by name", async () => {
-        registered = [];
         const fleet = new NodeFleet("by-name", {
             config: parseNodeConfig(raw(2)),
             endpoint: pulumi.output("http://192.168.0.177:4001"),

@@ -20,6 +20,7 @@ import {
     LOCAL_REG,
     nodeWith,
     ok,
+    restartContainerd,
     restore,
     SANDBOX_IMAGE_ONLY,
     spec,
@@ -90,7 +91,7 @@ describePrivileged(
         test("an apply killed at systemctl restart finishes the restart on the retry", async () => {
             const box = await nodeWith(boxes, BASE);
             const killed = apply(box, spec(), { env: { STANDIN_KILL_CALLER: "1" } });
-            expect(killed.status).not.toBe(0);
+            expect(killed.code).not.toBe(0);
             expect(killed.stdout).toBe("");
             // The files are written, the running containerd still has its old environment.
             expect(box.read(DROPIN)).toContain(`HTTPS_PROXY=${ENDPOINT}`);
@@ -109,7 +110,7 @@ describePrivileged(
             const box = await nodeWith(boxes, BASE);
             ok(apply(box, spec()));
             const killed = restore(box, spec(), { env: { STANDIN_KILL_CALLER: "1" } });
-            expect(killed.status).not.toBe(0);
+            expect(killed.code).not.toBe(0);
             expect(box.containerdEnv().HTTPS_PROXY).toBe(ENDPOINT);
             expect(ok(restore(box, spec()))).toBe("dragonfly-cce: changed=-, restarted=yes\n");
             expect(box.containerdEnv().HTTPS_PROXY).toBeUndefined();
@@ -169,7 +170,7 @@ describePrivileged(
             const restarts = box.restarts();
             for (const s of [spec({ mode: "mirror" }), spec({ mode: "mirror", registries: [LOCAL_REG, SWR] })]) {
                 const r = apply(box, s);
-                expect(r.status).toBe(1);
+                expect(r.code).toBe(1);
                 expect(r.stderr).toContain(
                     `/etc/containerd/certs.d/${SWR}/hosts.toml exists and was not written by dragonfly-cce`,
                 );
@@ -195,7 +196,7 @@ describePrivileged(
             const box = await nodeWith(boxes, seeded);
             box.write(DROPIN, `[Service]\nEnvironment="HTTP_PROXY=${ENDPOINT}" "HTTPS_PROXY=${ENDPOINT}/"\n`);
             box.write("/etc/docker/daemon.json", `{"insecure-registries": ["${SWR}"]}\n`);
-            ok(box.sh("systemctl daemon-reload && systemctl restart containerd"));
+            restartContainerd(box);
             expect(box.containerdEnv().HTTPS_PROXY).toBe(`${ENDPOINT}/`);
             const before = state(box);
             const r = apply(box, spec());
@@ -224,7 +225,7 @@ describePrivileged(
                 box.write(file, `[Service]\nEnvironment=HTTPS_PROXY=http://ops:pw@corp-proxy.example.com:3128\n`);
                 const other = state(box);
                 const refused = apply(box, spec());
-                expect(refused.status).toBe(1);
+                expect(refused.code).toBe(1);
                 expect(refused.stderr).toContain(
                     `${file} sets HTTPS_PROXY=http://corp-proxy.example.com:3128, another proxy than Dragonfly's`,
                 );
@@ -289,7 +290,7 @@ describePrivileged(
             );
             const other = state(box);
             const refused = apply(box, s);
-            expect(refused.status).toBe(1);
+            expect(refused.code).toBe(1);
             expect(refused.stderr).toContain(
                 `sets ${R}.mirrors."quay.io": its endpoint list is not a one-line list of strings`,
             );
@@ -325,7 +326,7 @@ describePrivileged(
             const base = `version = 2\nimports = ["/etc/containerd/conf.d/*.toml"]\n\n[plugins]\n  [plugins."${CRI}"]\n    sandbox_image = "cce-pause:3.1"\n`;
             const box = await nodeWith(boxes, base);
             box.write(importer, `version = 2\n[plugins."${CRI}"]\n  sandbox_image = "from-import:1"\n`);
-            ok(box.sh("systemctl restart containerd"));
+            restartContainerd(box);
             // What containerd does with it: the imported table replaces config.toml's whole.
             expect(dump(box).plugins[CRI].sandbox_image).toBe("from-import:1");
             const before = state(box);
@@ -335,7 +336,7 @@ describePrivileged(
                 ["mirror", 'config_path = "/etc/containerd/certs.d"'],
             ] as const) {
                 const r = apply(box, spec({ mode }));
-                expect(r.status).toBe(1);
+                expect(r.code).toBe(1);
                 expect(r.stderr).toContain(
                     `${CONFIG} imports other files, and containerd's effective configuration (containerd config dump) lacks the registry settings: ${missing}.`,
                 );

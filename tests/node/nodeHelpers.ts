@@ -1,8 +1,14 @@
-/** What the real-containerd node suites share: running the scripts in a sandbox and reading the result. */
+/**
+ * What the real-containerd node suites (and bench/nodes.ts) share: running the scripts in a
+ * sandbox, starting its containerd, reading the result. Every suite starts containerd and reads
+ * its configuration through these.
+ */
+import { spawnSync } from "child_process";
 import { parse } from "smol-toml";
 import { applyScript, NodeScriptSpec, restoreScript } from "../../lib/node/scripts";
 import { remoteCommand } from "../../lib/remote/shell";
-import { NodeSandbox, RunResult } from "./sandbox";
+import { RunResult } from "../helpers/world/exec";
+import { NodeSandbox } from "./sandbox";
 
 export const SWR = "swr.cn-north-4.myhuaweicloud.com";
 export const LOCAL_REG = "registry.local:5000";
@@ -47,19 +53,36 @@ export function restore(
 }
 
 export function ok(r: RunResult): string {
-    if (r.status !== 0) {
-        throw new Error(`script failed (${r.status}): ${r.stderr}`);
+    if (r.code !== 0) {
+        throw new Error(`script failed (${r.code}): ${r.stderr}`);
     }
     return r.stdout;
+}
+
+/**
+ * (Re)starts the sandbox's containerd as an operator does after editing its files: the unit and
+ * its drop-ins read again (`systemctl daemon-reload`), then `systemctl restart containerd`.
+ */
+export function restartContainerd(box: NodeSandbox): void {
+    ok(box.sh("systemctl daemon-reload && systemctl restart containerd"));
 }
 
 /** The config containerd really loads from CONFIG, as `containerd config dump` prints it. */
 export function dump(box: NodeSandbox): Record<string, any> {
     const r = box.sh(`containerd --config ${CONFIG} config dump`);
-    if (r.status !== 0) {
+    if (r.code !== 0) {
         throw new Error(`config dump failed: ${r.stderr}`);
     }
     return parse(r.stdout) as Record<string, any>;
+}
+
+/** What this machine's containerd writes as its default config.toml (`containerd config default`). */
+export function defaultConfig(): string {
+    const r = spawnSync("containerd", ["config", "default"], { encoding: "utf8" });
+    if (r.status !== 0) {
+        throw new Error(`containerd config default failed: ${r.stderr}`);
+    }
+    return r.stdout;
 }
 
 /** The status of the running containerd's CRI plugin (`ok` when healthy). */
@@ -86,6 +109,6 @@ export async function nodeWith(boxes: NodeSandbox[], config?: string): Promise<N
     if (config !== undefined) {
         box.write(CONFIG, config);
     }
-    ok(box.sh("systemctl restart containerd"));
+    restartContainerd(box);
     return box;
 }

@@ -16,7 +16,20 @@ import { run } from "../helpers/world/exec";
 import { buildImage, pushImage } from "../helpers/world/image";
 import { Registry } from "../helpers/world/registry";
 import { NodeSandbox } from "./sandbox";
-import { apply, CRI, criStatus, DROPIN, ENDPOINT, nodeWith, ok, restore, spec, state, SWR } from "./nodeHelpers";
+import {
+    apply,
+    CRI,
+    criStatus,
+    DROPIN,
+    ENDPOINT,
+    nodeWith,
+    ok,
+    restartContainerd,
+    restore,
+    spec,
+    state,
+    SWR,
+} from "./nodeHelpers";
 
 const BASE = `version = 2
 
@@ -43,7 +56,7 @@ describePrivileged(
             const before = state(box);
             const restarts = box.restarts();
             const r = apply(box, spec());
-            expect(r.status).toBe(1);
+            expect(r.code).toBe(1);
             expect(r.stderr).toContain(`${source} sets HTTPS_PROXY=${CORP}, another proxy than Dragonfly's`);
             expect(r.stderr).toContain("Nothing was changed.");
             expect(r.stderr).not.toContain("ops:pw");
@@ -64,7 +77,7 @@ describePrivileged(
             ]) {
                 box.write(envFile, content, 0o600);
                 box.write(dropin, `[Service]\n${line}\n`);
-                ok(box.sh("systemctl daemon-reload && systemctl restart containerd"));
+                restartContainerd(box);
                 expect(box.containerdEnv().HTTPS_PROXY).toMatch(/corp-proxy/);
                 expectRefused(box, `${envFile} (EnvironmentFile= of ${dropin})`);
             }
@@ -86,7 +99,7 @@ describePrivileged(
             box.write(envFile, `HTTPS_PROXY=${CORP}\n`);
             for (const line of [`Environment="HTTPS_PROXY=${CORP}"`, `EnvironmentFile=${envFile}`]) {
                 box.write(unit, `[Unit]\nDescription=containerd\n[Service]\nExecStart=/usr/bin/containerd\n${line}\n`);
-                ok(box.sh("systemctl daemon-reload && systemctl restart containerd"));
+                restartContainerd(box);
                 expect(box.containerdEnv().HTTPS_PROXY).toBe(CORP);
                 expectRefused(
                     box,
@@ -104,7 +117,7 @@ describePrivileged(
             box.write(envFile, `OPTIONS=--selinux-enabled\nHTTP_PROXY=${CORP}\n`);
             const before = state(box);
             const r = apply(box, spec({ runtime: "docker" }));
-            expect(r.status).toBe(1);
+            expect(r.code).toBe(1);
             expect(r.stderr).toContain(
                 `${envFile} (EnvironmentFile= of ${unit}) sets HTTP_PROXY=${CORP}, another proxy than Dragonfly's`,
             );
@@ -174,7 +187,7 @@ describePrivileged(
             box.write(`${dir}/we"ird.crt`, "x\n");
             const other = state(box);
             const r = apply(box, s);
-            expect(r.status).toBe(1);
+            expect(r.code).toBe(1);
             expect(r.stderr).toContain(`${dir}/we"ird.crt: a certificate file whose name has`);
             expect(state(box)).toEqual(other);
         });
@@ -211,7 +224,7 @@ describePrivileged(
             box.write(`${docker}/hosts.toml`, `server = "https://${SWR}"\n`);
             const other = state(box);
             const r = apply(box, s);
-            expect(r.status).toBe(1);
+            expect(r.code).toBe(1);
             expect(r.stderr).toContain(
                 `${docker}/hosts.toml configures ${SWR}, and config_path lists /etc/docker/certs.d after /etc/containerd/certs.d`,
             );

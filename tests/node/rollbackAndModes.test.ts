@@ -15,6 +15,7 @@ import {
     ENDPOINT,
     nodeWith,
     ok,
+    restartContainerd,
     restore,
     SANDBOX_IMAGE_ONLY,
     spec,
@@ -54,7 +55,7 @@ describePrivileged(
             // As after a containerd upgrade that no longer reads the original file.
             box.write(BACKUP_CONFIG, `${BASE}this is not toml\n`);
             const r = restore(box, spec());
-            expect(r.status).toBe(1);
+            expect(r.code).toBe(1);
             expect(r.stdout).toBe("");
             expect(r.stderr).not.toContain("restored the original files");
             expect(r.stderr).toContain(
@@ -75,11 +76,11 @@ describePrivileged(
         test("a restore after which containerd does not start at all: says what is on disk and running, keeps the marker, the next apply restarts", async () => {
             const box = await nodeWith(boxes, BASE);
             box.write(LIMITS, "[Service]\nLimitNOFILE=1048576\n");
-            ok(box.sh("systemctl daemon-reload && systemctl restart containerd"));
+            restartContainerd(box);
             const before = state(box);
             ok(apply(box, spec()));
             const r = restore(box, spec(), { env: { STANDIN_BREAK: "start" } });
-            expect(r.status).toBe(1);
+            expect(r.code).toBe(1);
             expect(r.stderr).not.toContain("restored the original files");
             expect(r.stderr).toContain(
                 "containerd was not healthy with the original files; the Dragonfly files were put back, but containerd is still not healthy",
@@ -98,9 +99,9 @@ describePrivileged(
         test("a first apply after which containerd does not start at all keeps the marker: restore then restarts it", async () => {
             const box = await nodeWith(boxes, BASE);
             box.write(LIMITS, "[Service]\nLimitNOFILE=1048576\n");
-            ok(box.sh("systemctl daemon-reload && systemctl restart containerd"));
+            restartContainerd(box);
             const r = apply(box, spec(), { env: { STANDIN_BREAK: "start" } });
-            expect(r.status).toBe(1);
+            expect(r.code).toBe(1);
             expect(r.stderr).toContain("the previous files were put back but containerd is still not healthy");
             expect(box.read(CONFIG)).toBe(BASE);
             expect(box.exists(DROPIN)).toBe(false);
@@ -115,10 +116,10 @@ describePrivileged(
             ok(apply(box, spec()));
             ok(box.sh("systemctl stop containerd"));
             const r = apply(box, spec());
-            expect(r.status).toBe(1);
+            expect(r.code).toBe(1);
             expect(r.stdout).toBe("");
             expect(r.stderr).toContain("containerd is not healthy, and this run changed nothing that needs a restart");
-            ok(box.sh("systemctl restart containerd"));
+            restartContainerd(box);
             expect(ok(apply(box, spec()))).toBe("dragonfly-cce: changed=-, restarted=no\n");
             ok(restore(box, spec()));
         });
@@ -126,7 +127,7 @@ describePrivileged(
         test("mirror mode takes over the seed document's http-proxy.conf: gone while mirror mode is in force, back after restore", async () => {
             const box = await nodeWith(boxes, BASE);
             box.write(DROPIN, SEED_DROPIN);
-            ok(box.sh("systemctl daemon-reload && systemctl restart containerd"));
+            restartContainerd(box);
             expect(box.containerdEnv().HTTPS_PROXY).toBe(ENDPOINT);
             const before = state(box);
             const mirror = spec({ mode: "mirror" });
@@ -147,7 +148,7 @@ describePrivileged(
         test("proxy mode, then mirror mode, on a node with the seed drop-in: the hand drop-in does not come back in mirror mode; proxy again and restore", async () => {
             const box = await nodeWith(boxes, BASE);
             box.write(DROPIN, SEED_DROPIN);
-            ok(box.sh("systemctl daemon-reload && systemctl restart containerd"));
+            restartContainerd(box);
             const before = state(box);
             ok(apply(box, spec()));
             expect(box.read(DROPIN)).toContain("# Managed by dragonfly-cce");
@@ -189,7 +190,7 @@ describePrivileged(
                 const other = state(box);
                 const restarts = box.restarts();
                 const r = apply(box, spec({ mode: "mirror" }));
-                expect(r.status).toBe(1);
+                expect(r.code).toBe(1);
                 expect(r.stderr).toContain(`${file} ${says}`);
                 expect(r.stderr).toContain("mirror mode");
                 expect(r.stderr).toContain("Nothing was changed.");
@@ -202,7 +203,7 @@ describePrivileged(
             // Proxy mode names both proxies as they are, credentials or not.
             box.write(DROPIN, "[Service]\nEnvironment=HTTPS_PROXY=http://corp-proxy.example.com:3128\n");
             const refused = apply(box, spec());
-            expect(refused.status).toBe(1);
+            expect(refused.code).toBe(1);
             expect(refused.stderr).toContain(
                 `${DROPIN} sets HTTPS_PROXY=http://corp-proxy.example.com:3128, another proxy than Dragonfly's (${ENDPOINT})`,
             );
@@ -214,7 +215,7 @@ describePrivileged(
             const before = state(box);
             const restarts = box.restarts();
             const r = apply(box, spec({ runtime: "docker" }));
-            expect(r.status).toBe(1);
+            expect(r.code).toBe(1);
             expect(r.stderr).toContain(
                 `dragonfly-cce configured containerd on this node (${CONFIG}), and its runtime is now docker`,
             );
@@ -239,7 +240,7 @@ describePrivileged(
             );
             const before = state(box);
             const r = apply(box, s);
-            expect(r.status).toBe(1);
+            expect(r.code).toBe(1);
             expect(r.stderr).toContain(
                 `${daemonJson} sets proxies.https-proxy=http://corp-proxy.example.com:3128, another proxy than Dragonfly's (${ENDPOINT})`,
             );
@@ -256,11 +257,12 @@ describePrivileged(
             const box = await nodeWith(boxes);
             const target = "/etc/containerd/cce/config.toml";
             box.write(target, BASE);
-            ok(box.sh(`ln -s cce/config.toml ${CONFIG} && systemctl restart containerd`));
+            ok(box.sh(`ln -s cce/config.toml ${CONFIG}`));
+            restartContainerd(box);
             const before = state(box);
             // A run that containerd rejects is rolled back through the link.
             const broken = apply(box, spec(), { env: { STANDIN_BREAK: "cri" } });
-            expect(broken.status).toBe(1);
+            expect(broken.code).toBe(1);
             expect(link(box, CONFIG)).toBe("cce/config.toml");
             expect(box.read(target)).toBe(BASE);
             ok(apply(box, spec()));

@@ -231,7 +231,7 @@ describePrivileged(
             const calls = box.calls().length;
             for (const mode of ["proxy", "mirror"] as const) {
                 const r = apply(box, spec({ mode }));
-                expect(r.status).toBe(1);
+                expect(r.code).toBe(1);
                 expect(r.stdout).toBe("");
                 expect(r.stderr).toContain("already conflicts");
                 expect(r.stderr).toContain(
@@ -282,7 +282,7 @@ describePrivileged(
             const before = state(box);
             // containerd starts but its CRI plugin fails (systemctl is-active would say active).
             const r = apply(box, spec(), { env: { STANDIN_BREAK: "cri" } });
-            expect(r.status).toBe(1);
+            expect(r.code).toBe(1);
             expect(r.stdout).toBe("");
             expect(r.stderr).toContain("the previous files were put back");
             expect(r.stderr).toContain("`mirrors` cannot be set when `config_path` is provided");
@@ -294,7 +294,7 @@ describePrivileged(
 
             // containerd does not start at all: the error comes from its journal.
             const r2 = apply(box, spec(), { env: { STANDIN_BREAK: "start" } });
-            expect(r2.status).toBe(1);
+            expect(r2.code).toBe(1);
             expect(r2.stderr).toMatch(/toml/i);
             expect(box.read(CONFIG)).toBe(CCE_CONFIG);
             expect(criStatus(box)).toBe("ok");
@@ -387,7 +387,7 @@ describePrivileged(
             expect(ok(again)).toBe("dragonfly-cce: changed=-, restarted=no\n");
             // Missing credentials: refused before anything is touched.
             const none = apply(box, s, { input: "" });
-            expect(none.status).toBe(1);
+            expect(none.code).toBe(1);
             expect(none.stderr).toContain("user:password on stdin");
             ok(restore(box, s));
             expect(state(box)).toEqual(before);
@@ -491,7 +491,7 @@ describePrivileged(
             expect(box.read("/etc/docker/daemon.json")).toBe(`{"data-root":"/mnt/docker"}`);
             box.write("/etc/docker/daemon.json", `{"data-root": "/mnt/docker",`);
             const r = apply(box, s);
-            expect(r.status).toBe(1);
+            expect(r.code).toBe(1);
             expect(r.stderr).toContain("daemon.json");
             expect(box.read("/etc/docker/daemon.json")).toBe(`{"data-root": "/mnt/docker",`);
             box.sh("rm /etc/docker/daemon.json");

@@ -9,13 +9,14 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 
+import { RunResult } from "../helpers/world/exec";
+
 const STANDIN = path.join(__dirname, "..", "helpers", "systemctl-standin.sh");
 let counter = 0;
 
-export interface RunResult {
-    status: number | null;
-    stdout: string;
-    stderr: string;
+/** A process's exit code as tests/helpers/world/exec.ts gives it: 128 when a signal ended it. */
+function exitCode(status: number | null, signal: NodeJS.Signals | null): number {
+    return status ?? (signal ? 128 : 1);
 }
 
 export class NodeSandbox {
@@ -66,7 +67,7 @@ export class NodeSandbox {
             .map((m) => `mount -t tmpfs -o mode=0755 dfcce-test ${m}`)
             .join(" && ");
         const r = box.sh(mounts);
-        if (r.status !== 0) {
+        if (r.code !== 0) {
             box.close();
             throw new Error(`cannot set up the mount namespace: ${r.stderr}`);
         }
@@ -81,7 +82,7 @@ export class NodeSandbox {
             encoding: "utf8",
             timeout: 60000,
         });
-        return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+        return { code: exitCode(r.status, r.signal), stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
     }
 
     /** `sh` without blocking: several sandboxes run at the same time (benchmarks). */
@@ -95,7 +96,7 @@ export class NodeSandbox {
             let stderr = "";
             child.stdout.on("data", (d) => (stdout += d));
             child.stderr.on("data", (d) => (stderr += d));
-            child.on("close", (status) => resolve({ status, stdout, stderr }));
+            child.on("close", (status, signal) => resolve({ code: exitCode(status, signal), stdout, stderr }));
         });
     }
 

@@ -1,6 +1,8 @@
 /** Script generation: every variant is clean under the real shellcheck; command text is safe. */
 import { spawnSync } from "child_process";
 import { describePrivileged } from "../helpers/privileged";
+import { startEarly } from "../helpers/children";
+import { run, RunResult } from "../helpers/world/exec";
 import { applyScript, NodeScriptSpec, restoreScript } from "../../lib/node/scripts";
 import { remoteCommand } from "../../lib/remote/shell";
 
@@ -28,12 +30,19 @@ describePrivileged("node scripts under shellcheck", { commands: ["shellcheck", "
     for (const [name, spec] of variants) {
         texts.push([`apply: ${name}`, applyScript(spec)], [`restore: ${name}`, restoreScript(spec)]);
     }
-    test.each(texts)("%s is clean under shellcheck", (_name, text) => {
+    /** shellcheck's verdict on each text, the runs started together (each test reads its own). */
+    const checked = new Map<string, Promise<RunResult>>();
+    beforeAll(() => {
+        for (const [name, text] of texts) {
+            checked.set(name, startEarly(run("shellcheck", ["-s", "bash", "-"], { input: text, allowFailure: true })));
+        }
+    });
+    test.each(texts)("%s is clean under shellcheck", async (name, text) => {
         expect(text.startsWith("#!/usr/bin/env bash\n")).toBe(true);
         expect(text).toContain("\nset -euo pipefail\n");
-        const r = spawnSync("shellcheck", ["-s", "bash", "-"], { input: text, encoding: "utf8" });
+        const r = await checked.get(name)!;
         expect(r.stdout + r.stderr).toBe("");
-        expect(r.status).toBe(0);
+        expect(r.code).toBe(0);
     });
 
     test("remoteCommand hands bash the script text unchanged, through sudo -n for other users", () => {

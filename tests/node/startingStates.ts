@@ -13,7 +13,6 @@
  * derived from it or are small files in the layouts containerd 1.6 reads (each one is checked
  * to boot containerd with a healthy CRI plugin before the scripts run).
  */
-import { spawnSync } from "child_process";
 import { NodeScriptSpec } from "../../lib/node/scripts";
 import { describePrivileged } from "../helpers/privileged";
 import { NodeSandbox } from "./sandbox";
@@ -22,11 +21,13 @@ import {
     CONFIG,
     CRI,
     criStatus,
+    defaultConfig,
     dump,
     ENDPOINT,
     LOCAL_REG,
     nodeWith,
     ok,
+    restartContainerd,
     restore,
     spec,
     state,
@@ -105,11 +106,7 @@ export const GENERATED = [
 
 /** [name, config.toml, other files]. */
 export function fixtures(): Array<[string, string, Record<string, string>]> {
-    const r = spawnSync("containerd", ["config", "default"], { encoding: "utf8" });
-    if (r.status !== 0) {
-        throw new Error(`containerd config default failed: ${r.stderr}`);
-    }
-    const v16 = r.stdout;
+    const v16 = defaultConfig();
     return [
         ["containerd 1.6 config default", v16, {}],
         ["1.7-style default", as17(v16), {}],
@@ -159,7 +156,7 @@ export async function startingState(boxes: NodeSandbox[], text: string, extra: R
         box.write(p, content);
     }
     box.write(CONFIG, text);
-    ok(box.sh("systemctl restart containerd"));
+    restartContainerd(box);
     // containerd 1.6 runs this file with its CRI plugin.
     expect(criStatus(box)).toBe("ok");
     const original = dump(box).plugins[CRI].registry;

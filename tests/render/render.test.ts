@@ -10,6 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 
 import { MOCK_LB_IP, recordResources, resolve } from "../helpers/mockEngine";
+import { tsNodeArgs } from "../helpers/children";
 
 const registered = recordResources();
 
@@ -231,12 +232,12 @@ describe("render", () => {
     });
 
     test("the CLI refuses to empty a directory it did not write, and replaces one it wrote", () => {
+        // The CLI's code, compiled as ts-node compiles it (the test below runs it through ts-node).
         const render = (out: string) =>
-            spawnSync(
-                path.join(ROOT, "node_modules/.bin/ts-node"),
-                ["--transpile-only", "scripts/render.ts", "--stack", "dev", "--out", out],
-                { cwd: ROOT, encoding: "utf8" },
-            );
+            spawnSync(process.execPath, tsNodeArgs("scripts/render.ts", "--stack", "dev", "--out", out), {
+                cwd: ROOT,
+                encoding: "utf8",
+            });
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "render-"));
         try {
             const mine = path.join(dir, "mine");
@@ -251,11 +252,10 @@ describe("render", () => {
             const aFile = path.join(mine, "notes.txt");
             expect(render(aFile).stderr).toContain(`--out ${aFile}: not a directory`);
             expect(fs.readFileSync(aFile, "utf8")).toBe("keep me\n");
-            const missingValue = spawnSync(
-                path.join(ROOT, "node_modules/.bin/ts-node"),
-                ["--transpile-only", "scripts/render.ts", "--out"],
-                { cwd: ROOT, encoding: "utf8" },
-            );
+            const missingValue = spawnSync(process.execPath, tsNodeArgs("scripts/render.ts", "--out"), {
+                cwd: ROOT,
+                encoding: "utf8",
+            });
             expect(missingValue.stderr).toContain("--out needs a value");
 
             const out = path.join(dir, "out");

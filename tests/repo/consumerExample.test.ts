@@ -9,8 +9,9 @@ import * as path from "path";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import { CONSUMER_PROGRAM, ConsumerRegistered, installConsumerMocks } from "../helpers/consumerMocks";
-import { resolve } from "../helpers/mockEngine";
+import { CONSUMER_PROGRAM, installConsumerMocks } from "../helpers/consumerMocks";
+import { freshProgram, Registered, resolve } from "../helpers/mockEngine";
+import { startEarly, tsNodeArgs } from "../helpers/children";
 
 const PRODUCER = "acme/dragonfly-cce/dev";
 /** Outputs as a dragonfly-cce stack exports them (names and types of docs/outputs.md). */
@@ -28,15 +29,12 @@ const PRODUCER_OUTPUTS = {
 function runConsumer(
     stackOutputs: Record<string, unknown>,
     config: Record<string, string> = {},
-): { exports: Record<string, any>; registered: ConsumerRegistered[] } {
+): { exports: Record<string, any>; registered: Registered[] } {
     const registered = installConsumerMocks(stackOutputs, {
         "dragonfly-consumer:dragonflyStack": PRODUCER,
         ...config,
     });
-    let exports: Record<string, any> = {};
-    jest.isolateModules(() => {
-        exports = require(CONSUMER_PROGRAM);
-    });
+    const exports: Record<string, any> = freshProgram(() => require(CONSUMER_PROGRAM));
     return { exports, registered };
 }
 
@@ -49,7 +47,7 @@ function refusals(stackOutputs: Record<string, unknown>): Promise<string[]> {
     return new Promise((resolvePromise, reject) => {
         execFile(
             process.execPath,
-            ["-r", "ts-node/register/transpile-only", path.join(__dirname, "..", "helpers", "consumerMocks.ts"), arg],
+            tsNodeArgs(path.join(__dirname, "..", "helpers", "consumerMocks.ts"), arg),
             { cwd: path.join(__dirname, "../.."), timeout: 20000 },
             (err, stdout, stderr) => {
                 if (err) {
@@ -63,6 +61,18 @@ function refusals(stackOutputs: Record<string, unknown>): Promise<string[]> {
 }
 
 describe("examples/consumer", () => {
+    /** The runs that must be refused, in child processes started together (each test reads its own). */
+    const refused: Record<
+        "missingProxyUrl" | "proxyAddressNumber" | "proxyUrlNotHttp",
+        Promise<string[]>
+    > = {} as never;
+    beforeAll(() => {
+        const { proxyUrl: _dropped, ...broken } = PRODUCER_OUTPUTS;
+        refused.missingProxyUrl = startEarly(refusals(broken));
+        refused.proxyAddressNumber = startEarly(refusals({ ...PRODUCER_OUTPUTS, proxyAddress: 4001 }));
+        refused.proxyUrlNotHttp = startEarly(refusals({ ...PRODUCER_OUTPUTS, proxyUrl: "192.168.0.177:4001" }));
+    });
+
     test("references the configured stack and publishes its proxyUrl, proxyAddress and noProxy", async () => {
         const { exports, registered } = runConsumer(PRODUCER_OUTPUTS, {
             "dragonfly-consumer:extraNoProxy": JSON.stringify(["172.16.0.0/16", ".svc"]),
@@ -123,8 +133,7 @@ describe("examples/consumer", () => {
     });
 
     test("a missing proxyUrl fails with the output's name", async () => {
-        const { proxyUrl: _dropped, ...broken } = PRODUCER_OUTPUTS;
-        const messages = await refusals(broken);
+        const messages = await refused.missingProxyUrl;
         expect(messages.length).toBeGreaterThan(0);
         for (const m of messages) {
             expect(m).toContain(`Required output 'proxyUrl' does not exist on stack '${PRODUCER}'`);
@@ -134,7 +143,7 @@ describe("examples/consumer", () => {
     });
 
     test("an output of the wrong type fails, naming the stack, the output and the documented type", async () => {
-        const messages = await refusals({ ...PRODUCER_OUTPUTS, proxyAddress: 4001 });
+        const messages = await refused.proxyAddressNumber;
         expect(messages.length).toBeGreaterThan(0);
         for (const m of messages) {
             expect(m).toContain(
@@ -146,7 +155,7 @@ describe("examples/consumer", () => {
     });
 
     test("a proxyUrl that is not an http URL is refused", async () => {
-        const messages = await refusals({ ...PRODUCER_OUTPUTS, proxyUrl: "192.168.0.177:4001" });
+        const messages = await refused.proxyUrlNotHttp;
         expect(messages.length).toBeGreaterThan(0);
         for (const m of messages) {
             expect(m).toContain(
@@ -158,7 +167,7 @@ describe("examples/consumer", () => {
     test("the stack name is required", () => {
         expect(() => {
             pulumi.runtime.setAllConfig({});
-            jest.isolateModules(() => require(CONSUMER_PROGRAM));
+            freshProgram(() => require(CONSUMER_PROGRAM));
         }).toThrow(/dragonfly-consumer:dragonflyStack/);
     });
 });

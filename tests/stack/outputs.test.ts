@@ -8,7 +8,7 @@ import * as path from "path";
 
 import * as pulumi from "@pulumi/pulumi";
 
-import { recordResources, resolve } from "../helpers/mockEngine";
+import { freshProgram, recordResources, resolve } from "../helpers/mockEngine";
 
 const ROOT = path.join(__dirname, "../..");
 const DOC = fs.readFileSync(path.join(ROOT, "docs", "outputs.md"), "utf8");
@@ -309,10 +309,7 @@ describe("index.ts outputs under the mock engine", () => {
             // A node address, so the optional consoleUrl is present and its type is checked too.
             "dragonfly-cce:console": JSON.stringify({ nodeAddress: "192.168.0.10" }),
         });
-        let out: Record<string, pulumi.Output<unknown>> = {};
-        jest.isolateModules(() => {
-            out = require("../../index");
-        });
+        const out: Record<string, pulumi.Output<unknown>> = freshProgram(() => require("../../index"));
         for (const d of documented) {
             const output = out[d.name];
             expect({ name: d.name, isOutput: pulumi.Output.isInstance(output) }).toEqual({

@@ -8,8 +8,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 
-import { ProviderMode, recordResources, Registered, waitFor } from "../helpers/mockEngine";
-import { runProgramChild } from "../helpers/programRun";
+import { freshProgram, ProviderMode, recordResources, Registered, waitFor } from "../helpers/mockEngine";
+import { ProgramRunResult, runProgramChild } from "../helpers/programRun";
+import { startEarly } from "../helpers/children";
 import { testCertificates } from "../helpers/testCa";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAfake\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -91,10 +92,7 @@ async function preview(
 ): Promise<Run> {
     const registered = recordResources({ preview: true, providers });
     pulumi.runtime.setAllConfig(config);
-    let exports: Record<string, pulumi.Output<unknown>> = {};
-    jest.isolateModules(() => {
-        exports = require("../../index");
-    });
+    const exports: Record<string, pulumi.Output<unknown>> = freshProgram(() => require("../../index"));
     const outputs: Record<string, Settled> = {};
     for (const [name, o] of Object.entries(exports)) {
         outputs[name] = await settle(o);
@@ -210,23 +208,32 @@ describe("preview of a new stack, providers answering as in a real preview", () 
 });
 
 describe("as the CLI runs it (child process): what a failed run reports", () => {
+    /** The four runs, in child processes started together (each test reads its own). */
+    const runs: Record<"newStack" | "everything" | "noNodePort" | "noIngress", Promise<ProgramRunResult>> = {} as never;
+    beforeAll(() => {
+        const up = { config: { "dragonfly-cce:nodePool": "p" }, preview: false, providers: "up" } as const;
+        runs.newStack = startEarly(
+            runProgramChild({ config: NEW_STACK, preview: true, providers: "preview", missing: "none" }),
+        );
+        runs.everything = startEarly(
+            runProgramChild({ config: everything(), preview: true, providers: "preview", missing: "none" }),
+        );
+        runs.noNodePort = startEarly(runProgramChild({ ...up, missing: "nodePort" }));
+        runs.noIngress = startEarly(runProgramChild({ ...up, missing: "ingress" }));
+    });
+
     test("the issue's preview reports no error and no rejection handled late", async () => {
-        const r = await runProgramChild({ config: NEW_STACK, preview: true, providers: "preview", missing: "none" });
+        const r = await runs.newStack;
         expect(r).toEqual({ errors: [], lateHandled: 0 });
     });
 
     test("every feature on, the Stack resource's outputs included: no error", async () => {
-        const r = await runProgramChild({ config: everything(), preview: true, providers: "preview", missing: "none" });
+        const r = await runs.everything;
         expect(r).toEqual({ errors: [], lateHandled: 0 });
     });
 
     test("up, a Service with no node port: one message, naming the resource", async () => {
-        const r = await runProgramChild({
-            config: { "dragonfly-cce:nodePool": "p" },
-            preview: false,
-            providers: "up",
-            missing: "nodePort",
-        });
+        const r = await runs.noNodePort;
         expect(r.errors.length).toBeGreaterThan(0);
         for (const e of r.errors) {
             expect(e).toEqual({
@@ -238,12 +245,7 @@ describe("as the CLI runs it (child process): what a failed run reports", () => 
     });
 
     test("up, a LoadBalancer with no ingress: one message, naming the resource", async () => {
-        const r = await runProgramChild({
-            config: { "dragonfly-cce:nodePool": "p" },
-            preview: false,
-            providers: "up",
-            missing: "ingress",
-        });
+        const r = await runs.noIngress;
         expect(r.errors.length).toBeGreaterThan(0);
         for (const e of r.errors) {
             expect(e).toEqual({

@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 
 import {
+    freshProgram,
     MOCK_LB_IP,
     mockPassword,
     plainInputs,
@@ -21,10 +22,7 @@ const registered = recordResources({ preview: true });
 
 function runProgram(config: Record<string, string>, secretKeys: string[] = []): Record<string, any> {
     pulumi.runtime.setAllConfig(config, secretKeys);
-    let exports: Record<string, any> = {};
-    jest.isolateModules(() => {
-        exports = require("../../index");
-    });
+    const exports: Record<string, any> = freshProgram(() => require("../../index"));
     return exports;
 }
 

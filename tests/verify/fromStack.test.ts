@@ -9,7 +9,14 @@ import * as pulumi from "@pulumi/pulumi";
 import { nodesFromOutput, parseStackConfig, RawStackConfig, withoutSecretOutput } from "../../lib/config";
 import { loadStackConfig } from "../../lib/config/pulumi";
 import { ConfigError } from "../../lib/config/validate";
-import { MOCK_VERIFICATION, recordResources, resolve, setStackOutputs, waitFor } from "../helpers/mockEngine";
+import {
+    freshProgram,
+    MOCK_VERIFICATION,
+    recordResources,
+    resolve,
+    setStackOutputs,
+    waitFor,
+} from "../helpers/mockEngine";
 import { configErrorOf } from "../helpers/configError";
 import { logMark, pulumiWarnings } from "../helpers/pulumiLog";
 
@@ -148,10 +155,7 @@ describe("index.ts under the mock engine: verify on a node of the other stack", 
         setStackOutputs(SOURCE.stack, { [SOURCE.output]: STACK_NODES });
         const before = registered.length;
         pulumi.runtime.setAllConfig(config({ image: IMAGE, node: "pool-b" }));
-        let exports: Record<string, any> = {};
-        jest.isolateModules(() => {
-            exports = require("../../index");
-        });
+        const exports: Record<string, any> = freshProgram(() => require("../../index"));
         expect(await resolve(exports.configuredNodes)).toEqual(["192.168.0.21", "pool-b"]);
         expect(await resolve(exports.verification)).toEqual(MOCK_VERIFICATION);
         const isVerify = (r: { type: string; inputs: Record<string, any> }) =>
