@@ -461,17 +461,11 @@ export class AgentNode {
     }
 
     /**
-     * Starts an agent container: privileged, in the node's PID namespace, the Secret at
-     * AGENT_MOUNT (read-only), the service account's token and CA, the DaemonSet's environment.
+     * Writes an agent's Secret and service account directories and returns the `ctr run`
+     * arguments that start it: privileged, in the node's PID namespace, the Secret at AGENT_MOUNT
+     * (read-only), the service account's token and CA, the DaemonSet's environment.
      */
-    async startAgent(o: {
-        secret: AgentSecret;
-        entrypoint: string;
-        token: string;
-        caFile: string;
-        nodeName: string;
-        resyncSeconds?: number;
-    }): Promise<Agent> {
+    agentRun(o: AgentOptions): { id: string; logFile: string; args: string[] } {
         const id = `agent-${++this.agents}`;
         const base = join(this.dir, id);
         const secretDir = join(base, "secret");
@@ -493,8 +487,7 @@ export class AgentNode {
             KUBERNETES_SERVICE_HOST: "127.0.0.1",
             KUBERNETES_SERVICE_PORT: String(API_PORT),
         };
-        const agent = new Agent(this, id, logFile);
-        await this.ctr([
+        const args = [
             "run",
             "-d",
             "--privileged",
@@ -512,9 +505,27 @@ export class AgentNode {
             AGENT_IMAGE,
             id,
             ...AGENT_COMMAND,
-        ]);
+        ];
+        return { id, logFile, args };
+    }
+
+    /** Starts an agent container (see {@link agentRun}). */
+    async startAgent(o: AgentOptions): Promise<Agent> {
+        const { id, logFile, args } = this.agentRun(o);
+        const agent = new Agent(this, id, logFile);
+        await this.ctr(args);
         return agent;
     }
+}
+
+/** What an agent container gets. */
+export interface AgentOptions {
+    secret: AgentSecret;
+    entrypoint: string;
+    token: string;
+    caFile: string;
+    nodeName: string;
+    resyncSeconds?: number;
 }
 
 /** The summary line's `restarted=` (the way tests/node counts restarts). */
