@@ -303,6 +303,8 @@ export class AgentBox {
             throw new Error("restore through the agent needs an apply first (its Secret)");
         }
         const w = AgentBox.world;
+        let result: RunResult;
+        let recreated: number;
         try {
             const { log, term } = this.runAgent(this.lastSecret, () => {
                 const status = apiSync(w, "DELETE", `${DS}/${AGENT_NAME}`);
@@ -315,17 +317,17 @@ export class AgentBox {
                 throw new Error(`the agent's apply before the restore changed something: ${first.stdout}`);
             }
             const from = term.indexOf("is gone: restoring");
-            const result = scriptResult(from < 0 ? "" : term.slice(term.lastIndexOf("\n", from) + 1));
+            result = scriptResult(from < 0 ? "" : term.slice(term.lastIndexOf("\n", from) + 1));
             if (!/node \S+ restored/.test(term)) {
-                return { ...result, status: 1, stderr: term };
+                result = { ...result, status: 1, stderr: term };
             }
-            return result;
         } finally {
-            const status = apiSync(w, "POST", DS, daemonSet());
-            if (status !== 201) {
-                throw new Error(`POST of the DaemonSet: HTTP ${status}`);
-            }
+            recreated = apiSync(w, "POST", DS, daemonSet());
         }
+        if (recreated !== 201) {
+            throw new Error(`POST of the DaemonSet: HTTP ${recreated}`);
+        }
+        return result;
     }
 }
 
