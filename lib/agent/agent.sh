@@ -207,14 +207,48 @@ terminate() {
     exit 0
 }
 
+# Runs apply_node in the background and waits for it: SIGTERM makes `wait` return early (above
+# 128) while the apply goes on, and an apply is never cut in half.
+apply_round() {
+    applying=yes
+    apply_node &
+    round=$!
+    while :; do
+        if wait "$round"; then
+            status=0
+        else
+            status=$?
+        fi
+        if [ "$status" -le 128 ] || ! kill -0 "$round" 2> /dev/null; then
+            break
+        fi
+    done
+    applying=no
+    return "$status"
+}
+
+# SIGTERM: handled at once while the agent waits; during an apply, once the apply has finished.
+on_sigterm() {
+    if [ "$applying" = yes ]; then
+        term_pending=yes
+    else
+        terminate
+    fi
+}
+
 mkdir -p "$WORK"
 rm -f "$READY"
 sleeper=
-trap terminate TERM
+applying=no
+term_pending=no
+trap on_sigterm TERM
 log "node $NODE_NAME, DaemonSet $POD_NAMESPACE/$AGENT_DAEMONSET, resync every ${RESYNC_SECONDS}s"
 while :; do
     wait_seconds=$RESYNC_SECONDS
-    apply_node || wait_seconds=$RETRY_SECONDS
+    apply_round || wait_seconds=$RETRY_SECONDS
+    if [ "$term_pending" = yes ]; then
+        terminate
+    fi
     # sleep in the background: wait returns at once when SIGTERM arrives.
     sleep "$wait_seconds" &
     sleeper=$!

@@ -281,7 +281,10 @@ export class Agent {
         return line?.trim().split(/\s+/)[2];
     }
 
-    /** SIGTERM, as the kubelet sends it; waits until the task stopped (the grace period: 300 s). */
+    /**
+     * SIGTERM, as the kubelet sends it; waits until the task stopped (the grace period: 300 s) and
+     * its log is complete (the shim may still be writing its last lines when ctr says STOPPED).
+     */
     async terminate(timeoutMs = 300_000): Promise<void> {
         await this.node.ctr(["task", "kill", "-s", "SIGTERM", this.id]);
         await waitFor(
@@ -291,6 +294,10 @@ export class Agent {
         ).catch((e: Error) => {
             throw new Error(`${e.message}\nagent log:\n${this.log()}`);
         });
+        await this.waitLog(
+            /^dragonfly-cce-agent: (SIGTERM: .*(configuration|nothing is undone)|node \S+ restored|restore failed)/m,
+            10_000,
+        );
     }
 
     /** Kills what is left and deletes the task and the container. */
@@ -386,6 +393,27 @@ export class AgentNode {
             rmSync(f, { force: true });
         } else {
             writeFileSync(f, kind);
+        }
+    }
+
+    /** Seconds every containerd restart takes longer (STANDIN_SLOW_RESTART), or none. */
+    setSlowRestart(seconds: number | undefined): void {
+        const f = join(this.d, "run/node-standin/slow");
+        if (seconds === undefined) {
+            rmSync(f, { force: true });
+        } else {
+            writeFileSync(f, String(seconds));
+        }
+    }
+
+    /** The stand-in's calls ("systemctl restart containerd"), in order. */
+    systemctlCalls(): string[] {
+        try {
+            return readFileSync(join(this.d, "run/systemctl-standin/calls.log"), "utf8")
+                .split("\n")
+                .filter((l) => l !== "");
+        } catch {
+            return [];
         }
     }
 

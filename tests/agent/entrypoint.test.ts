@@ -7,8 +7,9 @@
  *
  * The cases run in order on one node, each from the state the one before left:
  * first start, second start, SIGTERM with the DaemonSet there, a config change, SIGTERM with the
- * API server unreachable, SIGTERM while the DaemonSet is being deleted (finalizer and
- * deletionTimestamp), SIGTERM after it is gone (404), a runtime that fails to come up.
+ * API server unreachable, SIGTERM during an apply, the resync, SIGTERM while the DaemonSet is being
+ * deleted (finalizer and deletionTimestamp), SIGTERM after it is gone (404), a runtime that fails
+ * to come up.
  */
 import { mkdtempSync, rmSync, statSync } from "fs";
 import { join } from "path";
@@ -69,7 +70,7 @@ describePrivileged(
         const agents: Agent[] = [];
         const figures: Record<string, number | string> = {};
 
-        function start(s: NodeScriptSpec): Promise<Agent> {
+        function start(s: NodeScriptSpec, resyncSeconds?: number): Promise<Agent> {
             return node
                 .startAgent({
                     secret: secretOf(s),
@@ -77,6 +78,7 @@ describePrivileged(
                     token,
                     caFile: cp.caFile,
                     nodeName: NODE,
+                    resyncSeconds,
                 })
                 .then((a) => {
                     agents.push(a);
@@ -269,8 +271,61 @@ describePrivileged(
             await a.remove();
         }, 300_000);
 
+        test("SIGTERM during an apply: the apply finishes (the node configured, containerd healthy), then nothing is undone", async () => {
+            node.setSlowRestart(3);
+            try {
+                const calls = node.systemctlCalls().length;
+                const pid = await node.containerdPid();
+                const a = await start(FIRST);
+                await waitFor(
+                    "the agent's apply to restart containerd",
+                    async () =>
+                        node.systemctlCalls().slice(calls).includes("systemctl restart containerd") ? true : undefined,
+                    60_000,
+                );
+                await a.terminate();
+                // The handler ran once the apply had finished: containerd restarted with the new
+                // files and healthy, and the handler found the DaemonSet there.
+                expect(a.log()).toMatch(
+                    /SIGTERM: DaemonSet dragonfly-system\/dragonfly-node-agent exists .*: node agent-node-1 keeps its configuration/,
+                );
+                expect(a.log()).toMatch(
+                    /^dragonfly-cce: changed=\/etc\/containerd\/config\.toml, restarted=yes\n(.*\n)*dragonfly-cce-agent: SIGTERM: /m,
+                );
+                expect(node.read(CONFIG)).not.toContain('"registry-1.docker.io"');
+                expect(node.read(`${AGENT_NODE_DIR}/${AGENT_FILES.apply}`)).toBe(applyScript(FIRST));
+                expect(await node.containerdPid()).not.toBe(pid);
+                expect(await node.criStatus()).toBe("ok");
+                expect(node.snapshot("/var/lib/dragonfly-cce")).not.toHaveProperty(
+                    "/var/lib/dragonfly-cce/restart-pending",
+                );
+                await a.remove();
+            } finally {
+                node.setSlowRestart(undefined);
+            }
+        }, 300_000);
+
+        test("resync: every RESYNC_SECONDS the apply runs again and repairs drift", async () => {
+            const a = await start(FIRST, 2);
+            await a.waitReady();
+            expect(await summaryOf(a)).toBe("dragonfly-cce: changed=-, restarted=no");
+            const configured = node.state();
+            // Someone removes the drop-in: the next resync writes it again and restarts containerd.
+            rmSync(node.p(DROPIN));
+            await a.waitLog(
+                /^dragonfly-cce: changed=\/etc\/systemd\/system\/containerd\.service\.d\/http-proxy\.conf, restarted=yes$/m,
+                30_000,
+            );
+            expect(node.state()).toEqual(configured);
+            expect(summaries(a.log())[0]).toBe("dragonfly-cce: changed=-, restarted=no");
+            // The resyncs after it change nothing.
+            await a.waitLog(/restarted=yes\n(dragonfly-cce: changed=-, restarted=no\n){2}/, 30_000);
+            await a.terminate();
+            await a.remove();
+        }, 300_000);
+
         test("SIGTERM while the DaemonSet is being deleted (deletionTimestamp): restored byte for byte, status entry removed", async () => {
-            const a = await start(CHANGED);
+            const a = await start(FIRST);
             await a.waitReady();
             expect(await summaryOf(a)).toBe("dragonfly-cce: changed=-, restarted=no");
             // Deleted in the foreground while a finalizer holds it: it has a deletionTimestamp.

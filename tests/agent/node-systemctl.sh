@@ -9,7 +9,8 @@
 #   the container ends (hostPID). So this moves itself, before the stand-in starts containerd,
 #   into the cgroups of the node's init: a restarted containerd outlives the agent, as on a node.
 # - /run/node-standin/break, when present, holds the stand-in's STANDIN_BREAK (failure injection:
-#   containerd comes up unhealthy while a dragonfly-cce drop-in is present).
+#   containerd comes up unhealthy while a dragonfly-cce drop-in is present); /run/node-standin/slow
+#   its STANDIN_SLOW_RESTART (seconds a restart takes longer).
 set -euo pipefail
 
 links=/run/node-standin
@@ -28,5 +29,9 @@ done < /proc/1/cgroup
 if [[ -f $links/break ]]; then
     STANDIN_BREAK=$(cat "$links/break")
     export STANDIN_BREAK
+fi
+if [[ -f $links/slow ]]; then
+    STANDIN_SLOW_RESTART=$(cat "$links/slow")
+    export STANDIN_SLOW_RESTART
 fi
 exec "$links/$(basename "$0")" "$@"
