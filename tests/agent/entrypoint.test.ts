@@ -152,7 +152,7 @@ describePrivileged(
             if (dir !== "") {
                 rmSync(dir, { recursive: true, force: true });
             }
-            process.stdout.write(`agent figures: ${JSON.stringify(figures)}\n`);
+            process.stderr.write(`agent figures: ${JSON.stringify(figures)}\n`);
             expect(left).toEqual([]);
         }, 180_000);
 
