@@ -22,7 +22,8 @@ import { applyScript, NodeScriptSpec, restoreScript } from "../../lib/node";
 import { API_PORT } from "../helpers/world/controlPlane";
 import { StandinArchive } from "../helpers/world/images";
 import { KubeletNode } from "../helpers/world/kubeletNode";
-import type { RunResult } from "../node/sandbox";
+import type { RunResult } from "../helpers/world/exec";
+import { exitCode } from "../node/sandbox";
 import {
     AGENT_IMAGE,
     AGENT_NAME,
@@ -146,7 +147,7 @@ export class AgentBox {
             encoding: "utf8",
             timeout: 120_000,
         });
-        return { status: r.status, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+        return { code: exitCode(r.status, r.signal), stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
     }
 
     p(abs: string): string {
@@ -158,14 +159,14 @@ export class AgentBox {
     }
 
     exists(abs: string): boolean {
-        return this.sh(`test -e '${abs}'`).status === 0;
+        return this.sh(`test -e '${abs}'`).code === 0;
     }
 
     write(abs: string, content: string, mode = 0o644): void {
         const r = this.sh(`mkdir -p "$(dirname '${abs}')" && cat > '${abs}' && chmod ${mode.toString(8)} '${abs}'`, {
             input: content,
         });
-        if (r.status !== 0) {
+        if (r.code !== 0) {
             throw new Error(`cannot write ${abs} on the node: ${r.stderr}`);
         }
     }
@@ -216,7 +217,7 @@ export class AgentBox {
     private ensureImage(): void {
         if (!this.ctr(["images", "ls", "-q"]).stdout.split("\n").includes(AGENT_IMAGE)) {
             const r = this.ctr(["images", "import", AgentBox.world.archive.file]);
-            if (r.status !== 0) {
+            if (r.code !== 0) {
                 throw new Error(`cannot import the agent's image: ${r.stderr}`);
             }
         }
@@ -254,7 +255,7 @@ export class AgentBox {
             nodeName: this.node.opts.nodeName,
         });
         const started = this.ctr(args);
-        if (started.status !== 0) {
+        if (started.code !== 0) {
             throw new Error(`ctr run failed: ${started.stderr}`);
         }
         try {
@@ -275,7 +276,7 @@ export class AgentBox {
             return { log, term: readFileSync(logFile, "utf8").slice(log.length) };
         } finally {
             this.ctr(["task", "kill", "-s", "SIGKILL", id]);
-            for (let i = 0; i < 50 && this.ctr(["task", "delete", id]).status !== 0; i++) {
+            for (let i = 0; i < 50 && this.ctr(["task", "delete", id]).code !== 0; i++) {
                 blockFor(100);
             }
             this.ctr(["container", "delete", id]);
@@ -291,7 +292,7 @@ export class AgentBox {
         };
         const { log } = this.runAgent(secret, () => undefined);
         const result = scriptResult(log);
-        if (result.status === 0) {
+        if (result.code === 0) {
             this.lastSecret = secret;
         }
         return result;
@@ -319,7 +320,7 @@ export class AgentBox {
             const from = term.indexOf("is gone: restoring");
             result = scriptResult(from < 0 ? "" : term.slice(term.lastIndexOf("\n", from) + 1));
             if (!/node \S+ restored/.test(term)) {
-                result = { ...result, status: 1, stderr: term };
+                result = { ...result, code: 1, stderr: term };
             }
         } finally {
             recreated = apiSync(w, "POST", DS, daemonSet());
@@ -340,7 +341,7 @@ function scriptResult(log: string): RunResult {
     const failed = lines.some((l) => /^dragonfly-cce-agent: apply failed on node /.test(l));
     const summary = summaries(log)[0];
     return {
-        status: failed || summary === undefined ? 1 : 0,
+        code: failed || summary === undefined ? 1 : 0,
         stdout: summary === undefined ? "" : `${summary}\n`,
         stderr: lines
             .filter((l) => l !== summary && !l.startsWith("dragonfly-cce-agent: ") && !summaries(l).length)

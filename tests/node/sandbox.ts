@@ -15,7 +15,7 @@ const STANDIN = path.join(__dirname, "..", "helpers", "systemctl-standin.sh");
 let counter = 0;
 
 /** A process's exit code as tests/helpers/world/exec.ts gives it: 128 when a signal ended it. */
-function exitCode(status: number | null, signal: NodeJS.Signals | null): number {
+export function exitCode(status: number | null, signal: NodeJS.Signals | null): number {
     return status ?? (signal ? 128 : 1);
 }
 
