@@ -488,7 +488,7 @@ describePrivileged(
                 );
                 // Helm reports the first unready workload of each poll: the seed client's
                 // StatefulSet or the client's DaemonSet, whichever it reaches.
-                expect(r.stderr).toMatch(
+                expect(r.stdout + r.stderr).toMatch(
                     /(DaemonSet is not ready: dragonfly-system\/dragonfly-client|StatefulSet is not ready: dragonfly-system\/dragonfly-seed-client)\./,
                 );
                 // Rolled back: no release in any state, no workload left.

@@ -97,7 +97,7 @@ export interface WorldInfo {
 export interface LocalWorldOptions {
     /** The world's directory (state, logs, keys; not under /tmp: nodes get their own /tmp). */
     dir: string;
-    /** How many SSH nodes (1 to 20). */
+    /** How many SSH nodes (1 to 10: 198.18.0.10 to .19; the kubelet node is .20). */
     nodes: number;
 }
 
@@ -130,8 +130,8 @@ export class LocalWorld {
     private destroyed = false;
 
     constructor(readonly opts: LocalWorldOptions) {
-        if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > 20) {
-            throw new Error(`the local world has 1 to 20 nodes, not ${opts.nodes}`);
+        if (!Number.isInteger(opts.nodes) || opts.nodes < 1 || opts.nodes > 10) {
+            throw new Error(`the local world has 1 to 10 SSH nodes, not ${opts.nodes}`);
         }
         removeStaleNamespaces();
         mkdirSync(opts.dir, { recursive: true, mode: 0o755 });
