@@ -285,7 +285,7 @@ describePrivileged(
             // The proxy Service selects exactly the client pods, the console Service the manager pod.
             const names = (o: string) => (byOwner.get(o) ?? []).map((p) => p.metadata.name).sort();
             expect(names("dragonfly-client")).toHaveLength(1);
-            expect(names("dragonfly-manager").length).toBeGreaterThan(0);
+            expect(names("dragonfly-manager")).toHaveLength(1);
             expect(await endpointPods("dragonfly-client-proxy")).toEqual(names("dragonfly-client"));
             expect(await endpointPods("dragonfly-manager-console")).toEqual(names("dragonfly-manager"));
             const status = await helm(["status", "dragonfly", "--namespace", NS]);
@@ -388,7 +388,7 @@ describePrivileged(
             const config = localConfig({
                 "dragonfly-cce:registries": ["198.18.0.3:5000", "registry.example.com"],
                 "dragonfly-cce:rollout": { maxParallel: 1 },
-                "dragonfly-cce:helmValues": { scheduler: { replicas: 2 } },
+                "dragonfly-cce:helmValues": { manager: { replicas: 1 }, scheduler: { replicas: 2 } },
             });
             const secure = project.readConfig()["dragonfly-cce:ssh"];
             project.writeConfig({ ...config, "dragonfly-cce:ssh": secure });
