@@ -73,6 +73,6 @@ if [[ $(tr -d ' \n' <"$WORLD/teardown.json") != "[]" ]]; then
   cat "$WORLD/teardown.json" >&2
   die "the local world left these behind (its directory $WORLD is kept)"
 fi
-tail -n 3 "$WORLD/world.log" || true
+tail -n 3 "$WORLD/world.log" 2>/dev/null || true
 rm -rf "$WORLD"
 echo "down: the local world is gone"

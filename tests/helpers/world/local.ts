@@ -18,6 +18,8 @@
  *
  * The control plane authorizes as a cluster does (Node,RBAC, NodeRestriction; the kubelet has a
  * node token) and runs kube-scheduler, so the release rolls out with Helm's wait and atomic.
+ * The SSH nodes' node ports lead to the kubelet node (leadNodePortsTo: a stand-in for kube-proxy
+ * on every node), so the console rotation reaches the console at node-1's own address, as on CCE.
  * CCE's `csi-disk` StorageClass is static hostPath volumes in the node's directory.
  *
  * What the kubelet changes on the machine (sysctls, cgroups) is undone by destroy(), which
@@ -228,12 +230,14 @@ export class LocalWorld {
             );
         }
         const images = buildStandinImages({ dir: join(dir, "images") });
+        const nodePorts = this.nodes.map((n) => leadNodePortsTo(n.opts.netns, n.opts.address, LOCAL_ADDR.kubelet));
         await Promise.all([
             this.registry.start(hub),
             this.standin.start(),
             this.controlPlane.start().then(() => this.createVolumes()),
             ...this.nodes.map((n) => n.start()),
         ]);
+        await Promise.all(nodePorts);
         // The kubelet node needs the control plane's CA (its files) and the images.
         this.images = await images;
         await this.kubelet.start(this.images);
@@ -328,6 +332,42 @@ export class LocalWorld {
             left.push(...machineDifferences(this.machineBefore, machineState()));
         }
         return left;
+    }
+}
+
+/**
+ * A CCE node runs kube-proxy, so a Service's node port answers on every node: the console
+ * rotation reaches the console at its first node's own address. The SSH nodes here are not
+ * cluster nodes; this stand-in leads their node-port range (30000-32767, TCP) to the kubelet
+ * node, whose kube-proxy leads it to the Service's pods. DNAT in the node's own network
+ * namespace, for connections from elsewhere (PREROUTING) and from the node itself (OUTPUT).
+ */
+async function leadNodePortsTo(netns: string, address: string, kubeletAddress: string): Promise<void> {
+    for (const chain of ["PREROUTING", "OUTPUT"]) {
+        await run(
+            "iptables",
+            [
+                "-t",
+                "nat",
+                "-A",
+                chain,
+                "-d",
+                address,
+                "-p",
+                "tcp",
+                "--dport",
+                "30000:32767",
+                "-m",
+                "comment",
+                "--comment",
+                "dragonfly-cce local world: node ports lead to the kubelet node (kube-proxy stand-in)",
+                "-j",
+                "DNAT",
+                "--to-destination",
+                kubeletAddress,
+            ],
+            { netns },
+        );
     }
 }
 
