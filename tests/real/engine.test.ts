@@ -388,7 +388,10 @@ describePrivileged(
             const config = localConfig({
                 "dragonfly-cce:registries": ["198.18.0.3:5000", "registry.example.com"],
                 "dragonfly-cce:rollout": { maxParallel: 1 },
-                "dragonfly-cce:helmValues": { manager: { replicas: 1 }, scheduler: { replicas: 2 } },
+                "dragonfly-cce:helmValues": {
+                    ...(localConfig()["dragonfly-cce:helmValues"] as Record<string, unknown>),
+                    scheduler: { replicas: 2 },
+                },
             });
             const secure = project.readConfig()["dragonfly-cce:ssh"];
             project.writeConfig({ ...config, "dragonfly-cce:ssh": secure });
@@ -405,11 +408,14 @@ describePrivileged(
                     "update dragonfly-nodes-node-2-runtime",
                     // The pull check re-runs when its node's configuration changed.
                     "replace dragonfly-verify-pull",
+                    // The console rotation re-checks after every upgrade of the release (its
+                    // trigger is the release's revision; a no-op when already rotated).
+                    "replace dragonfly-console-password-rotate",
                 ].sort(),
             );
             const diff = ok(await project.pulumi(["preview", "--diff", "--stack", STACK]), "preview --diff");
             // The reviewer sees the changed chart value and the new registry in plain text.
-            expect(diff.stdout).toMatch(/~ scheduler: {\s*\+ replicas\s*: 2/);
+            expect(diff.stdout).toMatch(/~ scheduler: {\s*~ replicas\s*: 1 => 2/);
             expect(diff.stdout).toContain("registry.example.com");
 
             // The up that applies it leaves every node configured (an update runs the apply once;
@@ -470,8 +476,10 @@ describePrivileged(
         }, 300_000);
 
         test("a release that cannot become ready fails up and atomic rolls it back; the provider's log names the workload", async () => {
-            // The client image (the seed client's too, chart 1.7.4) fails its readiness probe.
-            const failing = await buildStandinImages({ dir: join(dir, "failing-images"), failingProbe: ["client"] });
+            // The manager's image fails its readiness probe (the gRPC health check). Helm waits
+            // for the release's workloads in its install order and reports the first that is
+            // not ready: the manager's Deployment (the scheduler and the clients wait for it).
+            const failing = await buildStandinImages({ dir: join(dir, "failing-images"), failingProbe: ["manager"] });
             await importStandinImages(world.kubelet.containerdSocket, failing);
             try {
                 project.writeConfig({
@@ -484,13 +492,14 @@ describePrivileged(
                 const r = await project.pulumi(["up", "--yes", "--stack", STACK, "--logflow", "--logtostderr", "-v=6"]);
                 expect(r.status).not.toBe(0);
                 expect(r.stdout).toMatch(
-                    /release dragonfly failed, and has been uninstalled due to atomic being set: context deadline exceeded/,
+                    /kubernetes:helm.sh\/v3:Release dragonfly-release \*\*creating failed\*\* error: release dragonfly failed, and has been uninstalled due to atomic being set: context deadline exceeded/,
                 );
-                // Helm reports the first unready workload of each poll: the seed client's
-                // StatefulSet or the client's DaemonSet, whichever it reaches.
-                expect(r.stdout + r.stderr).toMatch(
-                    /(DaemonSet is not ready: dragonfly-system\/dragonfly-client|StatefulSet is not ready: dragonfly-system\/dragonfly-seed-client)\./,
-                );
+                const waits = [
+                    ...(r.stdout + r.stderr).matchAll(/\[DEBUG\] (\w+) is not ready: ([\w-]+\/[\w-]+)\./g),
+                ].map((m) => `${m[1]} ${m[2]}`);
+                // Until the deadline, the unready workload Helm names is the manager's Deployment.
+                expect(waits.length).toBeGreaterThan(0);
+                expect(waits[waits.length - 1]).toBe("Deployment dragonfly-system/dragonfly-manager");
                 // Rolled back: no release in any state, no workload left.
                 expect(JSON.parse((await helm(["list", "-A", "--all", "-o", "json"])).stdout)).toEqual([]);
                 for (const kind of ["deployments", "statefulsets", "daemonsets"]) {
