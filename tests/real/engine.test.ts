@@ -28,7 +28,8 @@ import {
 } from "../helpers/engine";
 import { describePrivileged } from "../helpers/privileged";
 import { toolPath } from "../helpers/tools";
-import { buildStandinImages, importStandinImages } from "../helpers/world/images";
+import { waitFor } from "../helpers/world/exec";
+import { AGENT_IMAGE, buildStandinImages, importStandinImages } from "../helpers/world/images";
 import { KUBELET_NODE, LOCAL_POOL, LocalWorld, WorldInfo } from "../helpers/world/local";
 import { POOL_LABEL } from "../helpers/world/kubeletNode";
 
@@ -291,6 +292,54 @@ describePrivileged(
             const status = await helm(["status", "dragonfly", "--namespace", NS]);
             expect(status.stdout).toMatch(/^STATUS: deployed$/m);
         }, 120_000);
+
+        test("a privileged hostPID pod (the node agent's image) that enters the node reaches the API server at the kubernetes Service", async () => {
+            // What the node agent does on SIGTERM (docs/agent.md): from the node's namespaces,
+            // the node's curl asks the API server at $KUBERNETES_SERVICE_HOST:PORT with the
+            // pod's own token and CA (seen through /proc/<pid>/root: hostPID).
+            const sa = "/var/run/secrets/kubernetes.io/serviceaccount";
+            const script =
+                `nsenter -t 1 -m -u -i -n -- curl -sS --max-time 10 --cacert /proc/$$/root${sa}/ca.crt ` +
+                `-H "Authorization: Bearer $(cat ${sa}/token)" -H "Content-Type: application/json" ` +
+                `--data-binary '{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}' ` +
+                '"https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/apis/authentication.k8s.io/v1/selfsubjectreviews"';
+            const created = await world.controlPlane.api("POST", "/api/v1/namespaces/default/pods", {
+                apiVersion: "v1",
+                kind: "Pod",
+                metadata: { name: "enter-node" },
+                spec: {
+                    hostPID: true,
+                    restartPolicy: "Never",
+                    nodeSelector: { [POOL_LABEL]: LOCAL_POOL },
+                    containers: [
+                        {
+                            name: "enter",
+                            image: AGENT_IMAGE,
+                            imagePullPolicy: "IfNotPresent",
+                            securityContext: { privileged: true },
+                            command: ["sh", "-c", script],
+                        },
+                    ],
+                },
+            });
+            expect(created.code).toBe(0);
+            const phase = await waitFor(
+                "pod default/enter-node to finish",
+                async () => {
+                    const p = (await get("/api/v1/namespaces/default/pods/enter-node")) as unknown as Pod | undefined;
+                    return ["Succeeded", "Failed"].includes(p?.status.phase ?? "") ? p?.status.phase : undefined;
+                },
+                120_000,
+            );
+            const log = await world.kubelet.exec(["sh", "-c", "cat /var/log/pods/default_enter-node_*/enter/0.log"], {
+                allowFailure: true,
+            });
+            expect({ phase, log: log.stdout }).toEqual({
+                phase: "Succeeded",
+                log: expect.stringContaining('"username":"system:serviceaccount:default:default"'),
+            });
+            await world.controlPlane.api("DELETE", "/api/v1/namespaces/default/pods/enter-node?gracePeriodSeconds=0");
+        }, 180_000);
 
         test("the console's password was rotated through its node port, and the rotated one signs in", async () => {
             const out = JSON.parse(
