@@ -298,8 +298,9 @@ describePrivileged(
             // the node's curl asks the API server at $KUBERNETES_SERVICE_HOST:PORT with the
             // pod's own token and CA (seen through /proc/<pid>/root: hostPID).
             const sa = "/var/run/secrets/kubernetes.io/serviceaccount";
+            // `$$$$`: the kubelet expands `$$` in a container's command to `$`.
             const script =
-                `nsenter -t 1 -m -u -i -n -- curl -sS --max-time 10 --cacert /proc/$$/root${sa}/ca.crt ` +
+                `nsenter -t 1 -m -u -i -n -- curl -sS --max-time 10 --cacert /proc/$$$$/root${sa}/ca.crt ` +
                 `-H "Authorization: Bearer $(cat ${sa}/token)" -H "Content-Type: application/json" ` +
                 `--data-binary '{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}' ` +
                 '"https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/apis/authentication.k8s.io/v1/selfsubjectreviews"';
