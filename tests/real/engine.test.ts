@@ -303,7 +303,10 @@ describePrivileged(
                 `nsenter -t 1 -m -u -i -n -- curl -sS --max-time 10 --cacert /proc/$$$$/root${sa}/ca.crt ` +
                 `-H "Authorization: Bearer $(cat ${sa}/token)" -H "Content-Type: application/json" ` +
                 `--data-binary '{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}' ` +
-                '"https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/apis/authentication.k8s.io/v1/selfsubjectreviews"';
+                '"https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/apis/authentication.k8s.io/v1/selfsubjectreviews"' +
+                // Not the script's last command: sh would exec it in its own place, and $$ (the
+                // pod's process whose root holds the CA) would be curl in the node.
+                "; r=$?; echo; exit $r";
             const created = await world.controlPlane.api("POST", "/api/v1/namespaces/default/pods", {
                 apiVersion: "v1",
                 kind: "Pod",
