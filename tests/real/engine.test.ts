@@ -340,7 +340,7 @@ describePrivileged(
             });
             expect({ phase, log: log.stdout }).toEqual({
                 phase: "Succeeded",
-                log: expect.stringContaining('"username":"system:serviceaccount:default:default"'),
+                log: expect.stringMatching(/"username":\s*"system:serviceaccount:default:default"/),
             });
             await world.controlPlane.api("DELETE", "/api/v1/namespaces/default/pods/enter-node?gracePeriodSeconds=0");
         }, 180_000);
