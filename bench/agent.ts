@@ -131,7 +131,7 @@ async function main(): Promise<void> {
                 await a.remove();
                 await waitFor("the DaemonSet gone", async () =>
                     (
-                        await world.api(
+                        await world.request(
                             "GET",
                             "/apis/apps/v1/namespaces/dragonfly-system/daemonsets/dragonfly-node-agent",
                         )

@@ -51,7 +51,7 @@ export interface ApiResult {
 
 /** The control plane, written to through curl in the hub (where the API server listens). */
 export class AgentControlPlane extends ControlPlane {
-    async api(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<ApiResult> {
+    async request(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<ApiResult> {
         const data = body === undefined ? [] : ["-H", `Content-Type: ${contentType}`, "--data-binary", "@-"];
         const r = await run(
             "curl",
@@ -91,7 +91,7 @@ export class AgentControlPlane extends ControlPlane {
 
     /** `api`, failing unless the status is 2xx. */
     async must(method: string, path: string, body?: unknown, contentType?: string): Promise<any> {
-        const r = await this.api(method, path, body, contentType);
+        const r = await this.request(method, path, body, contentType);
         if (r.status < 200 || r.status > 299) {
             throw new Error(`${method} ${path}: HTTP ${r.status}: ${JSON.stringify(r.body)}`);
         }
@@ -207,7 +207,7 @@ export async function releaseDaemonSet(cp: AgentControlPlane): Promise<void> {
     );
     await waitFor(
         "the DaemonSet to be gone",
-        async () => ((await cp.api("GET", `${dsPath}/${AGENT_NAME}`)).status === 404 ? true : undefined),
+        async () => ((await cp.request("GET", `${dsPath}/${AGENT_NAME}`)).status === 404 ? true : undefined),
         60_000,
     );
 }
