@@ -1,7 +1,9 @@
 /**
  * Real-engine figures: the Pulumi CLI and providers built by scripts/tools.sh, against the local
- * world (tests/helpers/world/local.ts), with 2 and with 10 nodes:
- * - a new stack's `pulumi preview`, the first `pulumi up`, a no-op `pulumi up`, a `preview`;
+ * world (tests/helpers/world/local.ts: the pool's kubelet node and 2 or 10 SSH nodes):
+ * - the world's start (to a Ready kubelet node) and its teardown (to a machine as it was);
+ * - a new stack's `pulumi preview`, the first `pulumi up` (the release rolled out on the
+ *   kubelet: Helm's wait and atomic), a no-op `pulumi up`, a `preview`, `destroy`;
  * - the runtime restarts each up caused, per node, and the remote commands a no-op up ran.
  * Goal: a no-op up restarts nothing and runs no remote command.
  *
@@ -68,23 +70,44 @@ async function figures(nodes: number): Promise<void> {
         const destroy = ok(await project.pulumi(["destroy", "--yes", "--stack", "bench"]), "destroy");
 
         const s = (x: number) => `${x.toFixed(1)} s`;
-        console.log(`engine, ${nodes} nodes: world up ${s(worldSeconds)}`);
+        console.log(
+            `engine, ${nodes} nodes: world up ${s(worldSeconds)} (kubelet node Ready ${s(info.kubelet.upSeconds)} after its runtime started)`,
+        );
         console.log(`engine, no nodes: new stack preview ${s(empty.seconds)}`);
         console.log(`engine, ${nodes} nodes: new stack preview ${s(preview.seconds)}`);
-        console.log(`engine, ${nodes} nodes: first up ${s(first.seconds)}, restarts ${fmt(firstRestarts)}`);
+        console.log(
+            `engine, ${nodes} nodes: first up ${s(first.seconds)} (release rolled out on the kubelet), restarts ${fmt(firstRestarts)}`,
+        );
         console.log(
             `engine, ${nodes} nodes: no-op up ${s(noop.seconds)}, restarts ${fmt(noopRestarts)}, changes: ${changed.length === 0 ? "none" : changed.join(", ")}`,
         );
         console.log(`engine, ${nodes} nodes: preview of a deployed stack ${s(again.seconds)}`);
         console.log(`engine, ${nodes} nodes: destroy ${s(destroy.seconds)}`);
     } finally {
-        world.destroy();
+        const t0 = Date.now();
+        const left = await world.destroy();
+        console.log(
+            `engine, ${nodes} nodes: world down ${((Date.now() - t0) / 1000).toFixed(1)} s, ${left.length === 0 ? "nothing left" : `left: ${left.join("; ")}`}`,
+        );
         rmSync(dir, { recursive: true, force: true });
     }
 }
 
 async function main(): Promise<void> {
-    const why = missing({ root: true, tools: [...ENGINE_TOOLS, "helm", "kine", "kube-apiserver", "crictl"] });
+    const why = missing({
+        root: true,
+        tools: [
+            ...ENGINE_TOOLS,
+            "helm",
+            "kine",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+            "kubelet",
+            "kube-proxy",
+            "crictl",
+        ],
+    });
     if (why.length > 0) {
         console.log(`engine figures: SKIPPED (${why.join("; ")})`);
         return;

@@ -160,7 +160,12 @@ export class ConsolePassword extends pulumi.ComponentResource {
                     // password (tests/console prove it), and an operator needs it when it fails.
                     logging: command.types.enums.remote.Logging.StdoutAndStderr,
                     addPreviousOutputInEnv: false,
-                    triggers: [password, ...(rotation.triggers ?? [])],
+                    // One secret Output for the whole list, never a list holding a secret: in a new
+                    // stack's preview the password is unknown, and the real engine (3.276) hands
+                    // the command provider (1.2.1) a secret element without its value, which it
+                    // refuses ("triggers[0]: malformed secret: missing value"). A whole unknown
+                    // list is simply unknown.
+                    triggers: pulumi.secret(pulumi.all([password, ...(rotation.triggers ?? [])])),
                 },
                 { parent: this, dependsOn: opts?.dependsOn },
             );

@@ -3,7 +3,7 @@
 # machine. Idempotent: a tool whose binary and recipe stamp are present is reused.
 #
 #   scripts/tools.sh [GROUP...]     groups: kube (helm, crictl, kine, kube-apiserver,
-#                                   kube-controller-manager), kubelet (kubelet, kube-scheduler:
+#                                   kube-controller-manager), kubelet (kubelet, kube-scheduler, kube-proxy:
 #                                   the local world's node), engine (the
 #                                   pulumi CLI, the Node.js language host, the command, random
 #                                   and kubernetes providers); default: kube engine kubelet
@@ -116,6 +116,7 @@ group_kube() {
 group_kubelet() {
   build kube-scheduler "$KUBERNETES_VERSION" build_kube kube-scheduler
   build kubelet "$KUBERNETES_VERSION" build_kube kubelet
+  build kube-proxy "$KUBERNETES_VERSION" build_kube kube-proxy
 }
 
 # The Pulumi CLI from the wrapper module tools/pulumi (pkg/v3 and sdk/v3 at the same version).

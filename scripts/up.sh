@@ -92,8 +92,8 @@ up: the local stack is deployed. Everything runs in network namespaces; the oper
   pull an image on node-1 through Dragonfly (the client stand-in counts it in its metrics):
     ip netns exec $hub ssh -i $(world_field sshKey) -o UserKnownHostsFile=$world_project/known_hosts \\
       root@198.18.0.10 crictl pull $(world_field checkImage)
-  see the release with the real Helm:
-    ip netns exec $hub $tools_bin/helm --kubeconfig $(world_field kubeconfig) list -A
+  see the release and its pods (on the pool's node kubelet-1) with the real Helm:
+    ip netns exec $hub $tools_bin/helm --kubeconfig $(world_field kubeconfig) status dragonfly -n dragonfly-system --show-resources
   take it all down:
     ./scripts/down.sh local
 INFO

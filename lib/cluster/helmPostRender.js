@@ -45,7 +45,11 @@ function configMapReferences(v, at, out) {
 
 /** The post-rendered manifests for Helm's rendered `text`. */
 function postRender(text) {
-    const docs = parseAllDocuments(text);
+    // YAML 1.1, as Helm and the API server read manifests (sigs.k8s.io/yaml): Bitnami's
+    // `defaultMode: 0755` is octal (493). Read as YAML 1.2 it is decimal 755, written back as
+    // `755`, and the API server refuses every pod of the workload (the StatefulSet itself is
+    // accepted; only a kubelet world showed it).
+    const docs = parseAllDocuments(text, { version: "1.1" });
     for (const d of docs) {
         if (d.errors.length > 0) {
             throw new Error(`helmPostRender: the rendered manifests do not parse: ${d.errors[0].message}`);

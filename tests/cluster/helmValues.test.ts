@@ -349,6 +349,24 @@ describe("the Helm post-renderer", () => {
         expect(postRender(`---\n${other}`)).toBe(`---\n${other}`);
     });
 
+    test("octal file modes stay octal, in documents it passes through and in those it rewrites (YAML 1.1, as Helm reads them)", () => {
+        // Bitnami Redis's scripts volume: `defaultMode: 0755` is 493, not 755.
+        const scripts =
+            "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: redis\nspec:\n  template:\n" +
+            "    spec:\n      volumes:\n      - name: start-scripts\n        configMap:\n          name: redis-scripts\n          defaultMode: 0755\n";
+        const passed = postRender(`---\n${scripts}`);
+        expect(passed).toContain("defaultMode: 0755");
+        expect(
+            parseAllDocuments(passed, { version: "1.1" })[0].toJS().spec.template.spec.volumes[0].configMap.defaultMode,
+        ).toBe(0o755);
+        const withMode = deployment("{app: df, component: manager}").replace(
+            "          items:",
+            "          defaultMode: 0644\n          items:",
+        );
+        const rewritten = parseAllDocuments(postRender(`---\n${cm}---\n${withMode}`), { version: "1.1" });
+        expect(rewritten[1].toJS().spec.template.spec.volumes[0].secret.defaultMode).toBe(0o644);
+    });
+
     test("other workloads' ConfigMaps stay; a moved one that something else names is refused", () => {
         const bitnami = deployment("{app.kubernetes.io/name: mysql}");
         expect(parseAllDocuments(postRender(`---\n${cm}---\n${bitnami}`))[0].toJS().kind).toBe("ConfigMap");

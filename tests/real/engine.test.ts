@@ -1,12 +1,15 @@
 /**
  * The engine suite: the real Pulumi CLI, language host and providers (built by scripts/tools.sh)
  * run this program against the local world (tests/helpers/world/local.ts): a real API server
- * with kube-controller-manager, two nodes with sshd and real containerd, the Dragonfly client
- * stand-in and the ELB stand-in. Every assertion is on what the real tools report: the CLI's
- * output and state, real `helm`, the API server, the nodes' files and containerd.
+ * with kube-controller-manager and kube-scheduler, the pool's node with a real kubelet and
+ * kube-proxy (its pods run stand-in images), two nodes with sshd and real containerd, the
+ * Dragonfly client stand-in and the ELB stand-in. Every assertion is on what the real tools
+ * report: the CLI's output and state, real `helm`, the API server, the nodes' files and
+ * containerd.
  *
- * The tests run in order, as one stack's life: preview, up, a no-op up, a config change, a
- * consumer stack, refresh, destroy.
+ * The tests run in order, as one stack's life: preview, up (the release rolls out with Helm's
+ * wait and atomic), a no-op up, a config change, a consumer stack, refresh, destroy; then a
+ * release that cannot become ready.
  */
 import { execFileSync } from "child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "fs";
@@ -25,9 +28,29 @@ import {
 } from "../helpers/engine";
 import { describePrivileged } from "../helpers/privileged";
 import { toolPath } from "../helpers/tools";
-import { LocalWorld, WorldInfo } from "../helpers/world/local";
+import { waitFor } from "../helpers/world/exec";
+import { AGENT_IMAGE, buildStandinImages, importStandinImages } from "../helpers/world/images";
+import { KUBELET_NODE, LOCAL_POOL, LocalWorld, WorldInfo } from "../helpers/world/local";
+import { POOL_LABEL } from "../helpers/world/kubeletNode";
 
 const STACK = "local";
+const NS = "dragonfly-system";
+
+interface Pod {
+    metadata: {
+        name: string;
+        labels?: Record<string, string>;
+        ownerReferences?: Array<{ kind: string; name: string }>;
+    };
+    spec: { nodeName?: string };
+    status: { phase: string; containerStatuses?: Array<{ ready: boolean }> };
+}
+
+/** The workload that owns a pod (a Deployment's pods are owned by its ReplicaSet `<name>-<hash>`). */
+function owner(p: Pod): string {
+    const o = p.metadata.ownerReferences?.[0];
+    return o === undefined ? "" : o.kind === "ReplicaSet" ? o.name.replace(/-[a-z0-9]+$/, "") : o.name;
+}
 
 /** Every file under `dir` (relative path -> contents); a missing directory is empty. */
 function snapshot(dir: string): Record<string, string> {
@@ -54,8 +77,31 @@ describePrivileged(
     "the real Pulumi engine runs the stack on the local world",
     {
         root: true,
-        commands: ["ip", "containerd", "sshd", "docker-registry", "curl", "openssl", "ssh-keygen"],
-        tools: [...ENGINE_TOOLS, "helm", "kine", "kube-apiserver", "kube-controller-manager", "crictl"],
+        commands: [
+            "ip",
+            "containerd",
+            "ctr",
+            "sshd",
+            "docker-registry",
+            "curl",
+            "openssl",
+            "ssh-keygen",
+            "unshare",
+            "nsenter",
+            "busybox",
+            "iptables-save",
+        ],
+        tools: [
+            ...ENGINE_TOOLS,
+            "helm",
+            "kine",
+            "kube-apiserver",
+            "kube-controller-manager",
+            "kube-scheduler",
+            "kubelet",
+            "kube-proxy",
+            "crictl",
+        ],
     },
     () => {
         const dir = mkdtempSync("/var/tmp/dfcce-engine-");
@@ -99,6 +145,17 @@ describePrivileged(
                 "config set knownHosts",
             );
         const fail = (r: CliResult) => `${r.stdout.slice(-5000)}\n${r.stderr.slice(-3000)}`;
+        const pods = async (): Promise<Pod[]> => ((await get(`/api/v1/namespaces/${NS}/pods`))?.items ?? []) as Pod[];
+        /** Names of the pods a Service's Endpoints point at. */
+        const endpointPods = async (svc: string): Promise<string[]> =>
+            (
+                ((await get(`/api/v1/namespaces/${NS}/endpoints/${svc}`))?.subsets ?? []) as Array<{
+                    addresses?: Array<{ targetRef?: { name: string } }>;
+                }>
+            )
+                .flatMap((x) => x.addresses ?? [])
+                .map((a) => a.targetRef?.name ?? "")
+                .sort();
 
         beforeAll(async () => {
             world = new LocalWorld({ dir: join(dir, "world"), nodes: 2 });
@@ -129,10 +186,12 @@ describePrivileged(
             await setKnownHosts();
         }, 300_000);
 
-        afterAll(() => {
-            world?.destroy();
+        afterAll(async () => {
+            const left = world ? await world.destroy() : [];
             rmSync(dir, { recursive: true, force: true });
-        });
+            // The world (the kubelet node included) leaves the machine as it found it.
+            expect(left).toEqual([]);
+        }, 120_000);
 
         test("a new stack's first preview (as pr.yml runs it) passes and prints no undefined", async () => {
             const r = await project.pulumi(["preview", "--diff", "--stack", STACK]);
@@ -184,7 +243,7 @@ describePrivileged(
             }).toEqual({
                 proxyAddress: "198.18.0.2:4001",
                 proxyUrl: "http://198.18.0.2:4001",
-                consoleUrl: "http://198.18.0.10:30080",
+                consoleUrl: "http://198.18.0.20:30080",
                 consoleNodePort: 30080,
                 configuredNodes: ["node-1", "node-2"],
                 releaseStatus: "deployed",
@@ -193,6 +252,128 @@ describePrivileged(
             // The pull check pulled the world's image on node-1 through the client stand-in.
             expect(out.verification).toMatchObject({ node: "node-1", image: info.checkImage, throughDragonfly: true });
         }, 600_000);
+
+        test("the release rolled out: every workload Running and ready on the pool's node, helm status deployed", async () => {
+            const all = await pods();
+            const byOwner = new Map<string, Pod[]>();
+            for (const p of all) {
+                byOwner.set(owner(p), [...(byOwner.get(owner(p)) ?? []), p]);
+            }
+            // manager (Deployment), scheduler, seed client, MySQL, Redis (StatefulSets), client (DaemonSet).
+            expect([...byOwner.keys()].sort()).toEqual(
+                [
+                    "dragonfly-client",
+                    "dragonfly-manager",
+                    "dragonfly-mysql",
+                    "dragonfly-redis-master",
+                    "dragonfly-redis-replicas",
+                    "dragonfly-scheduler",
+                    "dragonfly-seed-client",
+                ].sort(),
+            );
+            for (const p of all) {
+                expect({
+                    pod: p.metadata.name,
+                    node: p.spec.nodeName,
+                    phase: p.status.phase,
+                    ready:
+                        (p.status.containerStatuses ?? []).length > 0 &&
+                        (p.status.containerStatuses ?? []).every((c) => c.ready),
+                }).toEqual({ pod: p.metadata.name, node: KUBELET_NODE, phase: "Running", ready: true });
+            }
+            const node = await get(`/api/v1/nodes/${KUBELET_NODE}`);
+            expect((node?.metadata as { labels: Record<string, string> }).labels[POOL_LABEL]).toBe(LOCAL_POOL);
+            // The proxy Service selects exactly the client pods, the console Service the manager pod.
+            const names = (o: string) => (byOwner.get(o) ?? []).map((p) => p.metadata.name).sort();
+            expect(names("dragonfly-client")).toHaveLength(1);
+            expect(names("dragonfly-manager")).toHaveLength(1);
+            expect(await endpointPods("dragonfly-client-proxy")).toEqual(names("dragonfly-client"));
+            expect(await endpointPods("dragonfly-manager-console")).toEqual(names("dragonfly-manager"));
+            const status = await helm(["status", "dragonfly", "--namespace", NS]);
+            expect(status.stdout).toMatch(/^STATUS: deployed$/m);
+        }, 120_000);
+
+        test("a privileged hostPID pod (the node agent's image) that enters the node reaches the API server at the kubernetes Service", async () => {
+            // What the node agent does on SIGTERM (docs/agent.md): from the node's namespaces,
+            // the node's curl asks the API server at $KUBERNETES_SERVICE_HOST:PORT with the
+            // pod's own token and CA (seen through /proc/<pid>/root: hostPID).
+            const sa = "/var/run/secrets/kubernetes.io/serviceaccount";
+            // `$$$$`: the kubelet expands `$$` in a container's command to `$`.
+            const script =
+                `nsenter -t 1 -m -u -i -n -- curl -sS --max-time 10 --cacert /proc/$$$$/root${sa}/ca.crt ` +
+                `-H "Authorization: Bearer $(cat ${sa}/token)" -H "Content-Type: application/json" ` +
+                `--data-binary '{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}' ` +
+                '"https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT/apis/authentication.k8s.io/v1/selfsubjectreviews"' +
+                // Not the script's last command: sh would exec it in its own place, and $$ (the
+                // pod's process whose root holds the CA) would be curl in the node.
+                "; r=$?; echo; exit $r";
+            const created = await world.controlPlane.api("POST", "/api/v1/namespaces/default/pods", {
+                apiVersion: "v1",
+                kind: "Pod",
+                metadata: { name: "enter-node" },
+                spec: {
+                    hostPID: true,
+                    restartPolicy: "Never",
+                    nodeSelector: { [POOL_LABEL]: LOCAL_POOL },
+                    containers: [
+                        {
+                            name: "enter",
+                            image: AGENT_IMAGE,
+                            imagePullPolicy: "IfNotPresent",
+                            securityContext: { privileged: true },
+                            command: ["sh", "-c", script],
+                        },
+                    ],
+                },
+            });
+            expect(created.code).toBe(0);
+            const phase = await waitFor(
+                "pod default/enter-node to finish",
+                async () => {
+                    const p = (await get("/api/v1/namespaces/default/pods/enter-node")) as unknown as Pod | undefined;
+                    return ["Succeeded", "Failed"].includes(p?.status.phase ?? "") ? p?.status.phase : undefined;
+                },
+                120_000,
+            );
+            const log = await world.kubelet.exec(["sh", "-c", "cat /var/log/pods/default_enter-node_*/enter/0.log"], {
+                allowFailure: true,
+            });
+            expect({ phase, log: log.stdout }).toEqual({
+                phase: "Succeeded",
+                log: expect.stringContaining('"username":"system:serviceaccount:default:default"'),
+            });
+            await world.controlPlane.api("DELETE", "/api/v1/namespaces/default/pods/enter-node?gracePeriodSeconds=0");
+        }, 180_000);
+
+        test("the console's password was rotated through its node port, and the rotated one signs in", async () => {
+            const out = JSON.parse(
+                ok(await project.pulumi(["stack", "output", "--json", "--show-secrets", "--stack", STACK]), "output")
+                    .stdout,
+            ) as { consoleCredentials?: { username: string; password: string } };
+            expect(out.consoleCredentials?.username).toBe("root");
+            const password = out.consoleCredentials?.password ?? "";
+            expect(password).not.toBe("dragonfly");
+            // From the hub, through the node port on the pool's node (kube-proxy) to the manager pod.
+            const signin = (pw: string) =>
+                project.run(
+                    [
+                        "curl",
+                        "-s",
+                        "-o",
+                        "/dev/null",
+                        "-w",
+                        "%{http_code}",
+                        "-H",
+                        "content-type: application/json",
+                        "--data-binary",
+                        "@-",
+                        `http://${info.kubelet.host}:30080/api/v1/users/signin`,
+                    ],
+                    { input: JSON.stringify({ name: "root", password: pw }) },
+                );
+            expect((await signin(password)).stdout).toBe("200");
+            expect((await signin("dragonfly")).stdout).toBe("401");
+        }, 120_000);
 
         test("a second up changes nothing, runs no remote command and restarts no runtime", async () => {
             const was = starts();
@@ -260,7 +441,10 @@ describePrivileged(
             const config = localConfig({
                 "dragonfly-cce:registries": ["198.18.0.3:5000", "registry.example.com"],
                 "dragonfly-cce:rollout": { maxParallel: 1 },
-                "dragonfly-cce:helmValues": { scheduler: { replicas: 2 } },
+                "dragonfly-cce:helmValues": {
+                    ...(localConfig()["dragonfly-cce:helmValues"] as Record<string, unknown>),
+                    scheduler: { replicas: 2 },
+                },
             });
             const secure = project.readConfig()["dragonfly-cce:ssh"];
             project.writeConfig({ ...config, "dragonfly-cce:ssh": secure });
@@ -277,11 +461,14 @@ describePrivileged(
                     "update dragonfly-nodes-node-2-runtime",
                     // The pull check re-runs when its node's configuration changed.
                     "replace dragonfly-verify-pull",
+                    // The console rotation re-checks after every upgrade of the release (its
+                    // trigger is the release's revision; a no-op when already rotated).
+                    "replace dragonfly-console-password-rotate",
                 ].sort(),
             );
             const diff = ok(await project.pulumi(["preview", "--diff", "--stack", STACK]), "preview --diff");
             // The reviewer sees the changed chart value and the new registry in plain text.
-            expect(diff.stdout).toMatch(/~ scheduler: {\s*\+ replicas\s*: 2/);
+            expect(diff.stdout).toMatch(/~ scheduler: {\s*~ replicas\s*: 1 => 2/);
             expect(diff.stdout).toContain("registry.example.com");
 
             // The up that applies it leaves every node configured (an update runs the apply once;
@@ -340,5 +527,41 @@ describePrivileged(
             expect(JSON.parse((await helm(["list", "-A", "-o", "json"])).stdout)).toEqual([]);
             expect(execFileSync("ip", ["netns", "list"], { encoding: "utf8" })).toContain(info.hub);
         }, 300_000);
+
+        test("a release that cannot become ready fails up and atomic rolls it back; the provider's log names the workload", async () => {
+            // The manager's image fails its readiness probe (the gRPC health check). Helm waits
+            // for the release's workloads in its install order and reports the first that is
+            // not ready: the manager's Deployment (the scheduler and the clients wait for it).
+            const failing = await buildStandinImages({ dir: join(dir, "failing-images"), failingProbe: ["manager"] });
+            await importStandinImages(world.kubelet.containerdSocket, failing);
+            try {
+                project.writeConfig({
+                    ...localConfig({ "dragonfly-cce:releaseTimeoutSeconds": 60 }),
+                    "dragonfly-cce:ssh": project.readConfig()["dragonfly-cce:ssh"],
+                });
+                await setKnownHosts();
+                // Helm's wait log reaches only the provider's own log (verbosity 6), which the CLI
+                // prints with --logflow --logtostderr (docs/engine.md).
+                const r = await project.pulumi(["up", "--yes", "--stack", STACK, "--logflow", "--logtostderr", "-v=6"]);
+                expect(r.status).not.toBe(0);
+                expect(r.stdout).toMatch(
+                    /kubernetes:helm.sh\/v3:Release dragonfly-release \*\*creating failed\*\* error: release dragonfly failed, and has been uninstalled due to atomic being set: context deadline exceeded/,
+                );
+                const waits = [
+                    ...(r.stdout + r.stderr).matchAll(/\[DEBUG\] (\w+) is not ready: ([\w-]+\/[\w-]+)\./g),
+                ].map((m) => `${m[1]} ${m[2]}`);
+                // Until the deadline, the unready workload Helm names is the manager's Deployment.
+                expect(waits.length).toBeGreaterThan(0);
+                expect(waits[waits.length - 1]).toBe("Deployment dragonfly-system/dragonfly-manager");
+                // Rolled back: no release in any state, no workload left.
+                expect(JSON.parse((await helm(["list", "-A", "--all", "-o", "json"])).stdout)).toEqual([]);
+                for (const kind of ["deployments", "statefulsets", "daemonsets"]) {
+                    const list = await get(`/apis/apps/v1/namespaces/${NS}/${kind}`);
+                    expect({ kind, items: list?.items }).toEqual({ kind, items: [] });
+                }
+            } finally {
+                await importStandinImages(world.kubelet.containerdSocket, world.images);
+            }
+        }, 600_000);
     },
 );

@@ -27,6 +27,7 @@ import { makeCa, makeLeaf } from "../helpers/world/certs";
 import { API_PORT, ControlPlane } from "../helpers/world/controlPlane";
 import { run, RunResult, sleep, waitFor } from "../helpers/world/exec";
 import {
+    AGENT_IMAGE,
     buildStandinImages,
     CHART_IMAGES,
     importStandinImages,
@@ -35,7 +36,7 @@ import {
     StandinArchive,
     StandinRole,
 } from "../helpers/world/images";
-import { KubeletNode, KubeScheduler, machineState, MachineState, POOL_LABEL } from "../helpers/world/kubeletNode";
+import { KubeletNode, machineState, MachineState, POOL_LABEL } from "../helpers/world/kubeletNode";
 import { createNetwork, destroyNamespaces, removeStaleNamespaces } from "../helpers/world/netns";
 
 const POOL = "local-pool";
@@ -117,7 +118,7 @@ describePrivileged(
         test("every image the rendered chart names, and the pause image, is in the node's containerd", async () => {
             const r = await ctr(node, ["images", "list", "-q"]);
             const listed = r.stdout.split("\n");
-            const wanted = [...Object.values(CHART_IMAGES), PAUSE_IMAGE].map(normalizedRef);
+            const wanted = [...Object.values(CHART_IMAGES), PAUSE_IMAGE, AGENT_IMAGE].map(normalizedRef);
             for (const ref of wanted) {
                 expect(listed).toContain(ref);
             }
@@ -151,6 +152,28 @@ describePrivileged(
                 expect(cfg.stdout).toContain(join(dir, "node", "containerd-root"));
             } finally {
                 await stopContainer(node, "hostpid");
+            }
+        }, 120_000);
+
+        test("the node agent's busybox image runs busybox sh with nsenter, sleep and cat", async () => {
+            const id = "agent-busybox";
+            await ctr(node, ["run", "-d", "--net-host", AGENT_IMAGE, id, "sleep", "600"]);
+            try {
+                const r = await probe(node, id, [
+                    "sh",
+                    "-c",
+                    'readlink /bin/sh; for a in nsenter sleep cat; do command -v "$a"; done; sh --help 2>&1 | head -n 1',
+                ]);
+                // busybox's sh runs its own applets before PATH: `command -v` names them bare.
+                expect(r.stdout.split("\n").slice(0, 5)).toEqual([
+                    "busybox",
+                    "nsenter",
+                    "sleep",
+                    "cat",
+                    expect.stringMatching(/^BusyBox v/),
+                ]);
+            } finally {
+                await stopContainer(node, id);
             }
         }, 120_000);
 
@@ -311,36 +334,6 @@ describePrivileged(
     },
 );
 
-/** A ControlPlane that also writes to the API server. */
-class KubeletWorldControlPlane extends ControlPlane {
-    /** One request to the API server from inside the hub (curl; exit code 0 on 2xx). */
-    api(method: string, path: string, body?: unknown): Promise<RunResult> {
-        const data = body === undefined ? [] : ["-H", "Content-Type: application/json", "--data-binary", "@-"];
-        return run(
-            "curl",
-            [
-                "-sf",
-                "--max-time",
-                "20",
-                "-X",
-                method,
-                "--cacert",
-                this.caFile,
-                "-H",
-                `Authorization: Bearer ${this.token}`,
-                ...data,
-                `https://127.0.0.1:${API_PORT}${path}`,
-            ],
-            {
-                netns: this.opts.netns,
-                allowFailure: true,
-                timeoutMs: 30_000,
-                input: body === undefined ? undefined : JSON.stringify(body),
-            },
-        );
-    }
-}
-
 interface Pod {
     metadata: { name: string; ownerReferences?: Array<{ kind: string; name: string }> };
     spec: { nodeName?: string };
@@ -367,8 +360,7 @@ describePrivileged(
         const ns = cfg.core.namespace;
         const figures: Record<string, number> = {};
         let before: MachineState;
-        let cp: KubeletWorldControlPlane;
-        let scheduler: KubeScheduler;
+        let cp: ControlPlane;
         let node: KubeletNode;
         let archive: StandinArchive;
         let valuesDir: string;
@@ -481,20 +473,22 @@ describePrivileged(
             before = machineState();
             archive = await buildStandinImages({ dir: join(dir, "images") });
             const net = await createNetwork(process.pid, { kubelet: [20] }, namespaces);
-            cp = new KubeletWorldControlPlane({
+            // Node,RBAC with NodeRestriction, the kubelet's own node token, kube-scheduler.
+            cp = new ControlPlane({
                 netns: net.hub.netns,
                 dir: join(dir, "control-plane"),
                 loadBalancerAddress: NODE_ADDRESS,
+                nodes: ["kubelet-1"],
+                advertiseAddress: "198.18.0.1",
             });
             await cp.start();
-            scheduler = new KubeScheduler({ hubNetns: net.hub.netns, kubeconfig: cp.kubeconfigFile, dir });
-            scheduler.start();
             node = new KubeletNode({
                 hubNetns: net.hub.netns,
                 netns: net.hosts.kubelet.netns,
                 address: NODE_ADDRESS,
                 caFile: cp.caFile,
-                token: cp.token,
+                token: cp.nodeToken("kubelet-1"),
+                dnsToken: cp.token,
                 dir: join(dir, "node"),
                 nodeName: "kubelet-1",
                 pool: POOL,
@@ -538,7 +532,6 @@ describePrivileged(
 
         afterAll(async () => {
             const t0 = Date.now();
-            await scheduler?.stop();
             const left = node ? await node.stop() : [];
             cp?.stop();
             destroyNamespaces(namespaces);

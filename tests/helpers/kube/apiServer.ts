@@ -63,24 +63,36 @@ export async function writeApiServerFiles(dir: string, token: string): Promise<v
     fs.writeFileSync(path.join(dir, "tokens.csv"), `${token},admin,admin,system:masters\n`, { mode: 0o600 });
 }
 
-/** kube-apiserver's arguments: loopback only, token auth, the files of {@link writeApiServerFiles}. */
+/** The Service CIDR every test API server uses; the `kubernetes` Service takes its first address. */
+export const SERVICE_CIDR = "10.0.0.0/24";
+/** The `kubernetes` Service's ClusterIP ($KUBERNETES_SERVICE_HOST in every pod). */
+export const KUBERNETES_SERVICE_IP = "10.0.0.1";
+
+/**
+ * kube-apiserver's arguments: token auth, the files of {@link writeApiServerFiles}; loopback only
+ * unless `advertiseAddress` is given (then it listens on every address of its namespace and
+ * the `kubernetes` Service's Endpoints name `advertiseAddress`).
+ */
 export function apiServerArgs(o: {
     dir: string;
     port: number;
     kinePort: number;
     serving: { cert: string; key: string };
     authorization: string;
+    /** Admission plugins besides the defaults (e.g. NodeRestriction). */
+    admissionPlugins?: string[];
+    advertiseAddress?: string;
 }): string[] {
     return [
         `--etcd-servers=http://127.0.0.1:${o.kinePort}`,
         "--storage-media-type=application/json",
-        "--bind-address=127.0.0.1",
-        "--advertise-address=127.0.0.1",
+        `--bind-address=${o.advertiseAddress === undefined ? "127.0.0.1" : "0.0.0.0"}`,
+        `--advertise-address=${o.advertiseAddress ?? "127.0.0.1"}`,
         `--secure-port=${o.port}`,
         `--cert-dir=${path.join(o.dir, "certs")}`,
         `--tls-cert-file=${o.serving.cert}`,
         `--tls-private-key-file=${o.serving.key}`,
-        "--service-cluster-ip-range=10.0.0.0/24",
+        `--service-cluster-ip-range=${SERVICE_CIDR}`,
         `--service-account-issuer=https://127.0.0.1:${o.port}`,
         `--service-account-key-file=${path.join(o.dir, "sa.pub")}`,
         `--service-account-signing-key-file=${path.join(o.dir, "sa.key")}`,
@@ -89,6 +101,7 @@ export function apiServerArgs(o: {
         "--allow-privileged=true",
         "--profiling=false",
         "--enable-priority-and-fairness=false",
+        ...(o.admissionPlugins?.length ? [`--enable-admission-plugins=${o.admissionPlugins.join(",")}`] : []),
     ];
 }
 

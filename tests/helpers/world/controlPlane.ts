@@ -1,19 +1,27 @@
 /**
  * The local world's cluster control plane, inside the world's hub network namespace: kine
  * (sqlite), kube-apiserver, kube-controller-manager (namespaces finalize, service accounts and
- * Endpoints appear) and a stand-in for CCE's ELB controller (elb-standin.js). Everything listens
- * on the hub's own loopback, so fixed ports never collide with the machine's; whatever runs in
- * the hub (the Pulumi CLI, helm, curl) reaches the API server at https://127.0.0.1:6443.
+ * Endpoints appear), kube-scheduler when the world has kubelet nodes, and a stand-in for CCE's
+ * ELB controller (elb-standin.js). Everything listens in the hub, so fixed ports never collide
+ * with the machine's; whatever runs in the hub (the Pulumi CLI, helm, curl) reaches the API
+ * server at https://127.0.0.1:6443.
+ *
+ * With kubelet nodes (`nodes`), the API server authorizes as a cluster does (`Node,RBAC`, with the
+ * NodeRestriction admission plugin): each kubelet has a token of its own (user
+ * `system:node:<name>`, group `system:nodes`), kube-proxy one for `system:kube-proxy` (bound to
+ * `system:node-proxier` by the default RBAC policy), and the API server also listens on the hub's
+ * world address (`advertiseAddress`), which the `kubernetes` Service's Endpoints name, so its
+ * ClusterIP leads to it from a node.
  *
  * The processes are children of this one; `stop()` ends them by pid, and deleting the hub
  * namespace ends whatever is left.
  */
 import { ChildProcess, spawn } from "child_process";
-import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "fs";
+import { appendFileSync, closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "fs";
 import { join } from "path";
 import { randomBytes } from "crypto";
 
-import { apiServerArgs, kineArgs, kubeconfigFor, writeApiServerFiles } from "../kube/apiServer";
+import { apiServerArgs, KUBERNETES_SERVICE_IP, kineArgs, kubeconfigFor, writeApiServerFiles } from "../kube/apiServer";
 import { toolPath } from "../tools";
 import { makeCa, makeLeaf } from "./certs";
 import { run, RunResult, waitFor } from "./exec";
@@ -29,10 +37,22 @@ export interface ControlPlaneOptions {
     dir: string;
     /** The address the ELB stand-in gives every LoadBalancer Service that asks CCE for an ELB. */
     loadBalancerAddress: string;
+    /**
+     * Names of the kubelet nodes that will register: each gets a node token, the API server runs
+     * `--authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction`, and
+     * kube-scheduler runs. None (the default): RBAC only, no scheduler.
+     */
+    nodes?: string[];
+    /** The hub's address on the world's network (needed with `nodes`: the `kubernetes` Service's endpoint). */
+    advertiseAddress?: string;
 }
 
 export class ControlPlane {
+    /** The admin token (group system:masters). */
     readonly token = randomBytes(24).toString("hex");
+    /** kube-proxy's token (user system:kube-proxy). */
+    readonly proxyToken = randomBytes(24).toString("hex");
+    private readonly nodeTokens = new Map<string, string>();
     readonly kubeconfigFile: string;
     /** The cluster CA's certificate (it signs the API server's serving certificate). */
     caFile = "";
@@ -40,6 +60,25 @@ export class ControlPlane {
 
     constructor(readonly opts: ControlPlaneOptions) {
         this.kubeconfigFile = join(opts.dir, "kubeconfig");
+        if ((opts.nodes?.length ?? 0) > 0 && opts.advertiseAddress === undefined) {
+            throw new Error("a control plane with kubelet nodes needs advertiseAddress");
+        }
+        for (const n of opts.nodes ?? []) {
+            this.nodeTokens.set(n, randomBytes(24).toString("hex"));
+        }
+    }
+
+    /** The token of kubelet node `name` (user `system:node:<name>`, group `system:nodes`). */
+    nodeToken(name: string): string {
+        const t = this.nodeTokens.get(name);
+        if (t === undefined) {
+            throw new Error(`no kubelet node ${name} in this control plane`);
+        }
+        return t;
+    }
+
+    private get withNodes(): boolean {
+        return this.nodeTokens.size > 0;
     }
 
     async start(): Promise<void> {
@@ -47,8 +86,20 @@ export class ControlPlane {
         mkdirSync(dir, { recursive: true });
         const ca = await makeCa(dir, "kube");
         this.caFile = ca.cert;
-        const serving = await makeLeaf(dir, "apiserver", ca, ["127.0.0.1"]);
+        // A pod reaches the API server at the `kubernetes` Service's ClusterIP, a node at the
+        // hub's address: the serving certificate names both.
+        const serving = await makeLeaf(
+            dir,
+            "apiserver",
+            ca,
+            this.withNodes ? ["127.0.0.1", this.opts.advertiseAddress ?? "", KUBERNETES_SERVICE_IP] : ["127.0.0.1"],
+        );
         await writeApiServerFiles(dir, this.token);
+        if (this.withNodes) {
+            const lines = [...this.nodeTokens].map(([n, t]) => `${t},system:node:${n},system:node:${n},system:nodes`);
+            lines.push(`${this.proxyToken},system:kube-proxy,system:kube-proxy`);
+            appendFileSync(join(dir, "tokens.csv"), `${lines.join("\n")}\n`);
+        }
         writeFileSync(this.kubeconfigFile, kubeconfigFor(API_PORT, readFileSync(ca.cert, "utf8"), this.token), {
             mode: 0o600,
         });
@@ -62,7 +113,19 @@ export class ControlPlane {
         );
         this.spawn(
             "kube-apiserver",
-            apiServerArgs({ dir, port: API_PORT, kinePort: KINE_PORT, serving, authorization: "RBAC" }),
+            apiServerArgs({
+                dir,
+                port: API_PORT,
+                kinePort: KINE_PORT,
+                serving,
+                ...(this.withNodes
+                    ? {
+                          authorization: "Node,RBAC",
+                          admissionPlugins: ["NodeRestriction"],
+                          advertiseAddress: this.opts.advertiseAddress,
+                      }
+                    : { authorization: "RBAC" }),
+            }),
         );
         await waitFor(
             "kube-apiserver /readyz",
@@ -79,6 +142,16 @@ export class ControlPlane {
             "--secure-port=10257",
             "--authentication-skip-lookup=true",
         ]);
+        if (this.withNodes) {
+            this.spawn("kube-scheduler", [
+                `--kubeconfig=${this.kubeconfigFile}`,
+                `--authentication-kubeconfig=${this.kubeconfigFile}`,
+                `--authorization-kubeconfig=${this.kubeconfigFile}`,
+                "--leader-elect=false",
+                "--bind-address=127.0.0.1",
+                "--secure-port=10259",
+            ]);
+        }
         this.spawnProgram("elb-standin", [
             process.execPath,
             join(__dirname, "elb-standin.js"),
@@ -110,6 +183,33 @@ export class ControlPlane {
             `Authorization: Bearer ${this.token}`,
             `https://127.0.0.1:${API_PORT}${path}`,
         ]);
+    }
+
+    /** One request to the API server from inside the hub as admin (curl; exit code 0 on 2xx). */
+    api(method: string, path: string, body?: unknown): Promise<RunResult> {
+        const data = body === undefined ? [] : ["-H", "Content-Type: application/json", "--data-binary", "@-"];
+        return run(
+            "curl",
+            [
+                "-sf",
+                "--max-time",
+                "20",
+                "-X",
+                method,
+                "--cacert",
+                this.caFile,
+                "-H",
+                `Authorization: Bearer ${this.token}`,
+                ...data,
+                `https://127.0.0.1:${API_PORT}${path}`,
+            ],
+            {
+                netns: this.opts.netns,
+                allowFailure: true,
+                timeoutMs: 30_000,
+                input: body === undefined ? undefined : JSON.stringify(body),
+            },
+        );
     }
 
     private inHub(cmd: string, args: string[]): Promise<RunResult> {

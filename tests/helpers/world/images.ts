@@ -7,7 +7,9 @@
  * node with the libraries `ldd` names, copied from this machine) and adds a small layer of its
  * own: the stand-in program kubelet-images/standin.js in the workload's role and the probe
  * commands the chart calls (kubelet-images/*.sh, installed without the suffix: grpc_health_probe,
- * mysqladmin, redis-cli; nc and nslookup for the busybox image the init containers use). See kubelet-images/standin.js for what each answers.
+ * mysqladmin, redis-cli; nc and nslookup for the busybox image the init containers use). See
+ * kubelet-images/standin.js for what each answers. The node agent's busybox image
+ * ({@link AGENT_IMAGE}) is built too.
  */
 import { execFileSync } from "child_process";
 import { createHash } from "crypto";
@@ -29,6 +31,14 @@ export const CHART_IMAGES = {
     redis: "docker.io/bitnamilegacy/redis:7.2.5-debian-12-r0",
     busybox: "docker.io/busybox:latest",
 } as const;
+
+/**
+ * The node agent's default image (docs/agent.md: `library/busybox:1.37.0`, pulled with
+ * imagePullPolicy IfNotPresent). Its stand-in is the base layer alone: Debian's busybox-static
+ * (v1.35.0, every applet, `sh` included: the agent's entrypoint runs in busybox `sh`), plus the
+ * bash and node every stand-in carries.
+ */
+export const AGENT_IMAGE = "docker.io/library/busybox:1.37.0";
 
 /** The pause image: kubelet 1.33's default, and the node containerd's `sandbox_image`. */
 export const PAUSE_IMAGE = "registry.k8s.io/pause:3.10";
@@ -168,6 +178,17 @@ function plans(o: BuildOptions, clientCert: { cert: string; key: string }): Imag
             ref: PAUSE_IMAGE,
             cmd: ["/bin/sleep", "2147483647"],
             tree: (root) => mkdirSync(join(root, "standin"), { recursive: true }),
+        },
+        {
+            ref: AGENT_IMAGE,
+            cmd: ["sh"],
+            tree: (root) => {
+                // The applets the base layer leaves to the chart's busybox image, as busybox's own.
+                mkdirSync(join(root, "bin"), { recursive: true });
+                for (const a of REPLACED_APPLETS) {
+                    symlinkSync("busybox", join(root, "bin", a));
+                }
+            },
         },
         {
             ref: CHART_IMAGES.busybox,

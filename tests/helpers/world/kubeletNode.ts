@@ -31,7 +31,7 @@ import {
 import { join } from "path";
 
 import { toolPath } from "../tools";
-import { run, RunResult, sleep, waitFor } from "./exec";
+import { run, RunResult, waitFor } from "./exec";
 import { importStandinImages, PAUSE_IMAGE, StandinArchive } from "./images";
 
 /** The label CCE gives a node pool's nodes. */
@@ -66,9 +66,23 @@ export interface KubeletNodeOptions {
     netns: string;
     /** The node's address on its eth0 (the Node's InternalIP). */
     address: string;
-    /** The control plane's CA certificate file and admin token. */
+    /** The control plane's CA certificate file. */
     caFile: string;
+    /** The kubelet's token (a node token: user `system:node:<nodeName>`, group `system:nodes`). */
     token: string;
+    /** The token the DNS stand-in lists Services and Endpoints with (CoreDNS's role). Default: `token`. */
+    dnsToken?: string;
+    /**
+     * Runs kube-proxy (iptables mode) in the node's network namespace with this token (user
+     * `system:kube-proxy`), so ClusterIP and NodePort Services carry traffic in the node.
+     */
+    kubeProxyToken?: string;
+    /**
+     * The hub's address on the node's network: the node's default route goes through it (a
+     * ClusterIP needs a route before kube-proxy rewrites it), and the hub gets a route to the
+     * node's pod subnet (pods reach the hub's API server and get the answer back).
+     */
+    hubAddress?: string;
     /** The node's directory (state, logs). Not under /tmp. */
     dir: string;
     nodeName: string;
@@ -78,6 +92,8 @@ export interface KubeletNodeOptions {
     apiGet: (path: string) => Promise<RunResult>;
     /** Pod subnet on the node's CNI bridge (default 10.244.0.0/24; the bridge is .1). */
     podSubnet?: string;
+    /** The node's cgroup root (default `/dfcce-kubelet-<this process's pid>`). */
+    cgroupRoot?: string;
 }
 
 /** What the machine looked like, for a before/after comparison of a teardown. */
@@ -171,6 +187,60 @@ export function kubeletConfiguration(o: { cgroupRoot: string; dns: string; resol
     );
 }
 
+/** A kubeconfig for a process in the node: the API server through the node's relay, a token file. */
+export function nodeKubeconfig(caBase64: string, tokenFile: string): string {
+    return [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        "- name: local",
+        "  cluster:",
+        "    server: https://127.0.0.1:6443",
+        `    certificate-authority-data: ${caBase64}`,
+        "users:",
+        "- name: node",
+        "  user:",
+        `    tokenFile: ${tokenFile}`,
+        "contexts:",
+        "- name: local",
+        "  context: {cluster: local, user: node}",
+        "current-context: local",
+        "",
+    ].join("\n");
+}
+
+/**
+ * kube-proxy's configuration (KubeProxyConfiguration): iptables mode in the node's network
+ * namespace; everything it would change outside that namespace is off (conntrack table size
+ * and timeouts are machine-wide sysctls; its OOM score needs CAP_SYS_RESOURCE; localhost node
+ * ports would set route_localnet), and it serves health and metrics on the node's loopback.
+ */
+export function kubeProxyConfiguration(o: { kubeconfig: string; nodeName: string; clusterCidr: string }): string {
+    return JSON.stringify(
+        {
+            apiVersion: "kubeproxy.config.k8s.io/v1alpha1",
+            kind: "KubeProxyConfiguration",
+            clientConnection: { kubeconfig: o.kubeconfig },
+            mode: "iptables",
+            hostnameOverride: o.nodeName,
+            clusterCIDR: o.clusterCidr,
+            bindAddress: "127.0.0.1",
+            healthzBindAddress: "127.0.0.1:10256",
+            metricsBindAddress: "127.0.0.1:10249",
+            oomScoreAdj: 0,
+            conntrack: {
+                maxPerCore: 0,
+                min: 0,
+                tcpEstablishedTimeout: "0s",
+                tcpCloseWaitTimeout: "0s",
+            },
+            iptables: { localhostNodePorts: false, syncPeriod: "10s", minSyncPeriod: "0s" },
+        },
+        null,
+        2,
+    );
+}
+
 /** containerd's config.toml for the node (version 2; kubelet-world-notes.md). */
 export function nodeContainerdConfig(d: string): string {
     return [
@@ -234,7 +304,7 @@ export function cniConflist(d: string, subnet: string, gateway: string): string 
 }
 
 /** The node's PID 1: mounts the node's private paths, runs its daemons, reaps orphans. */
-function initScript(d: string, kubeletArgs: string[]): string {
+function initScript(d: string, kubeletArgs: string[], kubeProxy: boolean): string {
     const tool = (n: string) => toolPath(n);
     return [
         "#!/usr/bin/env bash",
@@ -261,6 +331,12 @@ function initScript(d: string, kubeletArgs: string[]): string {
         'until [[ -e "$d/images-imported" ]]; do sleep 0.2; done',
         `${tool("kubelet")} ${kubeletArgs.join(" ")} >>"$d/kubelet.log" 2>&1 &`,
         "children+=($!)",
+        ...(kubeProxy
+            ? [
+                  `${tool("kube-proxy")} --config="$d/kube-proxy-config.json" >>"$d/kube-proxy.log" 2>&1 &`,
+                  "children+=($!)",
+              ]
+            : []),
         "",
         "# As PID 1: reap every orphan until told to stop.",
         "while true; do",
@@ -273,7 +349,8 @@ function initScript(d: string, kubeletArgs: string[]): string {
 export class KubeletNode {
     private init?: ChildProcess;
     private bridge?: ChildProcess;
-    private readonly savedSysctls: Record<string, string> = {};
+    /** The machine's values of the sysctls the kubelet sets, as start() found them. */
+    readonly savedSysctls: Record<string, string> = {};
     readonly cgroupRoot: string;
     readonly gateway: string;
     /** Seconds from start() to a Ready Node. */
@@ -281,7 +358,7 @@ export class KubeletNode {
     private t0 = 0;
 
     constructor(readonly opts: KubeletNodeOptions) {
-        this.cgroupRoot = `/dfcce-kubelet-${process.pid}`;
+        this.cgroupRoot = opts.cgroupRoot ?? `/dfcce-kubelet-${process.pid}`;
         const subnet = opts.podSubnet ?? "10.244.0.0/24";
         this.gateway = subnet.replace(/\.0\/\d+$/, ".1");
     }
@@ -312,13 +389,14 @@ export class KubeletNode {
         writeFileSync(join(d, "cni", "10-kubelet-world.conflist"), cniConflist(d, subnet, this.gateway));
         writeFileSync(join(d, "pod-resolv.conf"), `nameserver ${this.gateway}\n`);
         writeFileSync(join(d, "token"), this.opts.token, { mode: 0o600 });
+        writeFileSync(join(d, "dns-token"), this.opts.dnsToken ?? this.opts.token, { mode: 0o600 });
         writeFileSync(
             join(d, "dns.json"),
             JSON.stringify({
                 listen: { host: "0.0.0.0", port: 53 },
                 server: "https://127.0.0.1:6443",
                 ca: this.opts.caFile,
-                tokenFile: join(d, "token"),
+                tokenFile: join(d, "dns-token"),
                 domain: "cluster.local",
             }),
         );
@@ -331,28 +409,21 @@ export class KubeletNode {
             }),
         );
         const ca = readFileSync(this.opts.caFile).toString("base64");
-        writeFileSync(
-            join(d, "kubelet.kubeconfig"),
-            [
-                "apiVersion: v1",
-                "kind: Config",
-                "clusters:",
-                "- name: local",
-                "  cluster:",
-                "    server: https://127.0.0.1:6443",
-                `    certificate-authority-data: ${ca}`,
-                "users:",
-                "- name: kubelet",
-                "  user:",
-                `    tokenFile: ${join(d, "token")}`,
-                "contexts:",
-                "- name: local",
-                "  context: {cluster: local, user: kubelet}",
-                "current-context: local",
-                "",
-            ].join("\n"),
-            { mode: 0o600 },
-        );
+        if (this.opts.kubeProxyToken !== undefined) {
+            writeFileSync(join(d, "kube-proxy-token"), this.opts.kubeProxyToken, { mode: 0o600 });
+            writeFileSync(join(d, "kube-proxy.kubeconfig"), nodeKubeconfig(ca, join(d, "kube-proxy-token")), {
+                mode: 0o600,
+            });
+            writeFileSync(
+                join(d, "kube-proxy-config.json"),
+                kubeProxyConfiguration({
+                    kubeconfig: join(d, "kube-proxy.kubeconfig"),
+                    nodeName: this.opts.nodeName,
+                    clusterCidr: subnet,
+                }),
+            );
+        }
+        writeFileSync(join(d, "kubelet.kubeconfig"), nodeKubeconfig(ca, join(d, "token")), { mode: 0o600 });
         return [
             `--config=${join(d, "kubelet-config.json")}`,
             `--kubeconfig=${join(d, "kubelet.kubeconfig")}`,
@@ -393,6 +464,11 @@ export class KubeletNode {
         }
         const kubeletArgs = this.writeFiles();
         this.makeCgroupRoot();
+        if (this.opts.hubAddress !== undefined) {
+            const subnet = this.opts.podSubnet ?? "10.244.0.0/24";
+            await run("ip", ["-n", this.opts.netns, "route", "replace", "default", "via", this.opts.hubAddress]);
+            await run("ip", ["-n", this.opts.hubNetns, "route", "replace", subnet, "via", this.opts.address]);
+        }
 
         const bridgeLog = openSync(join(d, "hub-bridge.log"), "a");
         this.bridge = spawn(
@@ -411,7 +487,7 @@ export class KubeletNode {
         closeSync(bridgeLog);
 
         const script = join(d, "node-init.sh");
-        writeFileSync(script, initScript(d, kubeletArgs), { mode: 0o755 });
+        writeFileSync(script, initScript(d, kubeletArgs, this.opts.kubeProxyToken !== undefined), { mode: 0o755 });
         const log = openSync(join(d, "node-init.log"), "a");
         // nsenter --net, not `ip netns exec`: that one mounts a new /sys, without the cgroup
         // mounts runc needs. unshare --fork makes bash PID 1 of the new PID namespace
@@ -530,6 +606,17 @@ export class KubeletNode {
             async () => (this.cgroupTasks() === 0 ? true : undefined),
             30_000,
         ).catch(() => undefined);
+        return this.restoreMachine(this.savedSysctls);
+    }
+
+    /**
+     * Removes the node's cgroups and sets the kubelet's sysctls back to `saved`; returns what is
+     * left (leftovers()). stop() ends with it; a world whose supervisor died calls it on a node
+     * made from what the world recorded (its cgroup root, the saved values), once the node's
+     * processes are gone.
+     */
+    restoreMachine(saved: Record<string, string>): string[] {
+        Object.assign(this.savedSysctls, saved);
         this.removeCgroups();
         for (const [s, v] of Object.entries(this.savedSysctls)) {
             if (sysctl(s) !== v) {
@@ -614,56 +701,5 @@ export class KubeletNode {
             .filter((l) => l.includes(this.opts.dir));
         left.push(...ours.map((l) => `mount ${l.split(" ")[4]}`));
         return left;
-    }
-}
-
-/** kube-scheduler in the hub (leader election off; it serves on the hub's loopback only). */
-export class KubeScheduler {
-    private child?: ChildProcess;
-
-    constructor(readonly opts: { hubNetns: string; kubeconfig: string; dir: string }) {}
-
-    start(): void {
-        mkdirSync(this.opts.dir, { recursive: true });
-        const log = openSync(join(this.opts.dir, "kube-scheduler.log"), "a");
-        this.child = spawn(
-            "ip",
-            [
-                "netns",
-                "exec",
-                this.opts.hubNetns,
-                toolPath("kube-scheduler"),
-                `--kubeconfig=${this.opts.kubeconfig}`,
-                `--authentication-kubeconfig=${this.opts.kubeconfig}`,
-                `--authorization-kubeconfig=${this.opts.kubeconfig}`,
-                "--leader-elect=false",
-                "--bind-address=127.0.0.1",
-                "--secure-port=10259",
-            ],
-            { stdio: ["ignore", log, log] },
-        );
-        closeSync(log);
-    }
-
-    running(): boolean {
-        return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
-    }
-
-    log(): string {
-        try {
-            return readFileSync(join(this.opts.dir, "kube-scheduler.log"), "utf8").slice(-3000);
-        } catch {
-            return "";
-        }
-    }
-
-    async stop(): Promise<void> {
-        const p = this.child;
-        if (p && p.exitCode === null && p.signalCode === null) {
-            const exited = new Promise<void>((r) => p.once("exit", () => r()));
-            p.kill("SIGKILL");
-            await exited;
-        }
-        await sleep(0);
     }
 }
