@@ -2,8 +2,10 @@
  * The agent's entrypoint (lib/agent/agent.sh) for real: in a busybox container of a sandbox node's
  * own containerd, with the node's PID namespace (hostPID), so that its `nsenter -t 1` lands in the
  * sandbox node and never on this machine; a real kube-apiserver answers its DaemonSet and
- * ConfigMap calls with the ServiceAccount's token, under the Role of docs/agent.md
- * (tests/agent/agentWorld.ts). The apply restarts the very containerd that runs the agent.
+ * ConfigMap calls with the ServiceAccount's token, under the Role the program ships
+ * (tests/agent/agentWorld.ts: lib/agent's manifests). The container runs the DaemonSet's image and
+ * command, with the Secret `agentSecretData` makes for a stack config (`agentScripts`). The apply
+ * restarts the very containerd that runs the agent.
  *
  * The cases run in order on one node, each from the state the one before left:
  * first start, second start, SIGTERM with the DaemonSet there, a config change, SIGTERM with the
@@ -14,18 +16,20 @@
 import { mkdtempSync, rmSync, statSync } from "fs";
 import { join } from "path";
 
-import { agentEntrypoint, AGENT_FILES, AGENT_NODE_DIR } from "../../lib/agent/entrypoint";
+import { AGENT_FILES, AGENT_NODE_DIR } from "../../lib/agent/entrypoint";
+import { agentScripts } from "../../lib/agent";
 import { applyScript, NodeScriptSpec, restoreScript } from "../../lib/node";
 import { describePrivileged } from "../helpers/privileged";
 import { run, waitFor } from "../helpers/world/exec";
 import { buildStandinImages } from "../helpers/world/images";
 import { KubeletNode } from "../helpers/world/kubeletNode";
 import { createNetwork, destroyNamespaces, removeStaleNamespaces } from "../helpers/world/netns";
-import { CONFIG, DROPIN, LOCAL_REG, spec, SWR } from "../node/nodeHelpers";
+import { CONFIG, DROPIN, ENDPOINT, LOCAL_REG, spec, SWR } from "../node/nodeHelpers";
 import {
     Agent,
     AgentControlPlane,
     AgentNode,
+    agentStack,
     AgentSecret,
     createAgentObjects,
     createDaemonSet,
@@ -33,6 +37,7 @@ import {
     holdDaemonSet,
     releaseDaemonSet,
     restartedOf,
+    secretOfStack,
     statusData,
     summaries,
 } from "./agentWorld";
@@ -43,14 +48,30 @@ const PASSWORD = "s3cret-Agent-pw";
 const CREDENTIALS = `puller:${PASSWORD}\n`;
 const FIRST: NodeScriptSpec = spec({ proxyAuth: true });
 const CHANGED: NodeScriptSpec = spec({ proxyAuth: true, registries: [SWR, LOCAL_REG, "docker.io"] });
+/** The stack configs whose agent Secret holds FIRST's and CHANGED's scripts (checked below). */
+const STACK_KEYS = { clusterCidrs: ["10.247.0.0/16"], proxy: { basicAuth: true } };
+const STACKS = new Map<NodeScriptSpec, ReturnType<typeof agentStack>>([
+    [FIRST, agentStack({ ...STACK_KEYS, registries: [SWR, LOCAL_REG] })],
+    [CHANGED, agentStack({ ...STACK_KEYS, registries: [SWR, LOCAL_REG, "docker.io"] })],
+]);
 
+/** The Secret the stack ships for the spec's stack config (agentScripts, agentSecretData). */
 function secretOf(s: NodeScriptSpec): AgentSecret {
-    return {
-        apply: applyScript(s),
-        restore: restoreScript(s),
-        proxyCredentials: s.proxyAuth ? CREDENTIALS : undefined,
-    };
+    const stack = STACKS.get(s);
+    if (stack === undefined) {
+        throw new Error("no stack config for this spec");
+    }
+    return secretOfStack(stack, ENDPOINT, CREDENTIALS);
 }
+
+test("the stack configs' agent scripts are FIRST's and CHANGED's exactly", () => {
+    for (const [s, stack] of STACKS) {
+        const scripts = agentScripts(stack, ENDPOINT);
+        expect(scripts.apply).toBe(applyScript(s));
+        expect(scripts.restore).toBe(restoreScript(s));
+        expect(scripts.proxyAuth).toBe(true);
+    }
+});
 
 describePrivileged(
     "the node agent's entrypoint in a container on a sandbox node, against a real API server",
@@ -74,7 +95,6 @@ describePrivileged(
             return node
                 .startAgent({
                     secret: secretOf(s),
-                    entrypoint: agentEntrypoint(),
                     token,
                     caFile: cp.caFile,
                     nodeName: NODE,
