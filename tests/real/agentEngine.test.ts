@@ -41,12 +41,15 @@ interface AgentPod {
     };
 }
 
-/** The stack's config: the world's, with the agent on, no SSH node, no pull check (both refused with the agent). */
+/**
+ * The stack's config: the world's (Pulumi.local.yaml), with the agent on, no SSH node and no pull
+ * check (both refused with the agent), no console rotation (it needs a node of `nodes`): what
+ * README's local-world section has the user set.
+ */
 export function agentStackConfig(registries: string[]): Record<string, unknown> {
     const base = localConfig({}, 0);
     delete base["dragonfly-cce:nodes"];
     delete base["dragonfly-cce:verify"];
-    delete base["dragonfly-cce:ssh"];
     return {
         ...base,
         "dragonfly-cce:registries": registries,
