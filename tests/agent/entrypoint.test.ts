@@ -9,7 +9,7 @@
  *
  * The cases run in order on one node, each from the state the one before left:
  * first start, second start, SIGTERM with the DaemonSet there, a config change, SIGTERM with the
- * API server unreachable, SIGTERM during an apply, the resync, SIGTERM while the DaemonSet is being
+ * API server unreachable, the status patched before the ready file, SIGTERM during an apply, the resync, SIGTERM while the DaemonSet is being
  * deleted (finalizer and deletionTimestamp), SIGTERM after it is gone (404), a runtime that fails
  * to come up.
  */
@@ -181,7 +181,11 @@ describePrivileged(
             expect(pristine[`${CONFIG}`]).toBeDefined();
             const a = await start(FIRST);
             figures.firstReadySeconds = await a.waitReady();
+            // Read at once: the status is patched before the pod can turn Ready (the stack reads
+            // it as soon as the DaemonSet is Ready: agentNodes).
+            const atReady = (await statusData(cp))[NODE];
             const summary = await summaryOf(a);
+            expect(atReady).toBe(summary);
             expect(restartedOf(summary)).toBe("yes");
             expect(await node.containerdPid()).not.toBe(pid);
             figures.firstRestarts = 1;
@@ -288,6 +292,27 @@ describePrivileged(
             );
             expect(node.state()).toEqual(before);
             expect(await node.containerdPid()).toBe(pid);
+            await a.remove();
+        }, 300_000);
+
+        test("the status comes before the ready file: with the API server silent, the configured node's pod is not Ready until the patch gave up", async () => {
+            // DROP: curl waits its connect timeout (10 s) for the status patch.
+            const rule = ["OUTPUT", "-p", "tcp", "-d", "127.0.0.1", "--dport", "6443", "-j", "DROP"];
+            await run("iptables", ["-I", ...rule], { netns: kubelet.opts.netns });
+            let a: Agent;
+            try {
+                a = await start(CHANGED);
+                // The apply is done (its summary printed; nothing to change) and the patch pending.
+                expect(restartedOf(await summaryOf(a))).toBe("no");
+                expect(await a.ready()).toBe(false);
+                await a.waitLog(/warning: could not update ConfigMap/, 60_000);
+            } finally {
+                await run("iptables", ["-D", ...rule], { netns: kubelet.opts.netns });
+            }
+            // The patch could not be made: the node is configured all the same, and the pod Ready.
+            await a.waitReady(30_000);
+            await a.terminate();
+            expect(a.log()).toMatch(/SIGTERM: DaemonSet \S+ exists .*keeps its configuration/);
             await a.remove();
         }, 300_000);
 
