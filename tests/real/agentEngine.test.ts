@@ -21,7 +21,14 @@ import { join } from "path";
 
 import { AGENT_NAME, AGENT_STATUS_CONFIGMAP, CONFIG_HASH_ANNOTATION } from "../../lib/agent";
 import { AgentNode } from "../agent/agentWorld";
-import { CliResult, ENGINE_TOOLS, EngineProject, lastChanges, localConfig, ok } from "../helpers/engine";
+import {
+    agentPodLog,
+    AgentPod,
+    agentPods as listAgentPods,
+    agentStackConfig,
+    startToReady,
+} from "../helpers/agentEngine";
+import { CliResult, ENGINE_TOOLS, EngineProject, lastChanges, ok } from "../helpers/engine";
 import { describePrivileged } from "../helpers/privileged";
 import { KUBELET_NODE, LocalWorld, WorldInfo } from "../helpers/world/local";
 
@@ -29,39 +36,6 @@ const STACK = "agent";
 const NS = "dragonfly-system";
 const CONFIG_TOML = "/etc/containerd/config.toml";
 const EXTRA_REGISTRY = "swr.cn-north-4.myhuaweicloud.com";
-
-interface AgentPod {
-    metadata: { name: string; uid: string; annotations?: Record<string, string>; deletionTimestamp?: string };
-    spec: { nodeName?: string };
-    status: {
-        phase: string;
-        startTime?: string;
-        conditions?: Array<{ type: string; status: string; lastTransitionTime: string }>;
-        containerStatuses?: Array<{ ready: boolean; restartCount: number }>;
-    };
-}
-
-/**
- * The stack's config: the world's (Pulumi.local.yaml), with the agent on, no SSH node and no pull
- * check (both refused with the agent), no console rotation (it needs a node of `nodes`): what
- * README's local-world section has the user set.
- */
-export function agentStackConfig(registries: string[]): Record<string, unknown> {
-    const base = localConfig({}, 0);
-    delete base["dragonfly-cce:nodes"];
-    delete base["dragonfly-cce:verify"];
-    return {
-        ...base,
-        "dragonfly-cce:registries": registries,
-        "dragonfly-cce:console": { nodePort: 30080, nodeAddress: "198.18.0.20", rotatePassword: false },
-        "dragonfly-cce:nodeAgent": { enabled: true },
-    };
-}
-
-/** Seconds between two RFC 3339 timestamps of the API server. */
-function between(from: string, to: string): number {
-    return (Date.parse(to) - Date.parse(from)) / 1000;
-}
 
 describePrivileged(
     "the node agent runs for real: the Pulumi engine deploys it on the local world's kubelet node",
@@ -101,33 +75,14 @@ describePrivileged(
             expect({ status: r.status, out: r.status === 0 ? "" : fail(r) }).toEqual({ status: 0, out: "" });
             return r;
         };
-        const agentPods = async (): Promise<AgentPod[]> =>
-            (
-                ((await get(`/api/v1/namespaces/${NS}/pods?labelSelector=app.kubernetes.io/component%3Dnode-agent`))
-                    ?.items ?? []) as AgentPod[]
-            ).filter((p) => p.metadata.deletionTimestamp === undefined);
+        const agentPods = () => listAgentPods(world.controlPlane);
         /** The one agent pod, on the kubelet node. */
         const onePod = async (): Promise<AgentPod> => {
             const pods = await agentPods();
             expect(pods.map((p) => p.spec.nodeName)).toEqual([KUBELET_NODE]);
             return pods[0];
         };
-        /** Seconds from the pod's start to its Ready condition (the kubelet's timestamps). */
-        const startToReady = (p: AgentPod): number => {
-            const ready = p.status.conditions?.find((c) => c.type === "Ready" && c.status === "True");
-            if (p.status.startTime === undefined || ready === undefined) {
-                throw new Error(`pod ${p.metadata.name} is not Ready: ${JSON.stringify(p.status)}`);
-            }
-            return between(p.status.startTime, ready.lastTransitionTime);
-        };
-        /** The agent's log as the kubelet wrote it on the node. */
-        const podLog = async (p: AgentPod): Promise<string> =>
-            (
-                await world.kubelet.exec(
-                    ["sh", "-c", `cat /var/log/pods/${NS}_${p.metadata.name}_${p.metadata.uid}/agent/*.log`],
-                    { allowFailure: true },
-                )
-            ).stdout;
+        const podLog = (p: AgentPod) => agentPodLog(world.kubelet, p);
         const restarts = () => node.systemctlCalls().filter((c) => c === "systemctl restart containerd").length;
         const outputs = async (): Promise<Record<string, unknown>> =>
             JSON.parse(ok(await project.pulumi(["stack", "output", "--json", "--stack", STACK]), "output").stdout);
