@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     const dir = mkdtempSync("/var/tmp/dfcce-bench-agent-engine-");
     // The world's one SSH node (its minimum) stays out of the stack.
     const world = new LocalWorld({ dir: join(dir, "world"), nodes: 1 });
-    let left: string[] = [];
+    let left: string[];
     try {
         const info = await world.start();
         const node = new AgentNode(world.kubelet, join(dir, "agent-node"));
