@@ -15,8 +15,7 @@
 import { mkdtempSync, rmSync } from "fs";
 import { join } from "path";
 
-import { agentEntrypoint } from "../lib/agent/entrypoint";
-import { applyScript, NodeScriptSpec, restoreScript } from "../lib/node";
+import { NodeScriptSpec } from "../lib/node";
 import {
     Agent,
     AgentControlPlane,
@@ -24,6 +23,7 @@ import {
     createAgentObjects,
     createDaemonSet,
     restartedOf,
+    secretOfSpec,
     summaries,
 } from "../tests/agent/agentWorld";
 import { missing } from "../tests/helpers/privileged";
@@ -86,8 +86,7 @@ async function main(): Promise<void> {
         const run = async (s: NodeScriptSpec, f: Figure): Promise<Agent> => {
             const pid = await node.containerdPid();
             const a = await node.startAgent({
-                secret: { apply: applyScript(s), restore: restoreScript(s) },
-                entrypoint: agentEntrypoint(),
+                secret: secretOfSpec(s),
                 token,
                 caFile: world.caFile,
                 nodeName: NODE,

@@ -118,6 +118,7 @@ export class DragonflyCce extends pulumi.ComponentResource {
                 proxyCa: cfg.proxy.ca,
                 proxyCredentials: release.proxyCredentials,
                 dependsOn: [release.release, proxy.service],
+                nodeAgent: agentConfig !== undefined,
             },
             { parent: this },
         );

@@ -32,6 +32,19 @@ export interface NodeFleetArgs {
     proxyCa?: PlanInputs<unknown>["proxyCa"];
     /** What must exist before any node is touched: the release and the proxy LoadBalancer. */
     dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /**
+     * The node agent (`nodeAgent.enabled`) configures the nodes from inside the cluster: an empty
+     * `nodes` is then the rule, not a gap, and the preview says so. Default false.
+     */
+    nodeAgent?: boolean;
+}
+
+/** The preview's note when `nodes` is empty, with or without the node agent. */
+export function emptyNodesMessage(nodeAgent: boolean): string {
+    return nodeAgent
+        ? "nodes is empty: no node is configured over SSH; the node agent (dragonfly-cce:nodeAgent) configures " +
+              "the nodes its DaemonSet selects (the agentNodes output lists them)"
+        : "nodes is empty: no node's container runtime is configured";
 }
 
 /**
@@ -67,7 +80,7 @@ export class NodeFleet extends pulumi.ComponentResource {
             proxyCa: args.proxyCa,
         });
         if (cfg.nodes.length === 0) {
-            pulumi.log.info("nodes is empty: no node's container runtime is configured", this);
+            pulumi.log.info(emptyNodesMessage(args.nodeAgent === true), this);
         }
         if (cfg.nodes.length > 0 && cfg.ssh.bastion !== undefined && cfg.ssh.bastion.hostKey === undefined) {
             pulumi.log.warn(

@@ -16,6 +16,7 @@
 import { writeFileSync } from "fs";
 import { join } from "path";
 
+import { AgentNode } from "../tests/agent/agentWorld";
 import { cleanupAfterSupervisor, LocalWorld } from "../tests/helpers/world/local";
 
 function report(dir: string, left: string[]): void {
@@ -56,6 +57,10 @@ async function main(): Promise<void> {
     try {
         const t0 = Date.now();
         const info = await world.start();
+        // The node agent can run on the pool's node (README: the local world): in the node's mount
+        // namespace only, a systemctl that restarts the node's own containerd, and private
+        // /etc/systemd/system and /tmp (tests/agent/agentWorld.ts).
+        await new AgentNode(world.kubelet, join(dir, "agent-node")).prepare();
         console.log(`world: up in ${((Date.now() - t0) / 1000).toFixed(1)} s; ${world.infoFile}`);
         console.log(`world: hub namespace ${info.hub}; nodes ${info.nodes.map((n) => n.host).join(", ")}`);
         console.log(

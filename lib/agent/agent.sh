@@ -6,7 +6,7 @@
 #
 # 1. Installs apply.sh and restore.sh under /var/lib/dragonfly-cce/agent on the node.
 # 2. Runs apply.sh there (the proxy credentials, when there are any, on its stdin).
-# 3. Success: the ready file, the summary line, the status ConfigMap. Failure: no ready file, the
+# 3. Success: the summary line, the status ConfigMap, then the ready file. Failure: no ready file, the
 #    script's error, a retry after 30 s.
 # 4. Runs the apply again every RESYNC_SECONDS.
 # 5. SIGTERM: restores the node only when its DaemonSet is being deleted; otherwise undoes nothing.
@@ -146,10 +146,11 @@ apply_node() {
         on_node bash "$NODE_DIR/apply.sh" < "$credentials" > "$WORK/out" 2>> "$WORK/err"; then
         summary=$(grep '^dragonfly-cce: changed=' "$WORK/out" | tail -n 1) || true
         if [ -n "$summary" ]; then
-            : > "$READY"
             cat "$WORK/err" >&2
             printf '%s\n' "$summary"
+            # The status first: the stack reads it once the DaemonSet is Ready (agentNodes).
             patch_status "$summary"
+            : > "$READY"
             return 0
         fi
         echo "the apply script printed no summary line" >> "$WORK/err"

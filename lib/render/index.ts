@@ -7,6 +7,10 @@
  *   values.secrets.yaml` by hand), `proxy-service.yaml`, `console-service.yaml`;
  * - `nodes/<name>/apply.sh`, `nodes/<name>/restore.sh`: each node's scripts as the remote
  *   command runs them;
+ * - with `nodeAgent.enabled`: the namespace with the agent's Pod Security label and its reason,
+ *   `agent/agent.yaml` (ServiceAccount, Role, RoleBinding, status ConfigMap, DaemonSet) and
+ *   `agent/secret.yaml` (the Secret with the entrypoint and the scripts, and the proxy
+ *   credentials when the proxy requires basic auth: mode 0600);
  * - `README.txt`: how to apply them by hand, in the
  *   [seed document](../../README.md#the-seed-document)'s order.
  */
@@ -31,6 +35,18 @@ import {
 } from "../cluster";
 import { httpUrl } from "../remote/hosts";
 import { applyScript, planNodes, restoreScript } from "../node";
+import {
+    agentConfigHash,
+    agentNamespaceMetadata,
+    agentScripts,
+    agentSecretData,
+    agentSecretManifest,
+    daemonSetManifest,
+    roleBindingManifest,
+    roleManifest,
+    serviceAccountManifest,
+    statusConfigMapManifest,
+} from "../agent";
 
 /** Host used in node scripts when the proxy address is not known before deployment (RFC 2606). */
 export const UNKNOWN_PROXY_HOST = "proxy-address.invalid";
@@ -103,6 +119,11 @@ function yamlDoc(header: string, value: unknown): string {
     return `# ${header}\n${stringify(value, { lineWidth: 0 })}`;
 }
 
+/** Several YAML documents in one file (`kubectl apply -f` takes them in order). */
+function yamlDocs(header: string, values: unknown[]): string {
+    return `# ${header}\n${values.map((v) => stringify(v, { lineWidth: 0 })).join("---\n")}`;
+}
+
 /** Everything the stack would apply for `cfg`, as files. */
 export function renderStack(cfg: StackConfig, opts: RenderOptions = {}): RenderedFile[] {
     const core: CoreConfig = cfg.core;
@@ -117,9 +138,17 @@ export function renderStack(cfg: StackConfig, opts: RenderOptions = {}): Rendere
         Object.keys(SECRET_LENGTHS).map((k) => [k, new SecretSlot(k)]),
     ) as unknown as ReleaseSecrets<SecretSlot>;
     const values = buildHelmValues<SecretSlot>(core, slots, (v) => new SecretSlot("helmValues", v));
-    const { plain, secrets } = splitSecrets(values, (slot) =>
-        secret(SECRET_LENGTHS[slot as keyof ReleaseSecrets<unknown>]),
-    );
+    // One value per generated secret, wherever it is used (the agent's Secret reuses the proxy password).
+    const generated = new Map<string, string>();
+    const fill = (slot: string): string => {
+        let v = generated.get(slot);
+        if (v === undefined) {
+            v = secret(SECRET_LENGTHS[slot as keyof ReleaseSecrets<unknown>]);
+            generated.set(slot, v);
+        }
+        return v;
+    };
+    const { plain, secrets } = splitSecrets(values, fill);
 
     const host = core.proxy.address ?? opts.proxyHost ?? UNKNOWN_PROXY_HOST;
     const plan = planNodes(cfg.nodes, {
@@ -129,10 +158,25 @@ export function renderStack(cfg: StackConfig, opts: RenderOptions = {}): Rendere
         proxyCa: core.proxy.ca,
     });
 
+    const agentOn = cfg.nodeAgent.enabled;
+    const namespace = namespaceManifest(core);
+    const agentNs = agentNamespaceMetadata();
     const files: RenderedFile[] = [
         {
             path: "namespace.yaml",
-            content: yamlDoc("The namespace the stack owns", namespaceManifest(core)),
+            content: yamlDoc(
+                "The namespace the stack owns",
+                agentOn
+                    ? {
+                          ...namespace,
+                          metadata: {
+                              ...namespace.metadata,
+                              labels: { ...namespace.metadata.labels, ...agentNs.labels },
+                              annotations: { ...agentNs.annotations },
+                          },
+                      }
+                    : namespace,
+            ),
             mode: 0o644,
         },
         {
@@ -168,8 +212,48 @@ export function renderStack(cfg: StackConfig, opts: RenderOptions = {}): Rendere
             { path: `nodes/${node.name}/restore.sh`, content: restoreScript(spec), mode: 0o755 },
         );
     }
+    if (agentOn) {
+        files.push(...renderAgent(cfg, httpUrl(host, core.proxy.port), () => fill("proxyPassword")));
+    }
     files.push({ path: "README.txt", content: readme(core, cfg, host), mode: 0o644 });
     return files;
+}
+
+/**
+ * The node agent's objects as the stack creates them (lib/agent's manifests): the Secret alone in
+ * its own file (it holds the proxy credentials with `proxy.basicAuth`: mode 0600).
+ */
+function renderAgent(cfg: StackConfig, proxyUrl: string, proxyPassword: () => string): RenderedFile[] {
+    const stack = { core: cfg.core, nodes: cfg.nodes, nodeAgent: cfg.nodeAgent };
+    const scripts = agentScripts(stack, proxyUrl);
+    const hash = agentConfigHash(scripts);
+    const data = agentSecretData(
+        scripts,
+        scripts.proxyAuth ? `${PROXY_BASIC_AUTH_USERNAME}:${proxyPassword()}` : undefined,
+    );
+    return [
+        {
+            path: "agent/secret.yaml",
+            content: yamlDoc(
+                scripts.proxyAuth
+                    ? "The node agent's Secret: its scripts and the proxy credentials (the password of values.secrets.yaml). Keep private."
+                    : "The node agent's Secret: its entrypoint and the node's scripts",
+                agentSecretManifest(stack, hash, data),
+            ),
+            mode: scripts.proxyAuth ? 0o600 : 0o644,
+        },
+        {
+            path: "agent/agent.yaml",
+            content: yamlDocs("The node agent (dragonfly-cce:nodeAgent): its account, its rights, its status, its DaemonSet", [
+                serviceAccountManifest(stack),
+                roleManifest(stack),
+                roleBindingManifest(stack),
+                statusConfigMapManifest(stack),
+                daemonSetManifest(stack, hash),
+            ]),
+            mode: 0o644,
+        },
+    ];
 }
 
 function readme(core: CoreConfig, cfg: StackConfig, host: string): string {
@@ -191,7 +275,15 @@ function readme(core: CoreConfig, cfg: StackConfig, host: string): string {
         "  (the post-renderer puts the Dragonfly config files, which hold the secrets, in Secrets, not ConfigMaps)",
         "  kubectl apply -f proxy-service.yaml -f console-service.yaml",
         "",
-        "Then on each node, as root: bash nodes/<name>/apply.sh (restore.sh undoes it).",
+        ...(cfg.nodeAgent.enabled
+            ? [
+                  "",
+                  "The node agent configures the nodes from inside the cluster (namespace.yaml lets its privileged pods in):",
+                  "  kubectl apply -f agent/secret.yaml -f agent/agent.yaml",
+                  `  kubectl -n ${core.namespace} rollout status daemonset/dragonfly-node-agent`,
+                  "Delete the DaemonSet first (its pods restore their nodes), then the rest of agent/.",
+              ]
+            : ["Then on each node, as root: bash nodes/<name>/apply.sh (restore.sh undoes it)."]),
     ];
     if (cfg.nodes.nodes.length > 0 && core.proxy.basicAuth && cfg.nodes.runtimeMode === "proxy") {
         lines.push(
@@ -200,7 +292,7 @@ function readme(core: CoreConfig, cfg: StackConfig, host: string): string {
             "with the proxy password from values.secrets.yaml.",
         );
     }
-    if (host === UNKNOWN_PROXY_HOST && cfg.nodes.nodes.length > 0) {
+    if (host === UNKNOWN_PROXY_HOST && (cfg.nodes.nodes.length > 0 || cfg.nodeAgent.enabled)) {
         lines.push(
             "",
             `The node scripts use ${UNKNOWN_PROXY_HOST} as the proxy host: render again with`,

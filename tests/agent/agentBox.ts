@@ -17,8 +17,7 @@ import { spawnSync } from "child_process";
 import { mkdirSync, readFileSync } from "fs";
 import { join } from "path";
 
-import { agentEntrypoint } from "../../lib/agent/entrypoint";
-import { applyScript, NodeScriptSpec, restoreScript } from "../../lib/node";
+import { NodeScriptSpec } from "../../lib/node";
 import { API_PORT } from "../helpers/world/controlPlane";
 import { StandinArchive } from "../helpers/world/images";
 import { KubeletNode } from "../helpers/world/kubeletNode";
@@ -32,6 +31,7 @@ import {
     AgentNode,
     AgentSecret,
     daemonSet,
+    secretOfSpec,
     summaries,
 } from "./agentWorld";
 
@@ -249,7 +249,6 @@ export class AgentBox {
         mkdirSync(this.agentNode.dir, { recursive: true });
         const { id, logFile, args } = this.agentNode.agentRun({
             secret,
-            entrypoint: agentEntrypoint(),
             token: w.token,
             caFile: w.cp.caFile,
             nodeName: this.node.opts.nodeName,
@@ -285,11 +284,7 @@ export class AgentBox {
 
     /** The matrix's apply, through the agent (module comment). */
     apply(s: NodeScriptSpec): RunResult {
-        const secret: AgentSecret = {
-            apply: applyScript(s),
-            restore: restoreScript(s),
-            proxyCredentials: s.proxyAuth ? AgentBox.world.credentials : undefined,
-        };
+        const secret: AgentSecret = secretOfSpec(s, AgentBox.world.credentials);
         const { log } = this.runAgent(secret, () => undefined);
         const result = scriptResult(log);
         if (result.code === 0) {

@@ -5,8 +5,8 @@
  * hostPID gives it, the Secret and the service account mounted as the kubelet mounts them, the
  * DaemonSet's environment), and a real kube-apiserver (tests/helpers/world/controlPlane.ts) that
  * the node reaches at 127.0.0.1:6443, with the agent's ServiceAccount, Role, RoleBinding, status
- * ConfigMap and DaemonSet as docs/agent.md lists them (written here; the manifests of
- * lib/agent replace them).
+ * ConfigMap, Secret and DaemonSet exactly as the program ships them (lib/agent/manifests.ts, for a
+ * stack config of {@link agentStack}). The container runs the DaemonSet's own image and command.
  *
  * The node is made to look like a node to the scripts, inside its mount namespace only: private
  * /etc/systemd/system and /tmp, and systemctl/journalctl (tests/agent/node-systemctl.sh, over the
@@ -16,29 +16,67 @@
 import { mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "fs";
 import { join } from "path";
 
-import { AGENT_ENV, AGENT_FILES, AGENT_MOUNT, AGENT_READY_FILE } from "../../lib/agent/entrypoint";
+import {
+    AGENT_ENV,
+    AGENT_MOUNT,
+    AGENT_NAME,
+    AGENT_READY_FILE,
+    AGENT_STATUS_CONFIGMAP,
+    agentConfigHash,
+    agentEntrypoint,
+    AgentScripts,
+    agentScripts,
+    agentSecretData,
+    agentSecretManifest,
+    AgentStack,
+    daemonSetManifest,
+    roleBindingManifest,
+    roleManifest,
+    serviceAccountManifest,
+    statusConfigMapManifest,
+} from "../../lib/agent";
+import { parseStackConfig, RawStackConfig } from "../../lib/config";
+import { applyScript, NodeScriptSpec, restoreScript } from "../../lib/node";
 import { API_PORT, ControlPlane } from "../helpers/world/controlPlane";
 import { run, RunResult, waitFor } from "../helpers/world/exec";
-import { CHART_IMAGES, normalizedRef } from "../helpers/world/images";
+import { AGENT_IMAGE as STANDIN_AGENT_IMAGE } from "../helpers/world/images";
 import { KubeletNode } from "../helpers/world/kubeletNode";
 
+export { AGENT_NAME };
+export const STATUS_CONFIGMAP = AGENT_STATUS_CONFIGMAP;
+export const AGENT_NAMESPACE = "dragonfly-system";
+
 /**
- * The agent's image here: the chart's busybox reference, which the stand-in images provide (the
- * agent's own default, docker.io/library/busybox:1.37.0, is not among them yet).
+ * The stack config the world's objects come from: the agent on, in {@link AGENT_NAMESPACE}, with
+ * `raw` over a node pool (the DaemonSet's pods never schedule here: no node is registered).
  */
-export const AGENT_IMAGE = normalizedRef(CHART_IMAGES.busybox);
-/**
- * The DaemonSet runs `sh agent.sh`; the stand-in busybox image links /bin/sh to bash (for the
- * chart's init containers), so the agent runs under busybox's own sh explicitly, as it does in
- * the real busybox image.
- */
-export const AGENT_COMMAND = ["/bin/busybox", "sh", `${AGENT_MOUNT}/${AGENT_FILES.entrypoint}`];
+export function agentStack(raw: RawStackConfig = {}): AgentStack {
+    const cfg = parseStackConfig({
+        nodePool: "agent-pool",
+        ...raw,
+        namespace: AGENT_NAMESPACE,
+        nodeAgent: { enabled: true },
+    });
+    return { core: cfg.core, nodes: cfg.nodes, nodeAgent: cfg.nodeAgent };
+}
+
+/** The stack the world's objects come from when a test names none (proxy mode, default keys). */
+const WORLD_STACK = agentStack({ registries: ["swr.cn-north-4.myhuaweicloud.com"] });
+/** The proxy URL the world's scripts name (tests/node's ENDPOINT). */
+export const WORLD_ENDPOINT = "http://192.168.0.177:4001";
+
+/** The DaemonSet's one container, as the program ships it. */
+const SHIPPED = daemonSetManifest(WORLD_STACK, agentConfigHash(agentScripts(WORLD_STACK, WORLD_ENDPOINT))).spec.template
+    .spec.containers[0];
+/** The agent's image: the DaemonSet's, exactly (the world's stand-in of busybox 1.37.0). */
+export const AGENT_IMAGE = SHIPPED.image;
+/** The agent's command: the DaemonSet's, exactly (`sh` is busybox's in the stand-in image, as in the real one). */
+export const AGENT_COMMAND = [...SHIPPED.command];
+if (AGENT_IMAGE !== STANDIN_AGENT_IMAGE) {
+    throw new Error(`the DaemonSet's image ${AGENT_IMAGE} is not the world's stand-in ${STANDIN_AGENT_IMAGE}`);
+}
 /** The real busybox image's PATH (the stand-in image's own names bitnami paths). */
 const IMAGE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-export const AGENT_NAMESPACE = "dragonfly-system";
-export const AGENT_NAME = "dragonfly-node-agent";
-export const STATUS_CONFIGMAP = "dragonfly-node-agent-status";
 const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 const STANDIN = join(__dirname, "..", "helpers", "systemctl-standin.sh");
 const NODE_SYSTEMCTL = join(__dirname, "node-systemctl.sh");
@@ -89,7 +127,7 @@ export class AgentControlPlane extends ControlPlane {
         return { status: Number.isFinite(status) ? status : 0, body: parsed };
     }
 
-    /** `api`, failing unless the status is 2xx. */
+    /** `request`, failing unless the status is 2xx. */
     async must(method: string, path: string, body?: unknown, contentType?: string): Promise<any> {
         const r = await this.request(method, path, body, contentType);
         if (r.status < 200 || r.status > 299) {
@@ -102,69 +140,41 @@ export class AgentControlPlane extends ControlPlane {
 const ns = AGENT_NAMESPACE;
 const dsPath = `/apis/apps/v1/namespaces/${ns}/daemonsets`;
 
-/** The agent's DaemonSet as the API server sees it (its pods never schedule: no node matches). */
+/**
+ * The agent's DaemonSet as the program ships it (`daemonSetManifest` of the world's stack), with
+ * `finalizers` (its pods never schedule: no node is registered in this world).
+ */
 export function daemonSet(finalizers: string[] = []): unknown {
-    const labels = { "app.kubernetes.io/part-of": "dragonfly", "app.kubernetes.io/component": "node-agent" };
-    return {
-        apiVersion: "apps/v1",
-        kind: "DaemonSet",
-        metadata: { name: AGENT_NAME, namespace: ns, labels, ...(finalizers.length ? { finalizers } : {}) },
-        spec: {
-            selector: { matchLabels: labels },
-            template: {
-                metadata: { labels },
-                spec: {
-                    hostPID: true,
-                    serviceAccountName: AGENT_NAME,
-                    nodeSelector: { "dragonfly-cce.test/no-such-node": "true" },
-                    containers: [
-                        {
-                            name: "agent",
-                            image: AGENT_IMAGE,
-                            command: ["sh", `${AGENT_MOUNT}/${AGENT_FILES.entrypoint}`],
-                            securityContext: { privileged: true },
-                        },
-                    ],
-                },
-            },
-        },
-    };
+    const ds = daemonSetManifest(WORLD_STACK, agentConfigHash(agentScripts(WORLD_STACK, WORLD_ENDPOINT)));
+    return finalizers.length ? { ...ds, metadata: { ...ds.metadata, finalizers } } : ds;
 }
 
 /**
- * Creates the namespace, the ServiceAccount, the Role (docs/agent.md: `get` on the DaemonSet by
- * name; `get`, `patch` on the status ConfigMap by name; nothing else), the RoleBinding, the empty
- * status ConfigMap and the DaemonSet; returns a token of the ServiceAccount (TokenRequest).
+ * Creates the namespace and the agent's objects as lib/agent/manifests.ts makes them for the
+ * world's stack (ServiceAccount, Role, RoleBinding, the empty status ConfigMap, the Secret and the
+ * DaemonSet); returns a token of the ServiceAccount (TokenRequest).
  */
 export async function createAgentObjects(cp: AgentControlPlane): Promise<string> {
+    const strict = "?fieldValidation=Strict";
     await cp.must("POST", "/api/v1/namespaces", { apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
-    await cp.must("POST", `/api/v1/namespaces/${ns}/serviceaccounts?fieldValidation=Strict`, {
-        apiVersion: "v1",
-        kind: "ServiceAccount",
-        metadata: { name: AGENT_NAME, namespace: ns },
-        automountServiceAccountToken: true,
-    });
-    await cp.must("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles?fieldValidation=Strict`, {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "Role",
-        metadata: { name: AGENT_NAME, namespace: ns },
-        rules: [
-            { apiGroups: ["apps"], resources: ["daemonsets"], resourceNames: [AGENT_NAME], verbs: ["get"] },
-            { apiGroups: [""], resources: ["configmaps"], resourceNames: [STATUS_CONFIGMAP], verbs: ["get", "patch"] },
-        ],
-    });
-    await cp.must("POST", `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings?fieldValidation=Strict`, {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "RoleBinding",
-        metadata: { name: AGENT_NAME, namespace: ns },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: AGENT_NAME },
-        subjects: [{ kind: "ServiceAccount", name: AGENT_NAME, namespace: ns }],
-    });
-    await cp.must("POST", `/api/v1/namespaces/${ns}/configmaps?fieldValidation=Strict`, {
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: { name: STATUS_CONFIGMAP, namespace: ns },
-    });
+    await cp.must("POST", `/api/v1/namespaces/${ns}/serviceaccounts${strict}`, serviceAccountManifest(WORLD_STACK));
+    await cp.must(
+        "POST",
+        `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/roles${strict}`,
+        roleManifest(WORLD_STACK),
+    );
+    await cp.must(
+        "POST",
+        `/apis/rbac.authorization.k8s.io/v1/namespaces/${ns}/rolebindings${strict}`,
+        roleBindingManifest(WORLD_STACK),
+    );
+    await cp.must("POST", `/api/v1/namespaces/${ns}/configmaps${strict}`, statusConfigMapManifest(WORLD_STACK));
+    const scripts = agentScripts(WORLD_STACK, WORLD_ENDPOINT);
+    await cp.must(
+        "POST",
+        `/api/v1/namespaces/${ns}/secrets${strict}`,
+        agentSecretManifest(WORLD_STACK, agentConfigHash(scripts), agentSecretData(scripts)),
+    );
     await createDaemonSet(cp);
     const tr = await cp.must("POST", `/api/v1/namespaces/${ns}/serviceaccounts/${AGENT_NAME}/token`, {
         apiVersion: "authentication.k8s.io/v1",
@@ -218,11 +228,26 @@ export async function statusData(cp: AgentControlPlane): Promise<Record<string, 
     return (cm.data ?? {}) as Record<string, string>;
 }
 
-/** The files of one agent's Secret (the keys of docs/agent.md). */
-export interface AgentSecret {
-    apply: string;
-    restore: string;
-    proxyCredentials?: string;
+/** The files of one agent's Secret, as `agentSecretData` makes them (the keys of docs/agent.md). */
+export type AgentSecret = Record<string, string>;
+
+/** The Secret's files for a stack (`agentScripts`, `agentSecretData`: what the stack ships). */
+export function secretOfStack(stack: AgentStack, endpoint: string, credentials?: string): AgentSecret {
+    return agentSecretData(agentScripts(stack, endpoint), credentials);
+}
+
+/**
+ * The Secret's files for the scripts of a node spec (the starting-state matrix's specs are not
+ * all a stack's), through `agentSecretData` with the shipped entrypoint.
+ */
+export function secretOfSpec(spec: NodeScriptSpec, credentials?: string): AgentSecret {
+    const scripts: AgentScripts = {
+        entrypoint: agentEntrypoint(),
+        apply: applyScript(spec),
+        restore: restoreScript(spec),
+        proxyAuth: spec.proxyAuth === true,
+    };
+    return agentSecretData(scripts, spec.proxyAuth === true ? credentials : undefined);
 }
 
 /** A running agent container. */
@@ -470,15 +495,9 @@ export class AgentNode {
      * The Secret's files as the kubelet writes a Secret volume (a timestamped directory, `..data`
      * pointing at it, one link per key), mode 0400.
      */
-    private writeSecret(dir: string, s: AgentSecret, entrypoint: string): void {
+    private writeSecret(dir: string, files: AgentSecret): void {
         const data = join(dir, "..2026_12_05_00_00_00.000000000");
         mkdirSync(data, { recursive: true });
-        const files: Record<string, string> = {
-            [AGENT_FILES.entrypoint]: entrypoint,
-            [AGENT_FILES.apply]: s.apply,
-            [AGENT_FILES.restore]: s.restore,
-            ...(s.proxyCredentials === undefined ? {} : { [AGENT_FILES.proxyCredentials]: s.proxyCredentials }),
-        };
         for (const [name, content] of Object.entries(files)) {
             writeFileSync(join(data, name), content, { mode: 0o400 });
         }
@@ -500,7 +519,7 @@ export class AgentNode {
         const saDir = join(base, "serviceaccount");
         mkdirSync(secretDir, { recursive: true });
         mkdirSync(saDir, { recursive: true });
-        this.writeSecret(secretDir, o.secret, o.entrypoint);
+        this.writeSecret(secretDir, o.secret);
         writeFileSync(join(saDir, "token"), o.token, { mode: 0o644 });
         writeFileSync(join(saDir, "ca.crt"), readFileSync(o.caFile), { mode: 0o644 });
         writeFileSync(join(saDir, "namespace"), AGENT_NAMESPACE, { mode: 0o644 });
@@ -548,8 +567,8 @@ export class AgentNode {
 
 /** What an agent container gets. */
 export interface AgentOptions {
+    /** The Secret's files (`secretOfStack`, `secretOfSpec`). */
     secret: AgentSecret;
-    entrypoint: string;
     token: string;
     caFile: string;
     nodeName: string;

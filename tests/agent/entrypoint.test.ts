@@ -2,30 +2,34 @@
  * The agent's entrypoint (lib/agent/agent.sh) for real: in a busybox container of a sandbox node's
  * own containerd, with the node's PID namespace (hostPID), so that its `nsenter -t 1` lands in the
  * sandbox node and never on this machine; a real kube-apiserver answers its DaemonSet and
- * ConfigMap calls with the ServiceAccount's token, under the Role of docs/agent.md
- * (tests/agent/agentWorld.ts). The apply restarts the very containerd that runs the agent.
+ * ConfigMap calls with the ServiceAccount's token, under the Role the program ships
+ * (tests/agent/agentWorld.ts: lib/agent's manifests). The container runs the DaemonSet's image and
+ * command, with the Secret `agentSecretData` makes for a stack config (`agentScripts`). The apply
+ * restarts the very containerd that runs the agent.
  *
  * The cases run in order on one node, each from the state the one before left:
  * first start, second start, SIGTERM with the DaemonSet there, a config change, SIGTERM with the
- * API server unreachable, SIGTERM during an apply, the resync, SIGTERM while the DaemonSet is being
+ * API server unreachable, the status patched before the ready file, SIGTERM during an apply, the resync, SIGTERM while the DaemonSet is being
  * deleted (finalizer and deletionTimestamp), SIGTERM after it is gone (404), a runtime that fails
  * to come up.
  */
 import { mkdtempSync, rmSync, statSync } from "fs";
 import { join } from "path";
 
-import { agentEntrypoint, AGENT_FILES, AGENT_NODE_DIR } from "../../lib/agent/entrypoint";
+import { AGENT_FILES, AGENT_NODE_DIR } from "../../lib/agent/entrypoint";
+import { agentScripts } from "../../lib/agent";
 import { applyScript, NodeScriptSpec, restoreScript } from "../../lib/node";
 import { describePrivileged } from "../helpers/privileged";
 import { run, waitFor } from "../helpers/world/exec";
 import { buildStandinImages } from "../helpers/world/images";
 import { KubeletNode } from "../helpers/world/kubeletNode";
 import { createNetwork, destroyNamespaces, removeStaleNamespaces } from "../helpers/world/netns";
-import { CONFIG, DROPIN, LOCAL_REG, spec, SWR } from "../node/nodeHelpers";
+import { CONFIG, DROPIN, ENDPOINT, LOCAL_REG, spec, SWR } from "../node/nodeHelpers";
 import {
     Agent,
     AgentControlPlane,
     AgentNode,
+    agentStack,
     AgentSecret,
     createAgentObjects,
     createDaemonSet,
@@ -33,6 +37,7 @@ import {
     holdDaemonSet,
     releaseDaemonSet,
     restartedOf,
+    secretOfStack,
     statusData,
     summaries,
 } from "./agentWorld";
@@ -43,14 +48,30 @@ const PASSWORD = "s3cret-Agent-pw";
 const CREDENTIALS = `puller:${PASSWORD}\n`;
 const FIRST: NodeScriptSpec = spec({ proxyAuth: true });
 const CHANGED: NodeScriptSpec = spec({ proxyAuth: true, registries: [SWR, LOCAL_REG, "docker.io"] });
+/** The stack configs whose agent Secret holds FIRST's and CHANGED's scripts (checked below). */
+const STACK_KEYS = { clusterCidrs: ["10.247.0.0/16"], proxy: { basicAuth: true } };
+const STACKS = new Map<NodeScriptSpec, ReturnType<typeof agentStack>>([
+    [FIRST, agentStack({ ...STACK_KEYS, registries: [SWR, LOCAL_REG] })],
+    [CHANGED, agentStack({ ...STACK_KEYS, registries: [SWR, LOCAL_REG, "docker.io"] })],
+]);
 
+/** The Secret the stack ships for the spec's stack config (agentScripts, agentSecretData). */
 function secretOf(s: NodeScriptSpec): AgentSecret {
-    return {
-        apply: applyScript(s),
-        restore: restoreScript(s),
-        proxyCredentials: s.proxyAuth ? CREDENTIALS : undefined,
-    };
+    const stack = STACKS.get(s);
+    if (stack === undefined) {
+        throw new Error("no stack config for this spec");
+    }
+    return secretOfStack(stack, ENDPOINT, CREDENTIALS);
 }
+
+test("the stack configs' agent scripts are FIRST's and CHANGED's exactly", () => {
+    for (const [s, stack] of STACKS) {
+        const scripts = agentScripts(stack, ENDPOINT);
+        expect(scripts.apply).toBe(applyScript(s));
+        expect(scripts.restore).toBe(restoreScript(s));
+        expect(scripts.proxyAuth).toBe(true);
+    }
+});
 
 describePrivileged(
     "the node agent's entrypoint in a container on a sandbox node, against a real API server",
@@ -74,7 +95,6 @@ describePrivileged(
             return node
                 .startAgent({
                     secret: secretOf(s),
-                    entrypoint: agentEntrypoint(),
                     token,
                     caFile: cp.caFile,
                     nodeName: NODE,
@@ -161,7 +181,11 @@ describePrivileged(
             expect(pristine[`${CONFIG}`]).toBeDefined();
             const a = await start(FIRST);
             figures.firstReadySeconds = await a.waitReady();
+            // Read at once: the status is patched before the pod can turn Ready (the stack reads
+            // it as soon as the DaemonSet is Ready: agentNodes).
+            const atReady = (await statusData(cp))[NODE];
             const summary = await summaryOf(a);
+            expect(atReady).toBe(summary);
             expect(restartedOf(summary)).toBe("yes");
             expect(await node.containerdPid()).not.toBe(pid);
             figures.firstRestarts = 1;
@@ -268,6 +292,27 @@ describePrivileged(
             );
             expect(node.state()).toEqual(before);
             expect(await node.containerdPid()).toBe(pid);
+            await a.remove();
+        }, 300_000);
+
+        test("the status comes before the ready file: with the API server silent, the configured node's pod is not Ready until the patch gave up", async () => {
+            // DROP: curl waits its connect timeout (10 s) for the status patch.
+            const rule = ["OUTPUT", "-p", "tcp", "-d", "127.0.0.1", "--dport", "6443", "-j", "DROP"];
+            await run("iptables", ["-I", ...rule], { netns: kubelet.opts.netns });
+            let a: Agent;
+            try {
+                a = await start(CHANGED);
+                // The apply is done (its summary printed; nothing to change) and the patch pending.
+                expect(restartedOf(await summaryOf(a))).toBe("no");
+                expect(await a.ready()).toBe(false);
+                await a.waitLog(/warning: could not update ConfigMap/, 60_000);
+            } finally {
+                await run("iptables", ["-D", ...rule], { netns: kubelet.opts.netns });
+            }
+            // The patch could not be made: the node is configured all the same, and the pod Ready.
+            await a.waitReady(30_000);
+            await a.terminate();
+            expect(a.log()).toMatch(/SIGTERM: DaemonSet \S+ exists .*keeps its configuration/);
             await a.remove();
         }, 300_000);
 

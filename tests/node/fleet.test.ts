@@ -53,7 +53,10 @@ class LoadBalancer extends pulumi.CustomResource {
     }
 }
 
-async function program(config: Record<string, unknown>, opts: { credentials?: string } = {}): Promise<Registered[]> {
+async function program(
+    config: Record<string, unknown>,
+    opts: { credentials?: string; nodeAgent?: boolean } = {},
+): Promise<Registered[]> {
     const from = all.length;
     const lb = new LoadBalancer("proxy-lb");
     const release = new Release("release");
@@ -62,6 +65,7 @@ async function program(config: Record<string, unknown>, opts: { credentials?: st
         endpoint: pulumi.output("http://192.168.0.177:4001"),
         proxyCredentials: opts.credentials ? pulumi.secret(opts.credentials) : undefined,
         dependsOn: [release, lb],
+        nodeAgent: opts.nodeAgent,
     });
     await new Promise<void>((resolve) =>
         pulumi
@@ -266,6 +270,18 @@ describe("NodeFleet under the mock engine", () => {
         const rs = (await program({})).filter((r) => r.name.startsWith("nodes"));
         expect(rs.map((r) => r.type)).toEqual(["dragonfly:index:NodeFleet"]);
         expect(logs.some((l) => /configured|configures/.test(l) && /nodes is empty/.test(l))).toBe(true);
+    });
+
+    test("an empty node list with the node agent: the message says the agent configures the nodes", async () => {
+        logs.length = 0;
+        const rs = (await program({}, { nodeAgent: true })).filter((r) => r.name.startsWith("nodes"));
+        expect(rs.map((r) => r.type)).toEqual(["dragonfly:index:NodeFleet"]);
+        const empty = logs.filter((l) => /nodes is empty/.test(l));
+        expect(empty).toEqual([
+            "nodes is empty: no node is configured over SSH; the node agent (dragonfly-cce:nodeAgent) configures " +
+                "the nodes its DaemonSet selects (the agentNodes output lists them)",
+        ]);
+        expect(empty[0]).not.toMatch(/no node's container runtime is configured/);
     });
 
     test("Docker Hub routed on Docker nodes: one warning naming them (dockerd checks Docker Hub against system CAs only)", async () => {

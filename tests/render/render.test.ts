@@ -20,6 +20,15 @@ import { remoteCommand } from "../../lib/remote/shell";
 import { configFromStackFile, stackConfigFromFile } from "../../lib/config/stackFile";
 import { renderStack, UNKNOWN_PROXY_HOST } from "../../lib/render";
 import { parseStackConfig } from "../../lib/config";
+import {
+    agentConfigHash,
+    agentScripts,
+    daemonSetManifest,
+    roleBindingManifest,
+    roleManifest,
+    serviceAccountManifest,
+    statusConfigMapManifest,
+} from "../../lib/agent";
 import { ConfigError } from "../../lib/config/validate";
 import { testCertificates } from "../helpers/testCa";
 
@@ -229,6 +238,55 @@ describe("render", () => {
         for (const f of rendered) {
             expect(f.content).not.toContain("not rendered");
         }
+    });
+
+    test("nodeAgent.enabled: the agent's objects as lib/agent makes them, and the namespace's Pod Security label", () => {
+        const text =
+            "config:\n  dragonfly-cce:nodePool: p\n  dragonfly-cce:registries: [swr.cn-north-4.myhuaweicloud.com]\n" +
+            "  dragonfly-cce:proxy: {basicAuth: true}\n  dragonfly-cce:nodeAgent: {enabled: true}\n";
+        const agentCfg = stackConfigFromFile(text);
+        const rendered = renderStack(agentCfg, { proxyHost: MOCK_LB_IP });
+        const ns = parse(file(rendered, "namespace.yaml").content);
+        expect(ns.metadata.labels["pod-security.kubernetes.io/enforce"]).toBe("privileged");
+        expect(ns.metadata.annotations["dragonfly-cce/pod-security-reason"]).toMatch(/dragonfly-node-agent/);
+        // Without the agent, neither.
+        const plainNs = parse(file(files, "namespace.yaml").content);
+        expect(plainNs.metadata.labels["pod-security.kubernetes.io/enforce"]).toBeUndefined();
+        expect(plainNs.metadata.annotations).toBeUndefined();
+        expect(files.some((f) => f.path.startsWith("agent/"))).toBe(false);
+
+        const stack = { core: agentCfg.core, nodes: agentCfg.nodes, nodeAgent: agentCfg.nodeAgent };
+        const scripts = agentScripts(stack, `http://${MOCK_LB_IP}:4001`);
+        const hash = agentConfigHash(scripts);
+        const docs = file(rendered, "agent/agent.yaml")
+            .content.split(/^---$/m)
+            .map((d) => parse(d));
+        expect(docs).toEqual([
+            serviceAccountManifest(stack),
+            roleManifest(stack),
+            roleBindingManifest(stack),
+            statusConfigMapManifest(stack),
+            daemonSetManifest(stack, hash),
+        ]);
+        expect(docs[4].spec.template.spec.containers[0].image).toBe("docker.io/library/busybox:1.37.0");
+
+        // The Secret: the scripts the pods run, and the proxy credentials with the password of
+        // values.secrets.yaml; private.
+        const secretFile = file(rendered, "agent/secret.yaml");
+        expect(secretFile.mode).toBe(0o600);
+        const password: string = parse(file(rendered, "values.secrets.yaml").content).client.config.proxy.server
+            .basicAuth.password;
+        expect(password).toMatch(/^[A-Za-z0-9]{8,}$/);
+        const secret = parse(secretFile.content);
+        expect(secret.metadata.name).toBe(`dragonfly-node-agent-${hash}`);
+        expect(secret.stringData["agent.sh"]).toBe(scripts.entrypoint);
+        expect(secret.stringData["apply.sh"]).toBe(scripts.apply);
+        expect(secret.stringData["restore.sh"]).toBe(scripts.restore);
+        expect(secret.stringData["proxy-credentials"]).toBe(`dragonfly:${password}`);
+        for (const f of rendered.filter((x) => x.path !== "agent/secret.yaml" && x.path !== "values.secrets.yaml")) {
+            expect(f.content).not.toContain(password);
+        }
+        expect(file(rendered, "README.txt").content).toContain("kubectl apply -f agent/secret.yaml -f agent/agent.yaml");
     });
 
     test("the CLI refuses to empty a directory it did not write, and replaces one it wrote", () => {

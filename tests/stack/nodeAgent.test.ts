@@ -16,7 +16,7 @@ import {
     Registered,
     resolve,
 } from "../helpers/mockEngine";
-import { logMark, pulumiWarnings } from "../helpers/pulumiLog";
+import { logMark, pulumiMessages, pulumiWarnings } from "../helpers/pulumiLog";
 
 const registered: Registered[] = recordResources({
     adjustState: (args, state) =>
@@ -91,8 +91,19 @@ describe("the node agent in the stack (proxy mode with basic auth)", () => {
     let mark: number;
     const credentials = () => `dragonfly:${mockPassword("dragonfly-proxy-password", SECRET_LENGTHS.proxyPassword)}`;
 
+    let buildMark: number;
+
     beforeAll(async () => {
+        buildMark = logMark();
         b = await build({ nodeAgent: { enabled: true }, proxy: { basicAuth: true }, rollout: { maxParallel: 2 } });
+    });
+
+    test("the preview's note on the empty nodes says the agent configures the nodes", () => {
+        const empty = pulumiMessages("info", buildMark).filter((m) => m.startsWith("nodes is empty"));
+        expect(empty).toEqual([
+            "nodes is empty: no node is configured over SSH; the node agent (dragonfly-cce:nodeAgent) configures " +
+                "the nodes its DaemonSet selects (the agentNodes output lists them)",
+        ]);
     });
 
     test("adds the component and exactly its seven objects (and the read of its status)", () => {
