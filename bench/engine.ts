@@ -13,7 +13,7 @@
 import { mkdtempSync, readFileSync, rmSync } from "fs";
 import { join } from "path";
 
-import { ENGINE_TOOLS, EngineProject, lastChanges, localConfig, ok } from "../tests/helpers/engine";
+import { LOCAL_WORLD_TOOLS, EngineProject, lastChanges, localConfig, ok } from "../tests/helpers/engine";
 import { missing } from "../tests/helpers/privileged";
 import { LocalWorld } from "../tests/helpers/world/local";
 
@@ -96,17 +96,7 @@ async function figures(nodes: number): Promise<void> {
 async function main(): Promise<void> {
     const why = missing({
         root: true,
-        tools: [
-            ...ENGINE_TOOLS,
-            "helm",
-            "kine",
-            "kube-apiserver",
-            "kube-controller-manager",
-            "kube-scheduler",
-            "kubelet",
-            "kube-proxy",
-            "crictl",
-        ],
+        tools: LOCAL_WORLD_TOOLS,
     });
     if (why.length > 0) {
         console.log(`engine figures: SKIPPED (${why.join("; ")})`);

@@ -24,6 +24,19 @@ export const ENGINE_TOOLS = [
     "pulumi-resource-kubernetes",
 ];
 
+/** What the local world with its kubelet node runs, and the engine: the real suites on it need every one. */
+export const LOCAL_WORLD_TOOLS = [
+    ...ENGINE_TOOLS,
+    "helm",
+    "kine",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubelet",
+    "kube-proxy",
+    "crictl",
+];
+
 export interface CliResult {
     status: number;
     stdout: string;

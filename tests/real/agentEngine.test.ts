@@ -28,7 +28,7 @@ import {
     agentStackConfig,
     startToReady,
 } from "../helpers/agentEngine";
-import { CliResult, ENGINE_TOOLS, EngineProject, lastChanges, ok } from "../helpers/engine";
+import { CliResult, LOCAL_WORLD_TOOLS, EngineProject, lastChanges, ok } from "../helpers/engine";
 import { describePrivileged } from "../helpers/privileged";
 import { KUBELET_NODE, LocalWorld, WorldInfo } from "../helpers/world/local";
 
@@ -42,17 +42,7 @@ describePrivileged(
     {
         root: true,
         commands: ["ip", "containerd", "ctr", "curl", "openssl", "unshare", "nsenter", "busybox", "pidof"],
-        tools: [
-            ...ENGINE_TOOLS,
-            "helm",
-            "kine",
-            "kube-apiserver",
-            "kube-controller-manager",
-            "kube-scheduler",
-            "kubelet",
-            "kube-proxy",
-            "crictl",
-        ],
+        tools: LOCAL_WORLD_TOOLS,
     },
     () => {
         const dir = mkdtempSync("/var/tmp/dfcce-agent-engine-");

@@ -18,7 +18,7 @@ import { join } from "path";
 import {
     changedSteps,
     CliResult,
-    ENGINE_TOOLS,
+    LOCAL_WORLD_TOOLS,
     EngineProject,
     lastChanges,
     localConfig,
@@ -91,17 +91,7 @@ describePrivileged(
             "busybox",
             "iptables-save",
         ],
-        tools: [
-            ...ENGINE_TOOLS,
-            "helm",
-            "kine",
-            "kube-apiserver",
-            "kube-controller-manager",
-            "kube-scheduler",
-            "kubelet",
-            "kube-proxy",
-            "crictl",
-        ],
+        tools: LOCAL_WORLD_TOOLS,
     },
     () => {
         const dir = mkdtempSync("/var/tmp/dfcce-engine-");
