@@ -38,7 +38,7 @@ import {
 import { parseStackConfig, RawStackConfig } from "../../lib/config";
 import { applyScript, NodeScriptSpec, restoreScript } from "../../lib/node";
 import { API_PORT, ControlPlane } from "../helpers/world/controlPlane";
-import { run, RunResult, waitFor } from "../helpers/world/exec";
+import { RunResult, waitFor } from "../helpers/world/exec";
 import { AGENT_IMAGE as STANDIN_AGENT_IMAGE } from "../helpers/world/images";
 import { KubeletNode } from "../helpers/world/kubeletNode";
 
@@ -90,31 +90,7 @@ export interface ApiResult {
 /** The control plane, written to through curl in the hub (where the API server listens). */
 export class AgentControlPlane extends ControlPlane {
     async request(method: string, path: string, body?: unknown, contentType = "application/json"): Promise<ApiResult> {
-        const data = body === undefined ? [] : ["-H", `Content-Type: ${contentType}`, "--data-binary", "@-"];
-        const r = await run(
-            "curl",
-            [
-                "-sS",
-                "--max-time",
-                "20",
-                "-X",
-                method,
-                "--cacert",
-                this.caFile,
-                "-H",
-                `Authorization: Bearer ${this.token}`,
-                ...data,
-                "-w",
-                "\n%{http_code}",
-                `https://127.0.0.1:${API_PORT}${path}`,
-            ],
-            {
-                netns: this.opts.netns,
-                allowFailure: true,
-                timeoutMs: 30_000,
-                input: body === undefined ? undefined : JSON.stringify(body),
-            },
-        );
+        const r = await this.curl(["-sS", "-w", "\n%{http_code}"], method, path, body, contentType);
         const lines = r.stdout.split("\n");
         const status = Number(lines.pop());
         const text = lines.join("\n");

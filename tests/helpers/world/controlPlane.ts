@@ -187,11 +187,22 @@ export class ControlPlane {
 
     /** One request to the API server from inside the hub as admin (curl; exit code 0 on 2xx). */
     api(method: string, path: string, body?: unknown): Promise<RunResult> {
-        const data = body === undefined ? [] : ["-H", "Content-Type: application/json", "--data-binary", "@-"];
+        return this.curl(["-sf"], method, path, body);
+    }
+
+    /** curl in the hub with the admin token and the cluster CA; `body` (JSON) goes on stdin. */
+    protected curl(
+        flags: string[],
+        method: string,
+        path: string,
+        body?: unknown,
+        contentType = "application/json",
+    ): Promise<RunResult> {
+        const data = body === undefined ? [] : ["-H", `Content-Type: ${contentType}`, "--data-binary", "@-"];
         return run(
             "curl",
             [
-                "-sf",
+                ...flags,
                 "--max-time",
                 "20",
                 "-X",
